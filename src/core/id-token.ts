@@ -1,0 +1,93 @@
+/**
+ * ID token validation (OIDC Core §3.1.3.7), signature always verified, then the claims this client
+ * needs: `sub`, `iat`, `nonce`, `azp` and `at_hash`.
+ *
+ * @module
+ */
+import { createHash } from 'node:crypto'
+import type { JWTPayload } from 'jose'
+import type { JwsAlgorithm } from '../config.js'
+import { IdTokenError } from '../errors.js'
+import type { RemoteJwks } from './jwks.js'
+import { verifyJws } from './jws.js'
+
+/** What ID token validation needs. */
+export interface IdTokenExpectations {
+  readonly issuer: string
+  readonly clientId: string
+  readonly algorithms: readonly JwsAlgorithm[]
+  readonly clockTolerance: number
+  readonly now: number
+  readonly jwks: RemoteJwks
+  readonly nonce: string
+  readonly accessToken: string
+}
+
+/** The claims of a validated ID token. */
+export type IdTokenClaims = JWTPayload & {
+  readonly sub: string
+  readonly iat: number
+  readonly exp: number
+}
+
+/** Left half of the hash of the access token, base64url (OIDC Core §3.1.3.8, §3.2.2.9). */
+export function leftHalfHash(value: string, alg: JwsAlgorithm): string {
+  // SHA-256 for PS256 and ES256; Ed25519 signatures use SHA-512 (OIDC Core errata for EdDSA).
+  const digest = createHash(alg === 'EdDSA' ? 'sha512' : 'sha256')
+    .update(value, 'ascii')
+    .digest()
+  return digest.subarray(0, digest.length / 2).toString('base64url')
+}
+
+/** Validates an ID token from the token endpoint; the signature is never skipped. */
+export async function validateIdToken(
+  idToken: string,
+  expect: IdTokenExpectations,
+): Promise<IdTokenClaims> {
+  const { payload, alg } = await verifyJws(idToken, {
+    kind: 'ID_TOKEN',
+    status: 502,
+    error: IdTokenError,
+    issuer: expect.issuer,
+    audience: expect.clientId,
+    algorithms: expect.algorithms,
+    // OIDC Core §2: iss, sub, aud, exp and iat are required.
+    requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat'],
+    clockTolerance: expect.clockTolerance,
+    now: expect.now,
+    jwks: expect.jwks,
+  })
+  if (typeof payload.sub !== 'string' || payload.sub === '') {
+    throw new IdTokenError(
+      'ERR_ID_TOKEN_CLAIMS_INVALID',
+      502,
+      'ID token: "sub" is not a non-empty string',
+    )
+  }
+  // §3.1.3.7 (4)–(5): azp, when present, is this client.
+  if (payload.azp !== undefined && payload.azp !== expect.clientId) {
+    throw new IdTokenError(
+      'ERR_ID_TOKEN_AZP_MISMATCH',
+      502,
+      `ID token: "azp" is not this client "${expect.clientId}"`,
+    )
+  }
+  // §3.1.3.7 (11): the nonce sent is the nonce returned.
+  if (payload.nonce !== expect.nonce) {
+    throw new IdTokenError(
+      'ERR_ID_TOKEN_NONCE_MISMATCH',
+      502,
+      'ID token: "nonce" does not match the nonce of this login',
+    )
+  }
+  if (payload.at_hash !== undefined) {
+    if (payload.at_hash !== leftHalfHash(expect.accessToken, alg)) {
+      throw new IdTokenError(
+        'ERR_ID_TOKEN_AT_HASH_MISMATCH',
+        502,
+        'ID token: "at_hash" does not match the access token',
+      )
+    }
+  }
+  return payload as IdTokenClaims
+}

@@ -1,0 +1,83 @@
+/**
+ * JARM response validation (JWT Secured Authorization Response Mode, §4.4): the JWT is checked
+ * before any parameter inside it is used; only then are `state`, `code` and `error` read.
+ *
+ * @module
+ */
+import type { JwsAlgorithm } from '../config.js'
+import { AuthorizationResponseError, printable } from '../errors.js'
+import type { RemoteJwks } from './jwks.js'
+import { verifyJws } from './jws.js'
+
+/** Longest `response` value looked at; a signed JARM JWT is far smaller. */
+export const MAX_RESPONSE_LENGTH = 16_384
+
+/** The parameters of a verified authorization response. */
+export type AuthorizationResponse =
+  | { readonly state: string; readonly code: string; readonly error?: undefined }
+  | {
+      readonly state: string
+      readonly code?: undefined
+      readonly error: string
+      readonly errorDescription: string | undefined
+    }
+
+/** What JARM verification needs. */
+export interface JarmExpectations {
+  readonly issuer: string
+  readonly clientId: string
+  readonly algorithms: readonly JwsAlgorithm[]
+  readonly clockTolerance: number
+  readonly now: number
+  readonly jwks: RemoteJwks
+}
+
+function invalid(message: string): AuthorizationResponseError {
+  return new AuthorizationResponseError('ERR_JARM_CLAIMS_INVALID', 400, `JARM response: ${message}`)
+}
+
+/**
+ * Verifies a JARM `response` value (JARM §4.4 (2)–(5)): a nested JWE is refused (this client
+ * registered no encryption), then the signature and claims by {@link verifyJws}, then the
+ * authorization response parameters inside: `state`, and `code` or `error`.
+ */
+export async function verifyJarmResponse(
+  response: string,
+  expect: JarmExpectations,
+): Promise<AuthorizationResponse> {
+  if (response.length > MAX_RESPONSE_LENGTH) {
+    throw new AuthorizationResponseError('ERR_JARM_MALFORMED', 400, 'JARM response: too long')
+  }
+  if (response.split('.').length === 5) {
+    throw new AuthorizationResponseError(
+      'ERR_JARM_ENCRYPTED',
+      400,
+      'JARM response: encrypted, but this client registered no encryption key',
+    )
+  }
+  const { payload } = await verifyJws(response, {
+    kind: 'JARM',
+    status: 400,
+    error: AuthorizationResponseError,
+    issuer: expect.issuer,
+    audience: expect.clientId,
+    algorithms: expect.algorithms,
+    requiredClaims: ['iss', 'aud', 'exp'],
+    clockTolerance: expect.clockTolerance,
+    now: expect.now,
+    jwks: expect.jwks,
+  })
+  const { state, code, error } = payload
+  if (typeof state !== 'string' || state === '') throw invalid('"state" is missing')
+  if (error !== undefined) {
+    if (typeof error !== 'string' || error === '') throw invalid('"error" is not a string')
+    const description = payload.error_description
+    return {
+      state,
+      error: printable(error, 64),
+      errorDescription: typeof description === 'string' ? printable(description) : undefined,
+    }
+  }
+  if (typeof code !== 'string' || code === '') throw invalid('"code" is missing')
+  return { state, code }
+}

@@ -1,0 +1,50 @@
+/**
+ * Pushed authorization requests (RFC 9126): the request object goes to the PAR endpoint with
+ * client authentication; the browser then carries only `client_id` and `request_uri`.
+ *
+ * @module
+ */
+import { ServerResponseError } from '../errors.js'
+import { oauthErrorSummary, requestJson, type HttpOptions } from './http.js'
+
+/** A checked PAR answer. */
+export interface PushedRequest {
+  readonly requestUri: string
+  readonly expiresIn: number
+}
+
+/**
+ * POSTs the form (request object plus client authentication) and checks the answer: HTTP 201
+ * with a JSON `request_uri` string and a positive `expires_in` (RFC 9126 §2.2); an error answer
+ * (§2.3) becomes `ERR_PAR_REJECTED`.
+ */
+export async function pushAuthorizationRequest(
+  endpoint: string,
+  form: URLSearchParams,
+  options: HttpOptions,
+): Promise<PushedRequest> {
+  const { status, body } = await requestJson(endpoint, { method: 'POST', form }, options, 'PAR')
+  if (status !== 201) {
+    if (status >= 400 && status < 500 && typeof body.error === 'string') {
+      throw new ServerResponseError(
+        'ERR_PAR_REJECTED',
+        502,
+        `PAR: the server rejected the request (${oauthErrorSummary(body)})`,
+      )
+    }
+    throw new ServerResponseError('ERR_AS_HTTP_STATUS', 502, `PAR: HTTP ${status}, expected 201`)
+  }
+  const requestUri = body.request_uri
+  const expiresIn = body.expires_in
+  if (typeof requestUri !== 'string' || requestUri === '') {
+    throw new ServerResponseError('ERR_PAR_RESPONSE_INVALID', 502, 'PAR: "request_uri" is missing')
+  }
+  if (typeof expiresIn !== 'number' || !Number.isInteger(expiresIn) || expiresIn <= 0) {
+    throw new ServerResponseError(
+      'ERR_PAR_RESPONSE_INVALID',
+      502,
+      'PAR: "expires_in" is missing or not a positive integer',
+    )
+  }
+  return { requestUri, expiresIn }
+}

@@ -1,0 +1,105 @@
+/**
+ * The authorization code grant's token request (RFC 6749 §4.1.3 with PKCE §4.5 and
+ * `private_key_jwt`) and the checks of its answer (RFC 6749 §5.1, OIDC Core §3.1.3.5).
+ *
+ * @module
+ */
+import { ServerResponseError } from '../errors.js'
+import { oauthErrorSummary, requestJson, type HttpOptions } from './http.js'
+
+/** A checked token response. */
+export interface TokenSet {
+  readonly accessToken: string
+  /** `Bearer`, as the server spelled it case-insensitively (RFC 6749 §5.1). */
+  readonly tokenType: 'Bearer'
+  readonly idToken: string
+  /** Milliseconds since the epoch, when the server gave `expires_in`. */
+  readonly expiresAt: number | undefined
+  readonly refreshToken: string | undefined
+  /** The granted scope when the server said it, else the requested one. */
+  readonly scope: string
+}
+
+function invalid(message: string): ServerResponseError {
+  return new ServerResponseError('ERR_TOKEN_RESPONSE_INVALID', 502, `token response: ${message}`)
+}
+
+/** Checks a token endpoint answer's body (RFC 6749 §5.1); unknown members are ignored. */
+export function checkTokenResponse(
+  body: Record<string, unknown>,
+  options: { requestedScope: string; now: number },
+): TokenSet {
+  const { access_token, token_type, id_token, expires_in, refresh_token, scope } = body
+  if (typeof access_token !== 'string' || access_token === '')
+    throw invalid('"access_token" is missing')
+  if (typeof token_type !== 'string') throw invalid('"token_type" is missing')
+  // RFC 6749 §7.1: never use a token whose type is not understood.
+  if (token_type.toLowerCase() !== 'bearer') {
+    throw new ServerResponseError(
+      'ERR_TOKEN_TYPE_UNSUPPORTED',
+      502,
+      'token response: "token_type" is not Bearer',
+    )
+  }
+  if (typeof id_token !== 'string' || id_token === '') {
+    throw new ServerResponseError(
+      'ERR_ID_TOKEN_MISSING',
+      502,
+      'token response: "id_token" is missing (scope has openid)',
+    )
+  }
+  if (
+    expires_in !== undefined &&
+    (typeof expires_in !== 'number' || !Number.isFinite(expires_in) || expires_in < 0)
+  ) {
+    throw invalid('"expires_in" is not a non-negative number')
+  }
+  if (refresh_token !== undefined && typeof refresh_token !== 'string')
+    throw invalid('"refresh_token" is not a string')
+  if (scope !== undefined && typeof scope !== 'string') throw invalid('"scope" is not a string')
+  return {
+    accessToken: access_token,
+    tokenType: 'Bearer',
+    idToken: id_token,
+    expiresAt: typeof expires_in === 'number' ? options.now + expires_in * 1000 : undefined,
+    refreshToken: refresh_token,
+    scope: scope ?? options.requestedScope,
+  }
+}
+
+/**
+ * Redeems the code: `grant_type=authorization_code`, the code, the exact `redirect_uri` of the
+ * request, the PKCE `code_verifier`, and the client authentication already in `form`.
+ */
+export async function requestTokens(
+  endpoint: string,
+  form: URLSearchParams,
+  options: HttpOptions & { requestedScope: string; now: () => number },
+): Promise<TokenSet> {
+  const { status, body } = await requestJson(endpoint, { method: 'POST', form }, options, 'token')
+  if (status !== 200) {
+    if (status >= 400 && status < 500 && typeof body.error === 'string') {
+      throw new ServerResponseError(
+        'ERR_TOKEN_REJECTED',
+        502,
+        `token: the server rejected the request (${oauthErrorSummary(body)})`,
+      )
+    }
+    throw new ServerResponseError('ERR_AS_HTTP_STATUS', 502, `token: HTTP ${status}, expected 200`)
+  }
+  return checkTokenResponse(body, { requestedScope: options.requestedScope, now: options.now() })
+}
+
+/** The form of a token request, before client authentication is added. */
+export function tokenRequestForm(params: {
+  code: string
+  redirectUri: string
+  codeVerifier: string
+}): URLSearchParams {
+  return new URLSearchParams({
+    grant_type: 'authorization_code',
+    code: params.code,
+    redirect_uri: params.redirectUri,
+    code_verifier: params.codeVerifier,
+  })
+}

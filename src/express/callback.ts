@@ -1,0 +1,221 @@
+/**
+ * The callback route, in the order of DESIGN.md: only the requested JARM mode is accepted (a plain
+ * `?code=` is a downgrade); the JWT is verified before anything in it is used; the transaction for
+ * its `state` is taken (read, deleted, saved: single use) before the code is redeemed; the ID token
+ * is validated; the session is regenerated; only then is the app's handler called.
+ *
+ * @module
+ */
+import type { NextFunction, Request, RequestHandler, Response } from 'express'
+import type { Config } from '../config.js'
+import {
+  completeAuthorization,
+  verifyAuthorizationResponse,
+  type ClientContext,
+  type CompletedLogin,
+} from '../core/flow.js'
+import type { IdTokenClaims } from '../core/id-token.js'
+import type { TokenSet } from '../core/token.js'
+import { isTransaction, type Transaction } from '../core/transaction.js'
+import { AuthorizationResponseError, SessionError } from '../errors.js'
+import { readFormBody } from './form-body.js'
+import { queryParams, requestPath, toFapiError } from './request.js'
+import { regenerateSession, requireSession, saveSession, type StoredLogin } from './session.js'
+
+/** What the app's handler receives after every check passed. */
+export interface LoginResult {
+  /** The validated ID token claims. */
+  readonly claims: IdTokenClaims
+  /** The tokens from the token endpoint. Keep them server-side. */
+  readonly tokens: TokenSet
+  /** Where the user wanted to go: a path on this site or a URL on an allowed origin. */
+  readonly returnTo: string
+}
+
+/** The app's code that runs after a successful login. */
+export type LoginHandler = (
+  req: Request,
+  res: Response,
+  result: LoginResult,
+) => void | Promise<void>
+
+/** Authorization response parameters that, outside a JARM `response`, mean a downgrade. */
+const PLAIN_RESPONSE_PARAMS = ['code', 'state', 'error', 'id_token', 'access_token', 'iss']
+
+function mismatch(message: string): AuthorizationResponseError {
+  return new AuthorizationResponseError('ERR_RESPONSE_MODE_MISMATCH', 400, message)
+}
+
+/**
+ * The `response` parameter, from where the configured mode puts it (JARM §4.3): the query for
+ * `jwt` / `query.jwt`, the form body for `form_post.jwt`. Outer parameters beside it are ignored,
+ * never merged with the JWT's.
+ */
+async function responseParameter(req: Request, config: Config): Promise<string> {
+  const expectsPost = config.responseMode === 'form_post.jwt'
+  let params: URLSearchParams
+  if (req.method === 'GET') {
+    params = queryParams(req)
+    if (expectsPost && params.has('response')) {
+      throw mismatch(`response mode "${config.responseMode}" expects a POST, got a query`)
+    }
+  } else if (req.method === 'POST') {
+    if (!expectsPost)
+      throw mismatch(`response mode "${config.responseMode}" expects a GET, got a POST`)
+    params = await readFormBody(req, config.maxCallbackBodyBytes)
+  } else {
+    throw new AuthorizationResponseError(
+      'ERR_CALLBACK_MALFORMED',
+      405,
+      `the callback does not accept ${req.method}`,
+    )
+  }
+  const values = params.getAll('response')
+  if (values.length === 0) {
+    if (PLAIN_RESPONSE_PARAMS.some((name) => params.has(name))) {
+      throw new AuthorizationResponseError(
+        'ERR_RESPONSE_MODE_DOWNGRADE',
+        400,
+        `a plain authorization response arrived where "${config.responseMode}" was requested`,
+      )
+    }
+    throw new AuthorizationResponseError(
+      'ERR_CALLBACK_MALFORMED',
+      400,
+      'the "response" parameter is missing',
+    )
+  }
+  const [response] = values
+  if (values.length > 1 || response === undefined || response === '') {
+    throw new AuthorizationResponseError(
+      'ERR_CALLBACK_MALFORMED',
+      400,
+      'exactly one "response" parameter is expected',
+    )
+  }
+  return response
+}
+
+/**
+ * Takes the transaction of `state` out of the session and saves the session before anything else
+ * happens, so that a response can be used once only (also when the token request then fails).
+ */
+async function takeTransaction(
+  req: Request,
+  state: string,
+  context: ClientContext,
+): Promise<Transaction> {
+  const { config } = context
+  const session = requireSession(req)
+  const transactions = session.fapi?.transactions
+  const found: unknown =
+    transactions !== undefined && Object.hasOwn(transactions, state)
+      ? transactions[state]
+      : undefined
+  const notFound = () =>
+    new SessionError(
+      'ERR_TRANSACTION_NOT_FOUND',
+      400,
+      'no pending login in this session matches the response "state" (used already, or started in another browser)',
+    )
+  if (found === undefined || transactions === undefined) throw notFound()
+  const { [state]: _taken, ...rest } = transactions
+  void _taken
+  ;(session.fapi ??= {}).transactions = rest
+  await saveSession(session)
+  // The session is a copy per request: a parallel delivery of the same response is stopped here.
+  if (!context.consumed.claim(state, config.now())) throw notFound()
+  if (
+    !isTransaction(found) ||
+    found.issuer !== config.issuer ||
+    found.clientId !== config.clientId ||
+    found.redirectUri !== config.redirectUri
+  ) {
+    throw notFound()
+  }
+  if (found.responseMode !== config.responseMode) {
+    throw mismatch('the response arrived in another mode than the one requested')
+  }
+  if (config.now() - found.createdAt > config.pendingLoginMaxAge * 1000) {
+    throw new SessionError(
+      'ERR_TRANSACTION_EXPIRED',
+      400,
+      'the pending login is older than pendingLoginMaxAge',
+    )
+  }
+  return found
+}
+
+/** Replaces the session with a new one (new id: no fixation) that holds the login. */
+async function establishSession(
+  req: Request,
+  login: CompletedLogin,
+  config: Config,
+): Promise<void> {
+  const pending = requireSession(req).fapi?.transactions
+  const session = await regenerateSession(req)
+  const stored: StoredLogin = {
+    issuer: config.issuer,
+    clientId: config.clientId,
+    claims: { ...login.claims },
+    tokens: {
+      accessToken: login.tokens.accessToken,
+      tokenType: login.tokens.tokenType,
+      idToken: login.tokens.idToken,
+      scope: login.tokens.scope,
+      ...(login.tokens.refreshToken === undefined
+        ? {}
+        : { refreshToken: login.tokens.refreshToken }),
+      ...(login.tokens.expiresAt === undefined ? {} : { expiresAt: login.tokens.expiresAt }),
+    },
+    loggedInAt: config.now(),
+  }
+  // Other tabs' pending logins survive the new session id.
+  session.fapi =
+    pending === undefined ? { login: stored } : { transactions: pending, login: stored }
+  await saveSession(session)
+}
+
+async function callback(context: ClientContext, req: Request): Promise<LoginResult> {
+  const { config } = context
+  requireSession(req)
+  // FAPI 1.0 Baseline §5.2.3 (4): the response arrives at the redirect URI it was requested for.
+  if (requestPath(req) !== config.redirectPath) {
+    throw new AuthorizationResponseError(
+      'ERR_REDIRECT_URI_MISMATCH',
+      400,
+      `the callback is mounted at another path than redirectUri's "${config.redirectPath}"`,
+    )
+  }
+  const response = await responseParameter(req, config)
+  const verified = await verifyAuthorizationResponse(context, response)
+  const transaction = await takeTransaction(req, verified.response.state, context)
+  const login = await completeAuthorization(
+    context,
+    verified.metadata,
+    verified.response,
+    transaction,
+  )
+  await establishSession(req, login, config)
+  return { claims: login.claims, tokens: login.tokens, returnTo: transaction.returnTo }
+}
+
+/** The callback middleware factory. Internal: reached through `fapiClient().callback()`. */
+export function createCallback(context: ClientContext, handler?: LoginHandler): RequestHandler {
+  return function fapiCallback(req: Request, res: Response, next: NextFunction) {
+    callback(context, req).then(
+      (result) => {
+        res.set('Cache-Control', 'no-store')
+        if (handler === undefined) {
+          res.redirect(303, result.returnTo)
+          return
+        }
+        // The app's own errors reach its error handler untouched.
+        Promise.resolve()
+          .then(() => handler(req, res, result))
+          .catch(next)
+      },
+      (error: unknown) => next(toFapiError(error)),
+    )
+  }
+}

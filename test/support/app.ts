@@ -1,0 +1,170 @@
+/**
+ * A real Express app (4 or 5) with express-session and express-fapi mounted as a user would, on
+ * 127.0.0.1, plus a small cookie-keeping client for it.
+ */
+import { once } from 'node:events'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import express5 from 'express'
+import express4 from 'express4'
+import session, { type Store } from 'express-session'
+import {
+  errorHandler,
+  fapiClient,
+  type FapiClient,
+  type FapiClientOptions,
+  type LoginResult,
+} from '../../src/index.js'
+
+export type ExpressVersion = 4 | 5
+
+export interface StartedApp {
+  /** e.g. http://127.0.0.1:PORT */
+  readonly origin: string
+  readonly redirectUri: string
+  readonly jwksUri: string
+  readonly client: FapiClient
+  /** Every call of the app's login handler. */
+  readonly logins: LoginResult[]
+  /** Errors that reached the app's last error handler (not FapiErrors: those are rendered). */
+  readonly unexpectedErrors: unknown[]
+  close(): Promise<void>
+}
+
+export interface AppOptions {
+  readonly express?: ExpressVersion
+  readonly store?: Store
+  /** Options for fapiClient, given the app's redirect URI. */
+  readonly client: (app: { origin: string; redirectUri: string }) => FapiClientOptions
+}
+
+export async function startApp(options: AppOptions): Promise<StartedApp> {
+  const server: Server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const redirectUri = `${origin}/auth/callback`
+  const client = fapiClient(options.client({ origin, redirectUri }))
+  const logins: LoginResult[] = []
+  const unexpectedErrors: unknown[] = []
+
+  const express = (options.express ?? 5) === 4 ? express4 : express5
+  const app = express()
+  app.use(
+    session({
+      secret: 'test-secret-not-for-production',
+      resave: false,
+      saveUninitialized: false,
+      ...(options.store ? { store: options.store } : {}),
+    }),
+  )
+  app.get('/auth/login', client.login())
+  app.all(
+    '/auth/callback',
+    client.callback((req, res, result) => {
+      logins.push(result)
+      res.json({ sub: result.claims.sub, returnTo: result.returnTo })
+    }),
+  )
+  app.get('/jwks', client.jwks())
+  app.get('/me', (req, res) => {
+    const login = req.session.fapi?.login
+    if (login === undefined) res.status(401).json({ error: 'not logged in' })
+    else res.json({ sub: login.claims.sub })
+  })
+  app.use(errorHandler())
+  app.use(
+    (
+      err: unknown,
+      _req: express5.Request,
+      res: express5.Response,
+      _next: express5.NextFunction,
+    ) => {
+      void _next
+      unexpectedErrors.push(err)
+      res.status(500).json({ error: 'unexpected' })
+    },
+  )
+  server.on('request', app)
+
+  return {
+    origin,
+    redirectUri,
+    jwksUri: `${origin}/jwks`,
+    client,
+    logins,
+    unexpectedErrors,
+    async close() {
+      server.closeAllConnections()
+      server.close()
+      await once(server, 'close')
+    },
+  }
+}
+
+/** A cookie-keeping HTTP client for the app (one "browser profile"). */
+export class AppBrowser {
+  readonly #cookies = new Map<string, string>()
+  readonly #origin: string
+
+  constructor(origin: string) {
+    this.#origin = origin
+  }
+
+  get cookieHeader(): string {
+    return [...this.#cookies].map(([name, value]) => `${name}=${value}`).join('; ')
+  }
+
+  clearCookies(): void {
+    this.#cookies.clear()
+  }
+
+  async request(
+    pathOrUrl: string,
+    init: {
+      method?: string
+      body?: string | URLSearchParams
+      headers?: Record<string, string>
+    } = {},
+  ): Promise<Response> {
+    const url = new URL(pathOrUrl, this.#origin)
+    const headers: Record<string, string> = { accept: 'application/json', ...init.headers }
+    if (this.#cookies.size > 0) headers.cookie = this.cookieHeader
+    const response = await fetch(url, {
+      method: init.method ?? 'GET',
+      redirect: 'manual',
+      headers,
+      ...(init.body === undefined ? {} : { body: init.body }),
+    })
+    for (const line of response.headers.getSetCookie()) {
+      const [pair] = line.split(';')
+      const eq = pair?.indexOf('=') ?? -1
+      if (pair !== undefined && eq > 0)
+        this.#cookies.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim())
+    }
+    return response
+  }
+
+  /** GET /auth/login and return the authorization URL the app redirected to. */
+  async startLogin(query = ''): Promise<string> {
+    const response = await this.request(`/auth/login${query}`)
+    if (response.status !== 303) {
+      throw new Error(`login answered ${response.status}: ${(await response.text()).slice(0, 300)}`)
+    }
+    return response.headers.get('location') ?? ''
+  }
+
+  /** Deliver an authorization response to the callback as the browser would. */
+  deliver(delivery: {
+    method: 'GET' | 'POST'
+    url: string
+    body?: URLSearchParams
+  }): Promise<Response> {
+    if (delivery.method === 'GET') return this.request(delivery.url)
+    return this.request(delivery.url, {
+      method: 'POST',
+      body: delivery.body ?? new URLSearchParams(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    })
+  }
+}
