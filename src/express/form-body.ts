@@ -18,7 +18,8 @@ export async function readFormBody(req: Request, limit: number): Promise<URLSear
     )
   }
   const parsed: unknown = (req as Request & { body?: unknown }).body
-  if (req.readableEnded || req.complete) {
+  // body-parser marks a parsed request with `_body`; a drained stream has `readableEnded`.
+  if (req.readableEnded || (req as Request & { _body?: unknown })._body === true) {
     // A body parser of the app consumed the stream already: take its result, as untrusted data.
     const params = new URLSearchParams()
     if (typeof parsed === 'object' && parsed !== null) {

@@ -35,7 +35,11 @@ export interface AppOptions {
   readonly express?: ExpressVersion
   readonly store?: Store
   /** Options for fapiClient, given the app's redirect URI. */
-  readonly client: (app: { origin: string; redirectUri: string }) => FapiClientOptions
+  readonly client: (app: {
+    origin: string
+    redirectUri: string
+    jwksUri: string
+  }) => FapiClientOptions | Promise<FapiClientOptions>
 }
 
 export async function startApp(options: AppOptions): Promise<StartedApp> {
@@ -44,7 +48,9 @@ export async function startApp(options: AppOptions): Promise<StartedApp> {
   await once(server, 'listening')
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   const redirectUri = `${origin}/auth/callback`
-  const client = fapiClient(options.client({ origin, redirectUri }))
+  const client = fapiClient(
+    await options.client({ origin, redirectUri, jwksUri: `${origin}/jwks` }),
+  )
   const logins: LoginResult[] = []
   const unexpectedErrors: unknown[] = []
 

@@ -9,7 +9,7 @@ export interface KeyPairJwks {
 
 export async function generateJwks(
   alg: 'PS256' | 'ES256' | 'EdDSA',
-  kid = randomUUID(),
+  kid: string = randomUUID(),
 ): Promise<KeyPairJwks> {
   const { privateKey, publicKey } = await generateKeyPair(alg, {
     extractable: true,
