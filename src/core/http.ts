@@ -122,9 +122,37 @@ export async function requestJson(
 }
 
 /** Reads an OAuth error response (RFC 6749 §5.2) into a printable summary. */
-export function oauthErrorSummary(body: Record<string, unknown>): string {
+function oauthErrorSummary(body: Record<string, unknown>): string {
   const error = typeof body.error === 'string' ? printable(body.error, 64) : 'no error code'
   const description =
     typeof body.error_description === 'string' ? `: ${printable(body.error_description)}` : ''
   return `${error}${description}`
+}
+
+/**
+ * POSTs a form to an OAuth endpoint and returns the JSON body of the `expected` status. An OAuth
+ * error answer (4xx with a JSON `error`, RFC 6749 §5.2) becomes `rejected`; any other status is
+ * `ERR_AS_HTTP_STATUS`.
+ */
+export async function postOAuthForm(
+  endpoint: string,
+  form: URLSearchParams,
+  options: HttpOptions,
+  what: string,
+  outcome: { expected: number; rejected: 'ERR_PAR_REJECTED' | 'ERR_TOKEN_REJECTED' },
+): Promise<Record<string, unknown>> {
+  const { status, body } = await requestJson(endpoint, { method: 'POST', form }, options, what)
+  if (status === outcome.expected) return body
+  if (status >= 400 && status < 500 && typeof body.error === 'string') {
+    throw new ServerResponseError(
+      outcome.rejected,
+      502,
+      `${what}: the server rejected the request (${oauthErrorSummary(body)})`,
+    )
+  }
+  throw new ServerResponseError(
+    'ERR_AS_HTTP_STATUS',
+    502,
+    `${what}: HTTP ${status}, expected ${outcome.expected}`,
+  )
 }

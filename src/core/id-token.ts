@@ -8,17 +8,10 @@ import { createHash } from 'node:crypto'
 import type { JWTPayload } from 'jose'
 import type { JwsAlgorithm } from '../config.js'
 import { IdTokenError } from '../errors.js'
-import type { RemoteJwks } from './jwks.js'
-import { verifyJws } from './jws.js'
+import { verifyJws, type ServerJwtContext } from './jws.js'
 
-/** What ID token validation needs. */
-export interface IdTokenExpectations {
-  readonly issuer: string
-  readonly clientId: string
-  readonly algorithms: readonly JwsAlgorithm[]
-  readonly clockTolerance: number
-  readonly now: number
-  readonly jwks: RemoteJwks
+/** What ID token validation needs: the server context, this login's nonce and access token. */
+export interface IdTokenExpectations extends ServerJwtContext {
   readonly nonce: string
   readonly accessToken: string
 }
@@ -48,14 +41,9 @@ export async function validateIdToken(
     kind: 'ID_TOKEN',
     status: 502,
     error: IdTokenError,
-    issuer: expect.issuer,
-    audience: expect.clientId,
-    algorithms: expect.algorithms,
+    ...expect,
     // OIDC Core §2: iss, sub, aud, exp and iat are required.
     requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat'],
-    clockTolerance: expect.clockTolerance,
-    now: expect.now,
-    jwks: expect.jwks,
   })
   if (typeof payload.sub !== 'string' || payload.sub === '') {
     throw new IdTokenError(

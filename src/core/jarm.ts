@@ -4,10 +4,8 @@
  *
  * @module
  */
-import type { JwsAlgorithm } from '../config.js'
 import { AuthorizationResponseError, printable } from '../errors.js'
-import type { RemoteJwks } from './jwks.js'
-import { verifyJws } from './jws.js'
+import { verifyJws, type ServerJwtContext } from './jws.js'
 
 /** Longest `response` value looked at; a signed JARM JWT is far smaller. */
 export const MAX_RESPONSE_LENGTH = 16_384
@@ -22,16 +20,6 @@ export type AuthorizationResponse =
       readonly errorDescription: string | undefined
     }
 
-/** What JARM verification needs. */
-export interface JarmExpectations {
-  readonly issuer: string
-  readonly clientId: string
-  readonly algorithms: readonly JwsAlgorithm[]
-  readonly clockTolerance: number
-  readonly now: number
-  readonly jwks: RemoteJwks
-}
-
 function invalid(message: string): AuthorizationResponseError {
   return new AuthorizationResponseError('ERR_JARM_CLAIMS_INVALID', 400, `JARM response: ${message}`)
 }
@@ -43,7 +31,7 @@ function invalid(message: string): AuthorizationResponseError {
  */
 export async function verifyJarmResponse(
   response: string,
-  expect: JarmExpectations,
+  expect: ServerJwtContext,
 ): Promise<AuthorizationResponse> {
   if (response.length > MAX_RESPONSE_LENGTH) {
     throw new AuthorizationResponseError('ERR_JARM_MALFORMED', 400, 'JARM response: too long')
@@ -59,13 +47,8 @@ export async function verifyJarmResponse(
     kind: 'JARM',
     status: 400,
     error: AuthorizationResponseError,
-    issuer: expect.issuer,
-    audience: expect.clientId,
-    algorithms: expect.algorithms,
+    ...expect,
     requiredClaims: ['iss', 'aud', 'exp'],
-    clockTolerance: expect.clockTolerance,
-    now: expect.now,
-    jwks: expect.jwks,
   })
   const { state, code, error } = payload
   if (typeof state !== 'string' || state === '') throw invalid('"state" is missing')

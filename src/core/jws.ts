@@ -24,8 +24,19 @@ type Failure =
   | 'IAT_IN_FUTURE'
   | 'CLAIMS_INVALID'
 
+/** What every JWT from the authorization server is checked against. */
+export interface ServerJwtContext {
+  readonly issuer: string
+  readonly clientId: string
+  readonly algorithms: readonly JwsAlgorithm[]
+  readonly clockTolerance: number
+  /** Milliseconds since the epoch. */
+  readonly now: number
+  readonly jwks: RemoteJwks
+}
+
 /** What is being verified, and how its failures are reported. */
-export interface JwsExpectations {
+export interface JwsExpectations extends ServerJwtContext {
   /** `JARM` or `ID_TOKEN`: the code prefix. */
   readonly kind: 'JARM' | 'ID_TOKEN'
   /** The HTTP status of a failure. */
@@ -37,13 +48,7 @@ export interface JwsExpectations {
     message: string,
     options?: { cause?: unknown },
   ) => FapiError
-  readonly issuer: string
-  readonly audience: string
-  readonly algorithms: readonly JwsAlgorithm[]
   readonly requiredClaims: readonly string[]
-  readonly clockTolerance: number
-  readonly now: number
-  readonly jwks: RemoteJwks
 }
 
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
@@ -70,7 +75,7 @@ function joseFailure(expect: JwsExpectations, cause: unknown): FapiError {
   }
   if (cause instanceof errors.JWTClaimValidationFailed || cause instanceof errors.JWTExpired) {
     if (cause.claim === 'aud' && cause.reason === 'check_failed') {
-      return fail(expect, 'AUD_MISMATCH', `"aud" is not this client "${expect.audience}"`, cause)
+      return fail(expect, 'AUD_MISMATCH', `"aud" is not this client "${expect.clientId}"`, cause)
     }
     if (cause.claim === 'iss' && cause.reason === 'check_failed') {
       return fail(expect, 'ISS_MISMATCH', `"iss" is not the issuer "${expect.issuer}"`, cause)
@@ -133,7 +138,7 @@ export async function verifyJws(
     ;({ payload } = await jwtVerify(token, key, {
       algorithms: [...expect.algorithms],
       issuer: expect.issuer,
-      audience: expect.audience,
+      audience: expect.clientId,
       requiredClaims: [...expect.requiredClaims],
       clockTolerance: expect.clockTolerance,
       currentDate: new Date(expect.now),
@@ -141,11 +146,11 @@ export async function verifyJws(
   } catch (cause) {
     throw joseFailure(expect, cause)
   }
-  if (Array.isArray(payload.aud) && payload.aud.some((aud) => aud !== expect.audience)) {
+  if (Array.isArray(payload.aud) && payload.aud.some((aud) => aud !== expect.clientId)) {
     throw fail(
       expect,
       'AUD_MISMATCH',
-      `"aud" has audiences other than this client "${expect.audience}"`,
+      `"aud" has audiences other than this client "${expect.clientId}"`,
     )
   }
   if (typeof payload.iat === 'number' && payload.iat > expect.now / 1000 + expect.clockTolerance) {

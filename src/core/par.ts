@@ -5,7 +5,7 @@
  * @module
  */
 import { ServerResponseError } from '../errors.js'
-import { oauthErrorSummary, requestJson, type HttpOptions } from './http.js'
+import { postOAuthForm, type HttpOptions } from './http.js'
 
 /** A checked PAR answer. */
 export interface PushedRequest {
@@ -23,17 +23,10 @@ export async function pushAuthorizationRequest(
   form: URLSearchParams,
   options: HttpOptions,
 ): Promise<PushedRequest> {
-  const { status, body } = await requestJson(endpoint, { method: 'POST', form }, options, 'PAR')
-  if (status !== 201) {
-    if (status >= 400 && status < 500 && typeof body.error === 'string') {
-      throw new ServerResponseError(
-        'ERR_PAR_REJECTED',
-        502,
-        `PAR: the server rejected the request (${oauthErrorSummary(body)})`,
-      )
-    }
-    throw new ServerResponseError('ERR_AS_HTTP_STATUS', 502, `PAR: HTTP ${status}, expected 201`)
-  }
+  const body = await postOAuthForm(endpoint, form, options, 'PAR', {
+    expected: 201,
+    rejected: 'ERR_PAR_REJECTED',
+  })
   const requestUri = body.request_uri
   const expiresIn = body.expires_in
   if (typeof requestUri !== 'string' || requestUri === '') {

@@ -5,7 +5,7 @@
  * @module
  */
 import { ServerResponseError } from '../errors.js'
-import { oauthErrorSummary, requestJson, type HttpOptions } from './http.js'
+import { postOAuthForm, type HttpOptions } from './http.js'
 
 /** A checked token response. */
 export interface TokenSet {
@@ -76,17 +76,10 @@ export async function requestTokens(
   form: URLSearchParams,
   options: HttpOptions & { requestedScope: string; now: () => number },
 ): Promise<TokenSet> {
-  const { status, body } = await requestJson(endpoint, { method: 'POST', form }, options, 'token')
-  if (status !== 200) {
-    if (status >= 400 && status < 500 && typeof body.error === 'string') {
-      throw new ServerResponseError(
-        'ERR_TOKEN_REJECTED',
-        502,
-        `token: the server rejected the request (${oauthErrorSummary(body)})`,
-      )
-    }
-    throw new ServerResponseError('ERR_AS_HTTP_STATUS', 502, `token: HTTP ${status}, expected 200`)
-  }
+  const body = await postOAuthForm(endpoint, form, options, 'token', {
+    expected: 200,
+    rejected: 'ERR_TOKEN_REJECTED',
+  })
   return checkTokenResponse(body, { requestedScope: options.requestedScope, now: options.now() })
 }
 
