@@ -1,0 +1,65 @@
+/**
+ * A real redis-server (Debian's package) on 127.0.0.1 for tests, with no persistence.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { createServer } from 'node:net'
+import { once } from 'node:events'
+
+export const REDIS_SERVER = '/usr/bin/redis-server'
+
+/** Why redis tests cannot run here, or undefined when they can. */
+export function redisMissing(): string | undefined {
+  const probe = spawnSync(REDIS_SERVER, ['--version'], { encoding: 'utf8' })
+  return probe.status === 0
+    ? undefined
+    : 'redis-server is not installed: apt-get install redis-server (the multi-instance test needs it)'
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const address = server.address()
+  server.close()
+  await once(server, 'close')
+  if (typeof address !== 'object' || address === null) throw new Error('no port')
+  return address.port
+}
+
+export interface StartedRedis {
+  readonly url: string
+  close(): Promise<void>
+}
+
+export async function startRedis(): Promise<StartedRedis> {
+  const port = await freePort()
+  const child: ChildProcess = spawn(
+    REDIS_SERVER,
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  )
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('redis-server did not start in 10 s')), 10_000)
+    let seen = ''
+    child.stdout?.on('data', (chunk: Buffer) => {
+      seen += chunk.toString('utf8')
+      if (seen.includes('Ready to accept connections')) {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`redis-server exited with ${String(code)}`))
+    })
+  })
+  child.stdout?.resume()
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    async close() {
+      if (child.exitCode !== null) return
+      child.kill('SIGTERM')
+      await once(child, 'exit')
+    },
+  }
+}
