@@ -1,0 +1,172 @@
+/**
+ * Sessions under failure and at their limits: a store that fails, pending logins bounded in count
+ * (with their size measured), against a real authorization server.
+ */
+import assert from 'node:assert/strict'
+import { after, describe, test } from 'node:test'
+import session from 'express-session'
+import { AppBrowser, startApp, type StartedApp } from './support/app.js'
+import { generateJwks } from './support/keys.js'
+import { startProvider, type StartedProvider } from './support/provider.js'
+import { UserAgent } from './support/user-agent.js'
+
+/** A MemoryStore whose writes and reads can be made to fail. */
+class FlakyStore extends session.MemoryStore {
+  failSet = false
+  failGet = false
+  override set(sid: string, data: session.SessionData, callback?: (err?: unknown) => void): void {
+    if (this.failSet) {
+      callback?.(new Error('store write failed'))
+      return
+    }
+    super.set(sid, data, callback)
+  }
+  override get(
+    sid: string,
+    callback: (err: unknown, data?: session.SessionData | null) => void,
+  ): void {
+    if (this.failGet) {
+      callback(new Error('store read failed'))
+      return
+    }
+    super.get(sid, callback)
+  }
+}
+
+const running: Array<{ close(): Promise<void> }> = []
+after(async () => {
+  await Promise.all(running.map((server) => server.close()))
+})
+
+async function setUp(
+  store: session.Store,
+  extra: { maxPendingLogins?: number } = {},
+): Promise<{ app: StartedApp; as: StartedProvider }> {
+  const keys = await generateJwks('ES256')
+  let as: StartedProvider | undefined
+  const app = await startApp({
+    store,
+    client: async ({ redirectUri }) => {
+      as = await startProvider({
+        fapiProfile: '2.0',
+        clients: [
+          {
+            clientId: 'portal',
+            redirectUri,
+            jwks: { keys: [keys.publicJwk] },
+            profile: 'fapi2-message-signing',
+            signingAlg: 'ES256',
+          },
+        ],
+      })
+      running.push(as)
+      return {
+        issuer: as.issuer,
+        clientId: 'portal',
+        redirectUri,
+        keys: { signing: [keys.privateJwk] },
+        allowInsecureLoopback: true,
+        ...extra,
+      }
+    },
+  })
+  running.push(app)
+  assert.ok(as)
+  return { app, as }
+}
+
+async function errorOf(response: Response): Promise<string> {
+  return ((await response.json()) as { error: string }).error
+}
+
+describe('session store failures', () => {
+  test('a store that cannot save at login: ERR_SESSION_STORE, no redirect to the server', async () => {
+    const store = new FlakyStore()
+    const { app, as } = await setUp(store)
+    store.failSet = true
+    const response = await new AppBrowser(app.origin).request('/auth/login')
+    assert.equal(response.status, 500)
+    assert.equal(await errorOf(response), 'ERR_SESSION_STORE')
+    assert.equal(response.headers.get('location'), null)
+    assert.deepEqual(app.unexpectedErrors, [])
+    void as
+  })
+
+  test('a store that cannot save at the callback: ERR_SESSION_STORE before any token request', async () => {
+    const store = new FlakyStore()
+    const { app, as } = await setUp(store)
+    const browser = new AppBrowser(app.origin)
+    const delivery = await new UserAgent().authorize(await browser.startLogin(), {
+      redirectUri: app.redirectUri,
+    })
+    store.failSet = true
+    const response = await browser.deliver(delivery)
+    assert.equal(response.status, 500)
+    assert.equal(await errorOf(response), 'ERR_SESSION_STORE')
+    assert.equal(
+      as.requests('/token'),
+      0,
+      'the code is not redeemed when consumption cannot be saved',
+    )
+    assert.equal(app.logins.length, 0)
+    store.failSet = false
+    assert.equal((await browser.request('/me')).status, 401)
+  })
+
+  test('a store that cannot read: express-session fails the request, the handler is never called', async () => {
+    const store = new FlakyStore()
+    const { app, as } = await setUp(store)
+    const browser = new AppBrowser(app.origin)
+    const delivery = await new UserAgent().authorize(await browser.startLogin(), {
+      redirectUri: app.redirectUri,
+    })
+    store.failGet = true
+    const response = await browser.deliver(delivery)
+    assert.equal(response.status, 500)
+    assert.equal(as.requests('/token'), 0)
+    assert.equal(app.logins.length, 0)
+    // express-session reports the store error itself, before express-fapi runs.
+    assert.equal(app.unexpectedErrors.length, 1)
+  })
+
+  test('a lost session cookie at the callback: ERR_TRANSACTION_NOT_FOUND, not a crash', async () => {
+    const { app, as } = await setUp(new session.MemoryStore())
+    const browser = new AppBrowser(app.origin)
+    const delivery = await new UserAgent().authorize(await browser.startLogin(), {
+      redirectUri: app.redirectUri,
+    })
+    browser.clearCookies()
+    const response = await browser.deliver(delivery)
+    assert.equal(response.status, 400)
+    assert.equal(await errorOf(response), 'ERR_TRANSACTION_NOT_FOUND')
+    assert.equal(as.requests('/token'), 0)
+  })
+})
+
+describe('pending logins per session are bounded', () => {
+  test('at most maxPendingLogins are kept, oldest dropped; measured size per pending login', async () => {
+    const store = new session.MemoryStore()
+    const { app } = await setUp(store, { maxPendingLogins: 5 })
+    const browser = new AppBrowser(app.origin)
+    const sizes: number[] = []
+    for (let i = 0; i < 8; i += 1) {
+      await browser.startLogin(`?returnTo=%2Fpage${i}`)
+      const all = await new Promise<Record<string, session.SessionData>>((resolve) =>
+        store.all((_err: unknown, sessions) =>
+          resolve((sessions ?? {}) as Record<string, session.SessionData>),
+        ),
+      )
+      const [data] = Object.values(all)
+      assert.ok(data)
+      const pending = Object.keys(data.fapi?.transactions ?? {}).length
+      assert.equal(pending, Math.min(i + 1, 5))
+      sizes.push(Buffer.byteLength(JSON.stringify(data.fapi)))
+    }
+    const perTransaction = ((sizes[4] ?? 0) - (sizes[0] ?? 0)) / 4
+    console.log(
+      `# session data: ${sizes[0]} bytes with 1 pending login, ${sizes[4]} with 5 (≈ ${Math.round(perTransaction)} bytes each)`,
+    )
+    assert.ok(perTransaction < 1024, 'under 1 KB per pending login')
+    assert.equal(sizes[7], sizes[4], 'the sixth and later logins evict, the size stays flat')
+  })
+})
