@@ -4,10 +4,11 @@
  * heap before and after (after a forced GC). `LOAD_FLOWS` and `LOAD_CONCURRENCY` change the size.
  * A bounded script, not a timed test: it asserts no time.
  */
+import { fork } from 'node:child_process'
+import { once } from 'node:events'
 import session from 'express-session'
 import { AppBrowser, startApp } from '../test/support/app.js'
 import { generateJwks } from '../test/support/keys.js'
-import { startProvider, type StartedProvider } from '../test/support/provider.js'
 import { UserAgent } from '../test/support/user-agent.js'
 
 const flows = Number(process.env.LOAD_FLOWS ?? 10_000)
@@ -20,25 +21,24 @@ function heapMiB(): number {
 }
 
 const keys = await generateJwks('ES256')
-let as: StartedProvider | undefined
+// The server runs in its own process, so the heap figures are the app's alone.
+const server = fork(new URL('./provider-process.ts', import.meta.url), {
+  execArgv: ['--import', 'tsx'],
+  stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+})
+async function ask<T>(message: string): Promise<T> {
+  server.send(message)
+  const [answer] = (await once(server, 'message')) as [T]
+  return answer
+}
 const store = new session.MemoryStore()
 const app = await startApp({
   store,
   client: async ({ redirectUri }) => {
-    as = await startProvider({
-      fapiProfile: '2.0',
-      clients: [
-        {
-          clientId: 'portal',
-          redirectUri,
-          jwks: { keys: [keys.publicJwk] },
-          profile: 'fapi2-message-signing',
-          signingAlg: 'ES256',
-        },
-      ],
-    })
+    server.send({ redirectUri, publicJwk: keys.publicJwk })
+    const [{ issuer }] = (await once(server, 'message')) as [{ issuer: string }]
     return {
-      issuer: as.issuer,
+      issuer,
       clientId: 'portal',
       redirectUri,
       keys: { signing: [keys.privateJwk] },
@@ -86,8 +86,9 @@ const sessions = await new Promise<number>((resolve) =>
 )
 // What remains once the stores (every user's session, the server's grants) are gone is ours.
 await new Promise<void>((resolve) => store.clear(() => resolve()))
-const tokenRequests = as?.requests('/token')
-await as?.close()
+const { tokens: tokenRequests } = await ask<{ tokens: number }>('tokens')
+server.send('stop')
+await once(server, 'exit')
 const heapWithoutStores = heapMiB()
 console.log(
   JSON.stringify(
