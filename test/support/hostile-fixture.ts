@@ -1,0 +1,174 @@
+/**
+ * One hostile authorization server plus one real Express app with express-fapi, wired together for
+ * a test, and the assertions every negative test makes: the status and error code, no token
+ * request after a bad authorization response, no login, no session, no unexpected error, and a
+ * consumed transaction after a failure past the token request.
+ */
+import assert from 'node:assert/strict'
+import type { TestContext } from 'node:test'
+import type { Store } from 'express-session'
+import type { FapiClientOptions, FapiErrorCode } from '../../src/index.js'
+import { AppBrowser, startApp, type ExpressVersion, type StartedApp } from './app.js'
+import type { ServerAlg } from './hostile-jwt.js'
+import {
+  startHostileServer,
+  type Authorized,
+  type Delivery,
+  type HostileServer,
+  type JwtMutation,
+} from './hostile-server.js'
+import { generateJwks, type KeyPairJwks } from './keys.js'
+
+export const CLIENT_ID = 'portal'
+
+export interface SetupOptions {
+  readonly express?: ExpressVersion
+  /** The server's signing algorithm. Default PS256. */
+  readonly alg?: ServerAlg
+  /** The client's key type. Default ES256 (fast). */
+  readonly clientAlg?: 'PS256' | 'ES256'
+  /** Client options beside the wiring ones. */
+  readonly client?: Partial<FapiClientOptions>
+  /** One clock for the server and the client, in milliseconds. */
+  readonly now?: () => number
+  /** A redirect URI path other than the app's callback route, `/auth/callback`. */
+  readonly redirectPath?: string
+  /** A session store to share with another app instance. */
+  readonly store?: Store
+}
+
+export interface Fixture {
+  readonly as: HostileServer
+  readonly app: StartedApp
+  readonly browser: AppBrowser
+  readonly clientKey: KeyPairJwks
+  newBrowser(): AppBrowser
+}
+
+const clientKeys = new Map<string, Promise<KeyPairJwks>>()
+
+/** The client's key pair, one per algorithm per run. */
+export function clientKey(alg: 'PS256' | 'ES256'): Promise<KeyPairJwks> {
+  let key = clientKeys.get(alg)
+  if (key === undefined) {
+    key = generateJwks(alg, `client-${alg}`)
+    clientKeys.set(alg, key)
+  }
+  return key
+}
+
+/** Starts a server and an app for one test; both are closed after it. */
+export async function setup(t: TestContext, options: SetupOptions = {}): Promise<Fixture> {
+  const key = await clientKey(options.clientAlg ?? 'ES256')
+  const as = await startHostileServer({
+    clientId: CLIENT_ID,
+    clientJwks: { keys: [key.publicJwk] },
+    alg: options.alg ?? 'PS256',
+    ...(options.now ? { now: options.now } : {}),
+  })
+  const app = await startApp({
+    express: options.express ?? 5,
+    ...(options.store ? { store: options.store } : {}),
+    client: ({ origin, redirectUri }) => ({
+      issuer: as.issuer,
+      clientId: CLIENT_ID,
+      redirectUri:
+        options.redirectPath === undefined ? redirectUri : `${origin}${options.redirectPath}`,
+      keys: { signing: [key.privateJwk] },
+      allowInsecureLoopback: true,
+      ...(options.now ? { now: options.now } : {}),
+      ...options.client,
+    }),
+  })
+  t.after(async () => {
+    await app.close()
+    await as.close()
+  })
+  return {
+    as,
+    app,
+    browser: new AppBrowser(app.origin),
+    clientKey: key,
+    newBrowser: () => new AppBrowser(app.origin),
+  }
+}
+
+/** Starts a login in the browser and lets the server answer it. */
+export async function login(
+  fx: Fixture,
+  mutation?: JwtMutation,
+  browser: AppBrowser = fx.browser,
+): Promise<Authorized> {
+  return fx.as.authorize(await browser.startLogin(), mutation)
+}
+
+/** The response is a JSON error with this status and code. */
+export async function expectError(
+  response: Response,
+  status: number,
+  code: FapiErrorCode,
+): Promise<void> {
+  const text = await response.text()
+  assert.equal(response.status, status, `status ${response.status}: ${text.slice(0, 300)}`)
+  const body = JSON.parse(text) as { error?: unknown }
+  assert.equal(body.error, code, text.slice(0, 300))
+}
+
+async function expectNoLogin(fx: Fixture, browser: AppBrowser): Promise<void> {
+  assert.equal(fx.app.logins.length, 0, 'the login handler must not be called')
+  assert.equal((await browser.request('/me')).status, 401, 'no session login')
+  assert.deepEqual(fx.app.unexpectedErrors, [])
+}
+
+/**
+ * A bad authorization response: rejected with this status and code, and no token request, no
+ * login, no session, no unexpected error.
+ */
+export async function expectRejected(
+  fx: Fixture,
+  delivery: Delivery,
+  status: number,
+  code: FapiErrorCode,
+  browser: AppBrowser = fx.browser,
+): Promise<void> {
+  await expectError(await browser.deliver(delivery), status, code)
+  assert.equal(fx.as.requests('/token'), 0, 'no token request after a bad authorization response')
+  await expectNoLogin(fx, browser)
+}
+
+/**
+ * A failure after the transaction was taken (token or ID token): this status and code, no login,
+ * no session, and the transaction consumed: the same response again is ERR_TRANSACTION_NOT_FOUND
+ * and makes no other token request.
+ */
+export async function expectRejectedAfterTransaction(
+  fx: Fixture,
+  delivery: Delivery,
+  status: number,
+  code: FapiErrorCode,
+): Promise<void> {
+  await expectError(await fx.browser.deliver(delivery), status, code)
+  await expectNoLogin(fx, fx.browser)
+  const tokenRequests = fx.as.requests('/token')
+  await expectError(await fx.browser.deliver(delivery), 400, 'ERR_TRANSACTION_NOT_FOUND')
+  assert.equal(fx.as.requests('/token'), tokenRequests, 'no token request for a replay')
+  await expectNoLogin(fx, fx.browser)
+}
+
+/** A good response: the handler ran once more and the session holds the user. */
+export async function expectLogin(
+  fx: Fixture,
+  delivery: Delivery,
+  browser: AppBrowser = fx.browser,
+): Promise<{ sub: string; returnTo: string }> {
+  const before = fx.app.logins.length
+  const response = await browser.deliver(delivery)
+  const text = await response.text()
+  assert.equal(response.status, 200, text.slice(0, 300))
+  assert.equal(fx.app.logins.length, before + 1)
+  const me = await browser.request('/me')
+  assert.equal(me.status, 200)
+  assert.deepEqual(fx.app.unexpectedErrors, [])
+  assert.deepEqual(fx.as.violations(), [])
+  return JSON.parse(text) as { sub: string; returnTo: string }
+}
