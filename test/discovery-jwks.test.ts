@@ -271,3 +271,19 @@ test('OIDC Core §10.1.1: stale JWKS are refreshed; an outage keeps the cached k
   await expectLogin(fx, await login(fx))
   assert.ok(fx.as.requests('/jwks') >= 3)
 })
+
+test(
+  'a hung refresh of stale JWKS does not hold logins: cached keys answer meanwhile',
+  { timeout: 20_000 },
+  async (t) => {
+    let current = Date.now()
+    const now = () => current
+    // A timeout far beyond the test's own limit: a login that waited for the refresh would fail.
+    const fx = await setup(t, { now, client: { pendingLoginMaxAge: 7200, httpTimeout: 120_000 } })
+    await expectLogin(fx, await login(fx))
+    fx.as.fault('/jwks', () => ({ status: 200, hang: true }))
+    current += 11 * 60_000
+    await expectLogin(fx, await login(fx))
+    assert.equal(fx.as.requests('/jwks'), 2, 'the refresh was started, and is still hanging')
+  },
+)

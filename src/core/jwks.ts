@@ -134,8 +134,9 @@ export class RemoteJwks {
     if (this.#keys === undefined) return this.#fetch()
     const maxAge = this.#options.maxAge ?? 600_000
     if (this.#options.now() - this.#fetchedAt > maxAge) {
-      // Stale keys are refreshed, but an outage does not stop logins that cached keys can verify.
-      return this.#fetch().catch(() => this.#keys ?? [])
+      // Stale keys are refreshed in the background: a slow or failed refresh neither delays nor
+      // stops logins that the cached keys can verify (an unknown kid still waits for a fetch).
+      this.#fetch().catch(() => undefined)
     }
     return this.#keys
   }
