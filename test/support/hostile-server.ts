@@ -87,6 +87,10 @@ export interface HostileServer {
   pushed(): readonly Pushed[]
   tokenRequests(): readonly URLSearchParams[]
   authorize(authorizationUrl: string, mutation?: JwtMutation): Promise<Authorized>
+  /** Stops listening (connections are refused) until {@link up}; state is kept. */
+  down(): Promise<void>
+  /** Listens again on the same port, so the issuer is unchanged. */
+  up(): Promise<void>
   close(): Promise<void>
 }
 
@@ -345,8 +349,20 @@ export async function startHostileServer(options: HostileOptions): Promise<Hosti
       const first = await mint(request, mutation)
       return { ...first, request, mint: (again) => mint(request, again) }
     },
+    async down() {
+      if (!server.listening) return
+      server.closeAllConnections()
+      server.close()
+      await once(server, 'close')
+    },
+    async up() {
+      if (server.listening) return
+      server.listen(Number(new URL(issuer).port), '127.0.0.1')
+      await once(server, 'listening')
+    },
     async close() {
       closing.abort()
+      if (!server.listening) return
       server.closeAllConnections()
       server.close()
       await once(server, 'close')
