@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { SignJWT } from 'jose'
+import { signJwt } from './sign.js'
 import { randomToken } from './random.js'
 import type { SigningKey } from './keys.js'
 
@@ -23,15 +23,14 @@ export function signClientAssertion(options: {
   now: number
 }): Promise<string> {
   const iat = Math.floor(options.now / 1000)
-  return new SignJWT({})
-    .setProtectedHeader({ alg: options.key.alg, kid: options.key.kid })
-    .setIssuer(options.clientId)
-    .setSubject(options.clientId)
-    .setAudience(options.issuer)
-    .setJti(randomToken())
-    .setIssuedAt(iat)
-    .setExpirationTime(iat + ASSERTION_LIFETIME)
-    .sign(options.key.privateKey)
+  return signJwt(options.key, {
+    iss: options.clientId,
+    sub: options.clientId,
+    aud: options.issuer,
+    jti: randomToken(),
+    iat,
+    exp: iat + ASSERTION_LIFETIME,
+  })
 }
 
 /** Adds `client_id`, `client_assertion_type` and a fresh `client_assertion` to a form. */

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { SignJWT } from 'jose'
+import { signJwt } from './sign.js'
 import type { SigningKey } from './keys.js'
 import { randomToken } from './random.js'
 
@@ -36,24 +36,26 @@ export function signRequestObject(options: {
 }): Promise<string> {
   const { params } = options
   const now = Math.floor(options.now / 1000)
-  return new SignJWT({
-    ...params.extra,
-    client_id: params.clientId,
-    response_type: 'code',
-    response_mode: params.responseMode,
-    redirect_uri: params.redirectUri,
-    scope: params.scope,
-    state: params.state,
-    nonce: params.nonce,
-    code_challenge: params.codeChallenge,
-    code_challenge_method: 'S256',
-  })
-    .setProtectedHeader({ alg: options.key.alg, kid: options.key.kid, typ: REQUEST_OBJECT_TYPE })
-    .setIssuer(params.clientId)
-    .setAudience(options.issuer)
-    .setIssuedAt(now)
-    .setNotBefore(now)
-    .setExpirationTime(now + options.lifetime)
-    .setJti(randomToken())
-    .sign(options.key.privateKey)
+  return signJwt(
+    options.key,
+    {
+      ...params.extra,
+      client_id: params.clientId,
+      response_type: 'code',
+      response_mode: params.responseMode,
+      redirect_uri: params.redirectUri,
+      scope: params.scope,
+      state: params.state,
+      nonce: params.nonce,
+      code_challenge: params.codeChallenge,
+      code_challenge_method: 'S256',
+      iss: params.clientId,
+      aud: options.issuer,
+      iat: now,
+      nbf: now,
+      exp: now + options.lifetime,
+      jti: randomToken(),
+    },
+    REQUEST_OBJECT_TYPE,
+  )
 }

@@ -1,0 +1,33 @@
+/**
+ * Our own signatures (request objects, client assertions) with Node's `crypto.sign`, run in the
+ * libuv threadpool, on the KeyObject imported at startup. Verification of the server's tokens
+ * stays with jose.
+ *
+ * @module
+ */
+import { constants, sign } from 'node:crypto'
+import type { SigningKey } from './keys.js'
+
+function encode(value: object): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url')
+}
+
+/** A compact JWS of `payload` with `alg` and `kid` (and `typ`, if given) in its header. */
+export function signJwt(key: SigningKey, payload: object, typ?: string): Promise<string> {
+  const header =
+    typ === undefined ? { alg: key.alg, kid: key.kid } : { alg: key.alg, kid: key.kid, typ }
+  const input = `${encode(header)}.${encode(payload)}`
+  // RFC 7518 §3.5: PS256 is RSASSA-PSS with SHA-256, MGF1 SHA-256 and a 32-octet salt; §3.4:
+  // ES256 signatures are R || S (IEEE P1363); RFC 8037: Ed25519 takes no digest.
+  const options =
+    key.alg === 'PS256'
+      ? { key: key.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }
+      : key.alg === 'ES256'
+        ? { key: key.privateKey, dsaEncoding: 'ieee-p1363' as const }
+        : key.privateKey
+  return new Promise((resolve, reject) => {
+    sign(key.alg === 'EdDSA' ? null : 'sha256', Buffer.from(input), options, (error, signature) =>
+      error ? reject(error) : resolve(`${input}.${signature.toString('base64url')}`),
+    )
+  })
+}
