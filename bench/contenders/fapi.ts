@@ -1,0 +1,30 @@
+/**
+ * express-fapi as a user mounts it: `fapiClient()` with the same private JWK as the floors,
+ * profile `fapi1-advanced`, request objects by value (no PAR), JARM `jwt`.
+ */
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import type { RequestHandler } from 'express'
+import type * as Fapi from '../../src/index.js'
+import type { RouteContext } from './context.js'
+
+/** express-fapi from `ctx.fapiSrc` (the repo's `src`, or a patched copy to measure a change). */
+export async function fapiRoutes(
+  ctx: RouteContext,
+): Promise<{ login: RequestHandler; callback: RequestHandler }> {
+  const url = pathToFileURL(join(ctx.fapiSrc, 'index.ts')).href
+  const fapi = (await import(url)) as typeof Fapi
+  const auth = fapi.fapiClient({
+    issuer: ctx.issuer,
+    clientId: ctx.clientId,
+    redirectUri: ctx.redirectUri,
+    keys: { signing: [ctx.privateJwk] },
+    profile: 'fapi1-advanced',
+    pushedAuthorizationRequests: false,
+    responseMode: 'jwt',
+    scope: 'openid',
+    allowInsecureLoopback: true,
+  })
+  await auth.ready()
+  return { login: auth.login(), callback: auth.callback() }
+}

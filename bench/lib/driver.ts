@@ -1,0 +1,208 @@
+/**
+ * Starting the bench's processes and driving measured batches through them: a batch is
+ * bracketed by CPU samples taken inside the server process and by request counts taken at the
+ * authorization server.
+ */
+import { Child } from './ipc.js'
+import { decodePayload, type Alg, type PrivateJwk } from './jwt-node.js'
+import { LoadClient, cookieOf, type BenchRequest, type BenchResponse } from './load.js'
+import {
+  countsDelta,
+  type Contender,
+  type CpuSample,
+  type MintItem,
+  type PathCounts,
+  type RpStarted,
+} from './protocol.js'
+
+const AS_SCRIPT = new URL('../as-server.ts', import.meta.url)
+const RP_SCRIPT = new URL('../rp-server.ts', import.meta.url)
+
+/** Every child started by this process, so that all can be stopped at the end or on Ctrl-C. */
+export const children = new Set<Child>()
+
+export async function stopAll(): Promise<void> {
+  await Promise.all([...children].map((child) => child.stop()))
+  children.clear()
+}
+
+export function killAll(): void {
+  for (const child of children) child.kill()
+  children.clear()
+}
+
+export interface AuthorizationServer {
+  readonly child: Child
+  readonly issuer: string
+}
+
+export async function startAuthorizationServer(): Promise<AuthorizationServer> {
+  const child = Child.start('authorization server', AS_SCRIPT)
+  children.add(child)
+  const { issuer } = await child.ready<{ issuer: string }>()
+  return { child, issuer }
+}
+
+/** The process of one contender; it serves one app per algorithm. */
+export interface RpProcess {
+  readonly contender: Contender
+  readonly child: Child
+}
+
+export async function startRpProcess(
+  contender: Contender,
+  nodeFlags: string[] = [],
+): Promise<RpProcess> {
+  const child = Child.start(contender, RP_SCRIPT, [], nodeFlags)
+  children.add(child)
+  await child.ready()
+  return { contender, child }
+}
+
+/** A running contender app and a keep-alive client for it. */
+export interface RelyingParty extends RpProcess {
+  readonly started: RpStarted
+  readonly load: LoadClient
+}
+
+export interface AppOptions {
+  readonly alg: Alg
+  readonly issuer: string
+  readonly clientId: string
+  readonly privateJwk: PrivateJwk
+  readonly fapiSrc: string
+  readonly concurrency: number
+}
+
+export async function startApp(rp: RpProcess, options: AppOptions): Promise<RelyingParty> {
+  const started = await rp.child.call<RpStarted>('start', { contender: rp.contender, ...options })
+  return { ...rp, started, load: new LoadClient(started.origin, options.concurrency) }
+}
+
+function check(
+  responses: readonly BenchResponse[],
+  what: string,
+  ok: (r: BenchResponse) => boolean,
+) {
+  const bad = responses.find((response) => !ok(response))
+  if (bad !== undefined) {
+    throw new Error(`${what}: HTTP ${bad.status} ${bad.location} ${bad.body.slice(0, 300)}`)
+  }
+}
+
+const isLoginRedirect = (r: BenchResponse) =>
+  (r.status === 302 || r.status === 303) && r.location.includes('request=')
+
+/** `n` logins, each from a new browser (no cookie). */
+export async function logins(rp: RelyingParty, n: number, concurrency: number) {
+  const requests = Array.from({ length: n }, () => ({ path: rp.started.loginPath }))
+  const batch = await rp.load.batch(requests, concurrency)
+  check(batch.responses, `${rp.contender} login`, isLoginRedirect)
+  return batch
+}
+
+/** One measured batch. */
+export interface Measured {
+  readonly n: number
+  readonly cpuUsPerReq: number
+  /** Of which the main thread (the rest: threadpool crypto, GC and compiler threads). */
+  readonly mainUsPerReq: number
+  /** Microseconds per request the main thread was runnable but had no CPU (contention). */
+  readonly mainWaitUsPerReq: number
+  readonly rps: number
+  /** Authorization server requests during the batch, by path. */
+  readonly asCalls: PathCounts
+  /** The batch's window on the `process.hrtime` clock of the server, in microseconds. */
+  readonly window: readonly [number, number]
+}
+
+async function measure(
+  rp: RelyingParty,
+  as: AuthorizationServer,
+  n: number,
+  run: () => Promise<{ wallMs: number }>,
+): Promise<Measured> {
+  const asBefore = await as.child.call<PathCounts>('counts')
+  const before = await rp.child.call<CpuSample>('cpu')
+  const { wallMs } = await run()
+  const after = await rp.child.call<CpuSample>('cpu')
+  const asAfter = await as.child.call<PathCounts>('counts')
+  return {
+    n,
+    cpuUsPerReq: (after.cpuUs - before.cpuUs) / n,
+    mainUsPerReq: (after.mainUs - before.mainUs) / n,
+    mainWaitUsPerReq: (after.mainWaitUs - before.mainWaitUs) / n,
+    rps: (n * 1000) / wallMs,
+    asCalls: countsDelta(asBefore, asAfter),
+    window: [before.hrUs, after.hrUs],
+  }
+}
+
+export function measureLogins(
+  rp: RelyingParty,
+  as: AuthorizationServer,
+  n: number,
+  concurrency: number,
+): Promise<Measured> {
+  return measure(rp, as, n, () => logins(rp, n, concurrency))
+}
+
+/**
+ * Pending logins for callbacks: `n` logins through the contender's own login route (each a new
+ * session), the state, nonce and challenge read from the request object in the redirect, and a
+ * JARM response minted for each by the authorization server. Not measured.
+ */
+export async function prepareCallbacks(
+  rp: RelyingParty,
+  as: AuthorizationServer,
+  n: number,
+  concurrency: number,
+  mint: { alg: Alg; clientId: string },
+): Promise<BenchRequest[]> {
+  const { responses } = await logins(rp, n, concurrency)
+  const pending = responses.map((response) => {
+    const location = new URL(response.location)
+    const claims = decodePayload(location.searchParams.get('request') ?? '')
+    const cookie = cookieOf(response, 'connect.sid')
+    if (cookie === undefined) throw new Error(`${rp.contender}: login set no session cookie`)
+    const item: MintItem = {
+      state: String(claims.state),
+      nonce: String(claims.nonce),
+      codeChallenge: String(claims.code_challenge),
+      redirectUri: String(claims.redirect_uri),
+      clientId: mint.clientId,
+      alg: mint.alg,
+    }
+    return { cookie, item }
+  })
+  const minted = await as.child.call<string[]>(
+    'mint',
+    pending.map((entry) => entry.item),
+  )
+  const path = rp.started.callbackPath
+  if (path === null) throw new Error(`${rp.contender} has no callback`)
+  return pending.map((entry, index) => ({
+    path: `${path}?response=${minted[index] ?? ''}`,
+    cookie: entry.cookie,
+  }))
+}
+
+/** Sends prepared callbacks; every one must end in a 303 to the return address. */
+export async function callbacks(
+  rp: RelyingParty,
+  requests: readonly BenchRequest[],
+  concurrency: number,
+) {
+  const batch = await rp.load.batch(requests, concurrency)
+  check(batch.responses, `${rp.contender} callback`, (r) => r.status === 303 && r.location === '/')
+  return batch
+}
+
+export function measureCallbacks(
+  rp: RelyingParty,
+  as: AuthorizationServer,
+  requests: readonly BenchRequest[],
+  concurrency: number,
+): Promise<Measured> {
+  return measure(rp, as, requests.length, () => callbacks(rp, requests, concurrency))
+}

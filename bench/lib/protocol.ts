@@ -1,0 +1,103 @@
+/**
+ * What the parent and the children of the bench tell each other: the shapes of the commands'
+ * arguments and results, shared so that both ends agree.
+ */
+import type { Alg, PrivateJwk } from './jwt-node.js'
+
+/**
+ * The relying-party contenders, in the order each round measures them (a ratio's two sides
+ * next to each other). `login-*` serve only a login; `cb-*` a login and a callback. The `-b`
+ * ones run a patched copy of express-fapi's sources (`--compare DIR`), to measure a change.
+ */
+export const CONTENDERS = [
+  'login-nosig',
+  'login-node',
+  'login-fapi',
+  'login-fapi-b',
+  'login-jose',
+  'login-oc',
+  'login-eoc',
+  'cb-node',
+  'cb-fapi',
+  'cb-fapi-b',
+  'cb-jose',
+] as const
+export type Contender = (typeof CONTENDERS)[number]
+
+export function isCallback(contender: Contender): boolean {
+  return contender.startsWith('cb-')
+}
+
+export function isPatched(contender: Contender): boolean {
+  return contender.endsWith('-b')
+}
+
+export const LABELS: Readonly<Record<Contender, string>> = {
+  'login-nosig': 'floor: session + redirect, no signature',
+  'login-node': 'floor: + crypto.sign (async, cached key)',
+  'login-jose': 'floor: + jose SignJWT',
+  'login-fapi': 'express-fapi login() (JAR by value)',
+  'login-fapi-b': 'express-fapi login(), patched copy',
+  'login-oc': 'openid-client 6 buildAuthorizationUrlWithJAR',
+  'login-eoc': 'express-openid-connect 3 JAR (CryptoKey)',
+  'cb-node': 'floor: crypto.verify/sign + node:http',
+  'cb-jose': 'floor: jose verify/sign + fetch',
+  'cb-fapi': 'express-fapi callback()',
+  'cb-fapi-b': 'express-fapi callback(), patched copy',
+}
+
+/** `start` command of a relying-party server. */
+export interface RpStart {
+  readonly contender: Contender
+  readonly alg: Alg
+  readonly issuer: string
+  readonly clientId: string
+  readonly privateJwk: PrivateJwk
+  /** Directory of express-fapi's sources to load (`src` of the repo, or a patched copy). */
+  readonly fapiSrc: string
+}
+
+/** What a started relying-party server reports. */
+export interface RpStarted {
+  readonly origin: string
+  readonly loginPath: string
+  readonly callbackPath: string | null
+}
+
+/** A CPU and clock sample inside a child. */
+export interface CpuSample {
+  /** Microseconds of user + system CPU of the whole process (all threads). */
+  readonly cpuUs: number
+  /** `process.hrtime` in microseconds (the clock of `--cpu-prof` profiles). */
+  readonly hrUs: number
+  /** The main thread alone (Linux schedstat): microseconds on a CPU, and runnable but waiting. */
+  readonly mainUs: number
+  readonly mainWaitUs: number
+}
+
+/** One pending login to mint an authorization response for. */
+export interface MintItem {
+  readonly state: string
+  readonly nonce: string
+  readonly codeChallenge: string
+  readonly redirectUri: string
+  readonly clientId: string
+  readonly alg: Alg
+}
+
+/** Requests per path seen by the authorization server. */
+export type PathCounts = Record<string, number>
+
+export function countsDelta(before: PathCounts, after: PathCounts): PathCounts {
+  const delta: PathCounts = {}
+  for (const [path, count] of Object.entries(after)) {
+    const d = count - (before[path] ?? 0)
+    if (d !== 0) delta[path] = d
+  }
+  return delta
+}
+
+export const DISCOVERY_PATH = '/.well-known/openid-configuration'
+export const JWKS_PATH = '/jwks'
+export const TOKEN_PATH = '/token'
+export const AUTHORIZE_PATH = '/authorize'
