@@ -10,8 +10,10 @@ import type { ClientContext } from './core/flow.js'
 import { RemoteJwks } from './core/jwks.js'
 import { ConsumedStates } from './core/transaction.js'
 import { createCallback, type LoginHandler } from './express/callback.js'
+import { createRequiresAuth } from './express/guards.js'
 import { createJwksRoute } from './express/jwks-route.js'
 import { createLogin } from './express/login.js'
+import { createLogout } from './express/logout.js'
 
 /** The middlewares of one FAPI client. */
 export interface FapiClient {
@@ -23,9 +25,38 @@ export interface FapiClient {
   /**
    * The callback route at `redirectUri`'s path, for GET and POST (`app.all`). Calls `handler`
    * only after every check passed and the session was regenerated; without a handler, redirects
-   * to `returnTo`.
+   * to `returnTo`. For `form_post.jwt` and `fragment.jwt` it also serves the small relay pages
+   * that bring the response back with the session cookie.
    */
   callback(handler?: LoginHandler): RequestHandler
+  /**
+   * A guard for routes that need a logged-in user (a login of this client at this issuer in the
+   * session). Page requests of anyone else are redirected (303) to `loginPath` with `returnTo` set
+   * to the page (GET); API requests (`X-Requested-With`, or an `Accept` that prefers JSON) get
+   * `401 { error: 'ERR_LOGIN_REQUIRED', message }`.
+   *
+   * @example
+   * ```ts
+   * app.get('/account', auth.requiresAuth(), (req, res) => {
+   *   res.send(`Hello ${String(req.session.fapi?.login?.claims.name)}`)
+   * })
+   * ```
+   * @see RFC 9700 §4.11 (`returnTo` is checked by `login()`, never an open redirect)
+   */
+  requiresAuth(): RequestHandler
+  /**
+   * Logs out: destroys the local session, then redirects (303) to the server's
+   * `end_session_endpoint` with `id_token_hint`, `client_id` and `post_logout_redirect_uri`, or,
+   * when the server has none (or is unreachable, or nobody was logged in), to
+   * `postLogoutRedirectUri` or `/`. Mount it for POST so that other sites cannot log users out.
+   *
+   * @example
+   * ```ts
+   * app.post('/auth/logout', auth.logout())
+   * ```
+   * @see OpenID Connect RP-Initiated Logout 1.0 §2
+   */
+  logout(): RequestHandler
   /** The client's public signing keys as a JWKS, for the server's `jwks_uri` of this client. */
   jwks(): RequestHandler
   /**
@@ -66,6 +97,8 @@ export function fapiClient(options: FapiClientOptions): FapiClient {
     login: () => createLogin(context),
     callback: (handler?: LoginHandler) => createCallback(context, handler),
     jwks: () => createJwksRoute(config),
+    requiresAuth: () => createRequiresAuth(config),
+    logout: () => createLogout(context),
     async ready() {
       await discovery.get()
       await jwks.load()

@@ -5,67 +5,10 @@
  * @module
  */
 import { FapiConfigError } from './errors.js'
-import { importSigningKey, type SigningKey, type SigningKeyInput } from './core/keys.js'
+import { importSigningKey, type SigningKey } from './core/keys.js'
+import type { FapiClientOptions, JwsAlgorithm, Profile, ResponseMode } from './options.js'
 
-/** The security profiles a client can be held to. */
-export type Profile = 'fapi2-message-signing' | 'fapi1-advanced'
-
-/** The JARM response modes (JARM §4.3). `jwt` means `query.jwt` for `response_type=code`. */
-export type ResponseMode = 'jwt' | 'query.jwt' | 'form_post.jwt'
-
-/** JWS algorithms a profile allows, for what we sign and for what we accept. */
-export type JwsAlgorithm = 'PS256' | 'ES256' | 'EdDSA'
-
-/** Options of {@link fapiClient}. */
-export interface FapiClientOptions {
-  /** The authorization server's issuer identifier, compared exactly with its metadata `issuer`. */
-  issuer: string
-  /** This client's `client_id` at the authorization server. */
-  clientId: string
-  /** The absolute callback URL registered at the server. Never derived from the request. */
-  redirectUri: string
-  /** The client's private keys. `signing`: JWKs (with `kid`) or `{ kid, key: KeyObject }`. */
-  keys: { signing: readonly SigningKeyInput[] }
-  /** The security profile. Default `'fapi2-message-signing'`. */
-  profile?: Profile
-  /** The JARM response mode. Default `'jwt'`. */
-  responseMode?: ResponseMode
-  /**
-   * Push the request object to the PAR endpoint (RFC 9126). Default `true`; required by
-   * `fapi2-message-signing`.
-   */
-  pushedAuthorizationRequests?: boolean
-  /** The requested scope. Must include `openid`. Default `'openid'`. */
-  scope?: string
-  /** Extra authorization parameters put in every request object (e.g. `acr_values`, `claims`). */
-  authorizationParams?: Readonly<Record<string, string | number | boolean | object>>
-  /** Seconds of clock skew tolerated when checking `exp`, `iat`, `nbf`. Default 5, max 60. */
-  clockTolerance?: number
-  /** Milliseconds before a call to the authorization server is abandoned. Default 5000. */
-  httpTimeout?: number
-  /** Largest response body read from the authorization server, in bytes. Default 1 MiB. */
-  maxResponseBytes?: number
-  /** Lifetime of a request object in seconds (FAPI: ≤ 3600). Default 300. */
-  requestObjectLifetime?: number
-  /** Pending logins kept per session (oldest dropped first). Default 5. */
-  maxPendingLogins?: number
-  /** Seconds a pending login stays valid. Default 600. */
-  pendingLoginMaxAge?: number
-  /** Largest accepted form body at the callback, in bytes. Default 32 KiB. */
-  maxCallbackBodyBytes?: number
-  /** Origins (besides relative paths) that `returnTo` may point to. Default none. */
-  returnToOrigins?: readonly string[]
-  /** Where to go after login when no `returnTo` was given. Default `'/'`. */
-  defaultReturnTo?: string
-  /**
-   * Allow `http:` for the issuer and its endpoints when the host is a loopback address
-   * (127.0.0.0/8, `[::1]`, `localhost`). FAPI requires TLS: this exists for tests and local
-   * development only. Default `false`.
-   */
-  allowInsecureLoopback?: boolean
-  /** The clock, in milliseconds since the epoch. Default `Date.now`. For tests. */
-  now?: () => number
-}
+export type { FapiClientOptions, JwsAlgorithm, Profile, ResponseMode } from './options.js'
 
 /** The resolved, frozen configuration. Internal. */
 export interface Config {
@@ -90,6 +33,8 @@ export interface Config {
   readonly maxCallbackBodyBytes: number
   readonly returnToOrigins: readonly string[]
   readonly defaultReturnTo: string
+  readonly loginPath: string
+  readonly postLogoutRedirectUri: string | undefined
   readonly allowInsecureLoopback: boolean
   readonly now: () => number
 }
@@ -101,7 +46,12 @@ const PROFILES: Readonly<Record<Profile, { algorithms: readonly JwsAlgorithm[]; 
   'fapi1-advanced': { algorithms: ['PS256', 'ES256'], par: false },
 }
 
-const RESPONSE_MODES: readonly ResponseMode[] = ['jwt', 'query.jwt', 'form_post.jwt']
+const RESPONSE_MODES: readonly ResponseMode[] = [
+  'jwt',
+  'query.jwt',
+  'form_post.jwt',
+  'fragment.jwt',
+]
 
 /** Parameters the library owns: an `authorizationParams` entry may not override them. */
 const RESERVED_PARAMS = new Set([
@@ -159,6 +109,19 @@ function parseUrl(option: string, value: unknown): URL {
   return url
 }
 
+/** A URL the browser is sent to with protocol data: https, or http on loopback when allowed. */
+function browserTarget(option: string, value: unknown, allowInsecureLoopback: boolean): URL {
+  const url = parseUrl(option, value)
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') fail(option, 'must be an http(s) URL')
+  if (url.protocol === 'http:' && !(allowInsecureLoopback && isLoopbackHost(url.hostname))) {
+    fail(
+      option,
+      'must be an https URL (RFC 9700 §2.6). For loopback development, set allowInsecureLoopback: true',
+    )
+  }
+  return url
+}
+
 function integer(
   option: string,
   value: unknown,
@@ -199,19 +162,7 @@ export function resolveConfig(options: FapiClientOptions): Config {
     fail('clientId', 'must be the non-empty client_id registered at the authorization server')
   }
 
-  const redirectUrl = parseUrl('redirectUri', options.redirectUri)
-  if (redirectUrl.protocol !== 'https:' && redirectUrl.protocol !== 'http:') {
-    fail('redirectUri', 'must be an http(s) URL')
-  }
-  if (
-    redirectUrl.protocol === 'http:' &&
-    !(allowInsecureLoopback && isLoopbackHost(redirectUrl.hostname))
-  ) {
-    fail(
-      'redirectUri',
-      'must be an https URL (RFC 9700 §2.6). For loopback development, set allowInsecureLoopback: true',
-    )
-  }
+  const redirectUrl = browserTarget('redirectUri', options.redirectUri, allowInsecureLoopback)
 
   const profile = options.profile ?? 'fapi2-message-signing'
   const rules = PROFILES[profile]
@@ -284,6 +235,17 @@ export function resolveConfig(options: FapiClientOptions): Config {
     fail('defaultReturnTo', 'must be a path on this site starting with "/"')
   }
 
+  const loginPath = options.loginPath ?? '/auth/login'
+  if (typeof loginPath !== 'string' || !isSafeRelativePath(loginPath) || /[?#]/.test(loginPath)) {
+    fail('loginPath', 'must be the path where login() is mounted, e.g. "/auth/login"')
+  }
+
+  // Sent as given: the server compares it exactly with the registered value.
+  const postLogoutRedirectUri = options.postLogoutRedirectUri
+  if (postLogoutRedirectUri !== undefined) {
+    browserTarget('postLogoutRedirectUri', postLogoutRedirectUri, allowInsecureLoopback)
+  }
+
   const now = options.now ?? Date.now
   if (typeof now !== 'function') fail('now', 'must be a function returning milliseconds')
 
@@ -327,6 +289,8 @@ export function resolveConfig(options: FapiClientOptions): Config {
     ),
     returnToOrigins: Object.freeze(returnToOrigins),
     defaultReturnTo,
+    loginPath,
+    postLogoutRedirectUri,
     allowInsecureLoopback,
     now,
   })

@@ -38,6 +38,8 @@ export type FapiErrorCode =
   | 'ERR_SESSION_MISSING'
   | 'ERR_SESSION_STORE'
   | 'ERR_INVALID_RETURN_TO'
+  // guards
+  | 'ERR_LOGIN_REQUIRED'
   // the authorization server said no
   | 'ERR_AUTHORIZATION_ERROR'
   // the authorization server's HTTP answers

@@ -1,8 +1,10 @@
 /**
  * The callback route, in the order of DESIGN.md: only the requested JARM mode is accepted (a plain
- * `?code=` is a downgrade); the JWT is verified before anything in it is used; the transaction for
- * its `state` is taken (read, deleted, saved: single use) before the code is redeemed; the ID token
- * is validated; the session is regenerated; only then is the app's handler called.
+ * `?code=` is a downgrade); the JWT is verified before anything in it is used; a response that
+ * came without the session cookie (`form_post.jwt`) or in the fragment (`fragment.jwt`) is relayed
+ * once by a same-origin page; the transaction for its `state` is taken (read, deleted, saved:
+ * single use) before the code is redeemed; the ID token is validated; the session is regenerated;
+ * only then is the app's handler called.
  *
  * @module
  */
@@ -18,8 +20,9 @@ import type { IdTokenClaims } from '../core/id-token.js'
 import type { TokenSet } from '../core/token.js'
 import { isTransaction, type Transaction } from '../core/transaction.js'
 import { AuthorizationResponseError, SessionError } from '../errors.js'
-import { readFormBody } from './form-body.js'
-import { queryParams, requestPath, toFapiError } from './request.js'
+import { readDelivery } from './delivery.js'
+import { needsFormPostRelay, sendFormPostRelay, sendFragmentRelay } from './relay.js'
+import { requestPath, toFapiError } from './request.js'
 import { regenerateSession, requireSession, saveSession, type StoredLogin } from './session.js'
 
 /** What the app's handler receives after every check passed. */
@@ -39,61 +42,8 @@ export type LoginHandler = (
   result: LoginResult,
 ) => void | Promise<void>
 
-/** Authorization response parameters that, outside a JARM `response`, mean a downgrade. */
-const PLAIN_RESPONSE_PARAMS = ['code', 'state', 'error', 'id_token', 'access_token', 'iss']
-
 function mismatch(message: string): AuthorizationResponseError {
   return new AuthorizationResponseError('ERR_RESPONSE_MODE_MISMATCH', 400, message)
-}
-
-/**
- * The `response` parameter, from where the configured mode puts it (JARM §4.3): the query for
- * `jwt` / `query.jwt`, the form body for `form_post.jwt`. Outer parameters beside it are ignored,
- * never merged with the JWT's.
- */
-async function responseParameter(req: Request, config: Config): Promise<string> {
-  const expectsPost = config.responseMode === 'form_post.jwt'
-  let params: URLSearchParams
-  if (req.method === 'GET') {
-    params = queryParams(req)
-    if (expectsPost && params.has('response')) {
-      throw mismatch(`response mode "${config.responseMode}" expects a POST, got a query`)
-    }
-  } else if (req.method === 'POST') {
-    if (!expectsPost)
-      throw mismatch(`response mode "${config.responseMode}" expects a GET, got a POST`)
-    params = await readFormBody(req, config.maxCallbackBodyBytes)
-  } else {
-    throw new AuthorizationResponseError(
-      'ERR_CALLBACK_MALFORMED',
-      405,
-      `the callback does not accept ${req.method}`,
-    )
-  }
-  const values = params.getAll('response')
-  if (values.length === 0) {
-    if (PLAIN_RESPONSE_PARAMS.some((name) => params.has(name))) {
-      throw new AuthorizationResponseError(
-        'ERR_RESPONSE_MODE_DOWNGRADE',
-        400,
-        `a plain authorization response arrived where "${config.responseMode}" was requested`,
-      )
-    }
-    throw new AuthorizationResponseError(
-      'ERR_CALLBACK_MALFORMED',
-      400,
-      'the "response" parameter is missing',
-    )
-  }
-  const [response] = values
-  if (values.length > 1 || response === undefined || response === '') {
-    throw new AuthorizationResponseError(
-      'ERR_CALLBACK_MALFORMED',
-      400,
-      'exactly one "response" parameter is expected',
-    )
-  }
-  return response
 }
 
 /**
@@ -176,9 +126,14 @@ async function establishSession(
   await saveSession(session)
 }
 
-async function callback(context: ClientContext, req: Request): Promise<LoginResult> {
+/** A login, or `relayed` when a relay page was sent instead (the login continues from it). */
+async function callback(
+  context: ClientContext,
+  req: Request,
+  res: Response,
+): Promise<LoginResult | 'relayed'> {
   const { config } = context
-  requireSession(req)
+  const session = requireSession(req)
   // FAPI 1.0 Baseline §5.2.3 (4): the response arrives at the redirect URI it was requested for.
   if (requestPath(req) !== config.redirectPath) {
     throw new AuthorizationResponseError(
@@ -187,8 +142,20 @@ async function callback(context: ClientContext, req: Request): Promise<LoginResu
       `the callback is mounted at another path than redirectUri's "${config.redirectPath}"`,
     )
   }
-  const response = await responseParameter(req, config)
-  const verified = await verifyAuthorizationResponse(context, response)
+  const delivery = await readDelivery(req, config)
+  if (delivery.kind === 'fragment') {
+    sendFragmentRelay(res, config)
+    return 'relayed'
+  }
+  // Verified before it is relayed: the relay page only ever repeats what the server signed.
+  const verified = await verifyAuthorizationResponse(context, delivery.response)
+  if (
+    config.responseMode === 'form_post.jwt' &&
+    needsFormPostRelay(req, delivery.relayed, session.fapi?.transactions, verified.response.state)
+  ) {
+    sendFormPostRelay(res, config, delivery.response)
+    return 'relayed'
+  }
   const transaction = await takeTransaction(req, verified.response.state, context)
   const login = await completeAuthorization(
     context,
@@ -203,8 +170,9 @@ async function callback(context: ClientContext, req: Request): Promise<LoginResu
 /** The callback middleware factory. Internal: reached through `fapiClient().callback()`. */
 export function createCallback(context: ClientContext, handler?: LoginHandler): RequestHandler {
   return function fapiCallback(req: Request, res: Response, next: NextFunction) {
-    callback(context, req).then(
+    callback(context, req, res).then(
       (result) => {
+        if (result === 'relayed') return
         res.set('Cache-Control', 'no-store')
         if (handler === undefined) {
           res.redirect(303, result.returnTo)

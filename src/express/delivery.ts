@@ -1,0 +1,117 @@
+/**
+ * Where the authorization response is, for each JARM response mode (JARM §4.3): the query for
+ * `jwt` / `query.jwt`, the form body for `form_post.jwt`, and for `fragment.jwt` first nowhere (a
+ * GET whose fragment the server never sees, answered with the relay page), then the form body the
+ * relay page posts. Anything else is refused: a plain `?code=` is a downgrade, a `response` in the
+ * wrong place is a mode mismatch.
+ *
+ * @module
+ */
+import type { Request } from 'express'
+import type { Config, ResponseMode } from '../config.js'
+import { AuthorizationResponseError } from '../errors.js'
+import { readFormBody } from './form-body.js'
+import { queryParams } from './request.js'
+
+/** The form field that marks a POST sent by the form_post relay page (at most one relay). */
+export const RELAY_FIELD = 'fapi_relay'
+
+/** How the authorization response reached the callback. */
+export type Delivery =
+  | {
+      readonly kind: 'response'
+      /** The JARM `response` value, not yet verified. */
+      readonly response: string
+      readonly method: 'GET' | 'POST'
+      /** The POST came from express-fapi's own form_post relay page. */
+      readonly relayed: boolean
+    }
+  /** A `fragment.jwt` GET without parameters: the response is in the fragment. */
+  | { readonly kind: 'fragment' }
+
+/** Authorization response parameters that, outside a JARM `response`, mean a downgrade. */
+const PLAIN_RESPONSE_PARAMS = ['code', 'state', 'error', 'id_token', 'access_token', 'iss']
+
+/** Where each mode puts `response` in the request the callback receives. */
+const CARRIER: Readonly<Record<ResponseMode, 'query' | 'body'>> = {
+  jwt: 'query',
+  'query.jwt': 'query',
+  'form_post.jwt': 'body',
+  // The relay page moves it from the fragment into a same-origin form POST.
+  'fragment.jwt': 'body',
+}
+
+function mismatch(message: string): AuthorizationResponseError {
+  return new AuthorizationResponseError('ERR_RESPONSE_MODE_MISMATCH', 400, message)
+}
+
+function hasPlainResponse(params: URLSearchParams): boolean {
+  return PLAIN_RESPONSE_PARAMS.some((name) => params.has(name))
+}
+
+/** Exactly one non-empty `response`; a plain response instead of it is a downgrade. */
+function singleResponse(params: URLSearchParams, mode: ResponseMode): string {
+  const values = params.getAll('response')
+  if (values.length === 0) {
+    if (hasPlainResponse(params)) {
+      throw new AuthorizationResponseError(
+        'ERR_RESPONSE_MODE_DOWNGRADE',
+        400,
+        `a plain authorization response arrived where "${mode}" was requested`,
+      )
+    }
+    throw new AuthorizationResponseError(
+      'ERR_CALLBACK_MALFORMED',
+      400,
+      'the "response" parameter is missing',
+    )
+  }
+  const [response] = values
+  if (values.length > 1 || response === undefined || response === '') {
+    throw new AuthorizationResponseError(
+      'ERR_CALLBACK_MALFORMED',
+      400,
+      'exactly one "response" parameter is expected',
+    )
+  }
+  return response
+}
+
+/**
+ * Reads the authorization response from where the configured mode puts it. Outer parameters
+ * beside `response` are ignored, never merged with the JWT's.
+ */
+export async function readDelivery(req: Request, config: Config): Promise<Delivery> {
+  const mode = config.responseMode
+  const carrier = CARRIER[mode]
+  if (req.method === 'GET') {
+    const params = queryParams(req)
+    if (carrier === 'body' && params.has('response')) {
+      throw mismatch(
+        `response mode "${mode}" expects the response in ${mode === 'fragment.jwt' ? 'the fragment' : 'a POST'}, got a query`,
+      )
+    }
+    if (mode === 'fragment.jwt' && !hasPlainResponse(params)) return { kind: 'fragment' }
+    return {
+      kind: 'response',
+      response: singleResponse(params, mode),
+      method: 'GET',
+      relayed: false,
+    }
+  }
+  if (req.method === 'POST') {
+    if (carrier === 'query') throw mismatch(`response mode "${mode}" expects a GET, got a POST`)
+    const params = await readFormBody(req, config.maxCallbackBodyBytes)
+    return {
+      kind: 'response',
+      response: singleResponse(params, mode),
+      method: 'POST',
+      relayed: mode === 'form_post.jwt' && params.has(RELAY_FIELD),
+    }
+  }
+  throw new AuthorizationResponseError(
+    'ERR_CALLBACK_MALFORMED',
+    405,
+    `the callback does not accept ${req.method}`,
+  )
+}
