@@ -1,0 +1,321 @@
+/**
+ * The example authorization server: a real `oidc-provider` configured as a FAPI 2.0 Message
+ * Signing server (PAR, signed request objects, JARM, PKCE S256, `private_key_jwt`), with its own
+ * small sign-in and consent pages and RP-initiated logout.
+ *
+ * The portal is registered with a `jwks_uri`: the server fetches the portal's public keys from the
+ * portal itself, so rotating them is a matter of publishing new ones there.
+ *
+ * Development only: everything but the keys is kept in memory, and it runs over http on loopback.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto'
+import express, { type ErrorRequestHandler, type Request, type Response } from 'express'
+import type ProviderType from 'oidc-provider'
+import type { InteractionDetails } from 'oidc-provider'
+import {
+  STYLESHEET,
+  consentPage,
+  loginPage,
+  logoutPage,
+  serverErrorPage,
+  signedOutPage,
+} from './pages.js'
+import { loadServerSecrets } from './secrets.js'
+
+/** The client the server knows: the example portal. */
+export interface RegisteredClient {
+  readonly clientId: string
+  readonly redirectUris: readonly string[]
+  readonly postLogoutRedirectUris: readonly string[]
+  readonly jwksUri: string
+}
+
+export interface AuthorizationServerOptions {
+  /** The issuer identifier, e.g. `http://127.0.0.1:3001`. */
+  readonly issuer: string
+  /** Where the keys are kept. */
+  readonly dataDir: string
+  readonly client: RegisteredClient
+}
+
+/** The demo accounts. Every one has the password {@link DEMO_PASSWORD}. */
+const ACCOUNTS: ReadonlyMap<string, { name: string; email: string }> = new Map([
+  ['alice', { name: 'Alice Andersen', email: 'alice@example.test' }],
+  ['bob', { name: 'Bob Berg', email: 'bob@example.test' }],
+])
+const DEMO_PASSWORD = 'demo'
+
+function passwordMatches(given: string): boolean {
+  const digest = (value: string) => createHash('sha256').update(value).digest()
+  return timingSafeEqual(digest(given), digest(DEMO_PASSWORD))
+}
+
+/**
+ * oidc-provider's notices that are expected here: it runs on Node.js 20 (which it does not call
+ * supported, yet works on) with its in-memory storage, both fine for a local example.
+ */
+const EXPECTED_NOTICES = ['Unsupported runtime', 'a quick start development-only in-memory adapter']
+
+async function quietly<T>(load: () => Promise<T>): Promise<T> {
+  const warn = console.warn
+  console.warn = (...args: unknown[]) => {
+    const [first] = args
+    if (typeof first === 'string' && EXPECTED_NOTICES.some((notice) => first.includes(notice))) {
+      return
+    }
+    warn.apply(console, args)
+  }
+  try {
+    return await load()
+  } finally {
+    console.warn = warn
+  }
+}
+
+/** oidc-provider's page hooks get a Koa context; these are the two fields they set. */
+interface PageContext {
+  type: string
+  body: unknown
+}
+
+function configuration(
+  options: AuthorizationServerOptions,
+  secrets: Awaited<ReturnType<typeof loadServerSecrets>>,
+): object {
+  const { client } = options
+  const portalKeys = new URL(client.jwksUri).href
+  return {
+    clients: [
+      {
+        client_id: client.clientId,
+        client_name: 'Example Portal',
+        application_type: 'web',
+        redirect_uris: [...client.redirectUris],
+        post_logout_redirect_uris: [...client.postLogoutRedirectUris],
+        jwks_uri: client.jwksUri,
+        response_types: ['code'],
+        grant_types: ['authorization_code'],
+        response_modes: ['jwt', 'query.jwt', 'form_post.jwt', 'fragment.jwt'],
+        scope: 'openid profile email',
+        token_endpoint_auth_method: 'private_key_jwt',
+        token_endpoint_auth_signing_alg: 'ES256',
+        request_object_signing_alg: 'ES256',
+        authorization_signed_response_alg: 'PS256',
+        id_token_signed_response_alg: 'PS256',
+        require_signed_request_object: true,
+        require_pushed_authorization_requests: true,
+      },
+    ],
+    jwks: { keys: [...secrets.signingKeys] },
+    cookies: { keys: [...secrets.cookieKeys] },
+    async findAccount(_ctx: unknown, id: string) {
+      const account = ACCOUNTS.get(id)
+      if (account === undefined) return undefined
+      return {
+        accountId: id,
+        async claims() {
+          return { sub: id, name: account.name, email: account.email, email_verified: true }
+        },
+      }
+    },
+    claims: { openid: ['sub'], profile: ['name'], email: ['email', 'email_verified'] },
+    scopes: ['openid', 'profile', 'email'],
+    // The scope's claims go into the ID token too, so the portal can show them without userinfo.
+    conformIdTokenClaims: false,
+    responseTypes: ['code'],
+    clientAuthMethods: ['private_key_jwt'],
+    enabledJWA: {
+      clientAuthSigningAlgValues: ['PS256', 'ES256'],
+      requestObjectSigningAlgValues: ['PS256', 'ES256'],
+      authorizationSigningAlgValues: ['PS256', 'ES256'],
+      idTokenSigningAlgValues: ['PS256', 'ES256'],
+      userinfoSigningAlgValues: ['PS256', 'ES256'],
+    },
+    pkce: { required: () => true },
+    interactions: {
+      url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}`,
+    },
+    features: {
+      fapi: { enabled: true, profile: '2.0' },
+      pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: true },
+      requestObjects: { enabled: true, requireSignedRequestObject: true },
+      jwtResponseModes: { enabled: true },
+      devInteractions: { enabled: false },
+      rpInitiatedLogout: {
+        enabled: true,
+        async logoutSource(ctx: PageContext, form: string) {
+          ctx.type = 'html'
+          ctx.body = logoutPage(form)
+        },
+        async postLogoutSuccessSource(ctx: PageContext) {
+          ctx.type = 'html'
+          ctx.body = signedOutPage()
+        },
+      },
+    },
+    ttl: {
+      AccessToken: 600,
+      AuthorizationCode: 60,
+      IdToken: 3600,
+      Interaction: 900,
+      Session: 86_400,
+      Grant: 86_400,
+    },
+    clientBasedCORS: () => false,
+    async renderError(ctx: PageContext, out: { error?: unknown; error_description?: unknown }) {
+      ctx.type = 'html'
+      ctx.body = serverErrorPage(
+        String(out.error ?? 'server_error'),
+        typeof out.error_description === 'string' ? out.error_description : undefined,
+      )
+    },
+    // oidc-provider refuses to fetch from loopback and private addresses (SSRF protection). The
+    // portal's jwks_uri is on loopback in this example, so that one URL is fetched directly.
+    fetch(url: string, init: RequestInit & { dispatcher?: unknown }) {
+      if (new URL(url).href === portalKeys) {
+        const { dispatcher, ...direct } = init
+        void dispatcher
+        return fetch(url, direct)
+      }
+      return fetch(url, init)
+    },
+  }
+}
+
+/** The scopes the consent page lists: those not granted yet. */
+function requestedScopes(details: InteractionDetails): string[] {
+  return [...(details.prompt.details.missingOIDCScope ?? [])]
+}
+
+async function grantConsent(provider: ProviderType, details: InteractionDetails): Promise<string> {
+  const { prompt, params, session, grantId } = details
+  const clientId = String(params.client_id)
+  const grant =
+    (grantId === undefined ? undefined : await provider.Grant.find(grantId)) ??
+    new provider.Grant({ accountId: session?.accountId ?? '', clientId })
+  const missing = prompt.details
+  if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '))
+  if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims)
+  for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) {
+    grant.addResourceScope(indicator, scopes.join(' '))
+  }
+  return grant.save()
+}
+
+function pageHeaders(res: Response): void {
+  res.set({
+    'Cache-Control': 'no-store',
+    'Content-Security-Policy':
+      "default-src 'none'; style-src 'self'; base-uri 'none'; frame-ancestors 'none'",
+    'Referrer-Policy': 'no-referrer',
+    'X-Content-Type-Options': 'nosniff',
+  })
+}
+
+/** Builds the authorization server as an Express app: its pages first, then oidc-provider. */
+export async function createAuthorizationServer(
+  options: AuthorizationServerOptions,
+): Promise<express.Express> {
+  const secrets = await loadServerSecrets(options.dataDir)
+  const { default: Provider } = await quietly(() => import('oidc-provider'))
+  const provider = await quietly(
+    async () => new Provider(options.issuer, configuration(options, secrets)),
+  )
+  provider.on('server_error', (_ctx: unknown, error: unknown) => {
+    console.error('authorization server: internal error', error)
+  })
+
+  const app = express()
+  app.disable('x-powered-by')
+  app.get('/assets/as.css', (_req, res) => {
+    res.type('css').set('Cache-Control', 'public, max-age=600').send(STYLESHEET)
+  })
+
+  app.get('/interaction/:uid', async (req: Request, res: Response) => {
+    const details = await provider.interactionDetails(req, res)
+    const clientId = String(details.params.client_id)
+    pageHeaders(res)
+    if (details.prompt.name === 'login') {
+      res.send(loginPage({ uid: details.uid, clientId }))
+    } else if (details.prompt.name === 'consent') {
+      res.send(consentPage({ uid: details.uid, clientId, scopes: requestedScopes(details) }))
+    } else {
+      res.status(501).send(serverErrorPage('not_implemented', `prompt ${details.prompt.name}`))
+    }
+  })
+
+  app.post(
+    '/interaction/:uid/login',
+    express.urlencoded({ extended: false, limit: '4kb' }),
+    async (req: Request, res: Response) => {
+      const details = await provider.interactionDetails(req, res)
+      const body: unknown = req.body
+      const fields =
+        typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {}
+      const login = typeof fields.login === 'string' ? fields.login.trim().toLowerCase() : ''
+      const password = typeof fields.password === 'string' ? fields.password : ''
+      if (details.prompt.name !== 'login' || !ACCOUNTS.has(login) || !passwordMatches(password)) {
+        pageHeaders(res)
+        res.status(401).send(
+          loginPage({
+            uid: details.uid,
+            clientId: String(details.params.client_id),
+            login,
+            failed: true,
+          }),
+        )
+        return
+      }
+      await provider.interactionFinished(
+        req,
+        res,
+        { login: { accountId: login } },
+        { mergeWithLastSubmission: false },
+      )
+    },
+  )
+
+  app.post('/interaction/:uid/confirm', async (req: Request, res: Response) => {
+    const details = await provider.interactionDetails(req, res)
+    if (details.prompt.name !== 'consent') throw new Error('no consent is pending')
+    const grantId = await grantConsent(provider, details)
+    await provider.interactionFinished(
+      req,
+      res,
+      { consent: { grantId } },
+      { mergeWithLastSubmission: true },
+    )
+  })
+
+  app.post('/interaction/:uid/abort', async (req: Request, res: Response) => {
+    await provider.interactionDetails(req, res)
+    await provider.interactionFinished(
+      req,
+      res,
+      { error: 'access_denied', error_description: 'The user denied the request.' },
+      { mergeWithLastSubmission: false },
+    )
+  })
+
+  // An interaction that expired or belongs to another browser.
+  const interactionError: ErrorRequestHandler = (error: unknown, _req, res, next) => {
+    if (res.headersSent) {
+      next(error)
+      return
+    }
+    pageHeaders(res)
+    const name = error instanceof Error ? error.name : 'Error'
+    res
+      .status(400)
+      .send(
+        serverErrorPage(
+          'interaction_failed',
+          `This sign-in cannot continue (${name}). Start again from the portal.`,
+        ),
+      )
+  }
+  app.use('/interaction', interactionError)
+
+  app.use(provider.callback())
+  return app
+}

@@ -1,0 +1,210 @@
+/**
+ * The portal's pages, server-rendered with escaped template literals.
+ */
+import type { ResponseMode, StoredLogin } from '../../src/index.js'
+import { html, type SafeHtml } from '../shared/html.js'
+
+/** The response modes the portal offers, with the callback path of each. */
+export const RESPONSE_MODES: readonly {
+  readonly mode: ResponseMode
+  readonly callbackPath: string
+  readonly description: string
+}[] = [
+  {
+    mode: 'query.jwt',
+    callbackPath: '/auth/callback/query',
+    description: 'the signed answer comes back in the address of a redirect (GET)',
+  },
+  {
+    mode: 'form_post.jwt',
+    callbackPath: '/auth/callback/form-post',
+    description: 'the sign-in server posts the signed answer in a form (a cross-site POST)',
+  },
+  {
+    mode: 'fragment.jwt',
+    callbackPath: '/auth/callback/fragment',
+    description: 'the signed answer comes back after the # of the address, read by a small page',
+  },
+]
+
+interface LayoutOptions {
+  readonly title: string
+  readonly signedIn: boolean
+  readonly body: SafeHtml
+}
+
+function layout({ title, signedIn, body }: LayoutOptions): string {
+  return html`<!doctype html>
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>${title} · Example Portal</title>
+        <link rel="stylesheet" href="/portal.css" />
+      </head>
+      <body>
+        <header>
+          <a class="brand" href="/">Example Portal</a>
+          <nav>
+            ${
+              signedIn
+                ? html`<a href="/account">Account</a>
+                    <form method="post" action="/auth/logout">
+                      <button class="link">Log out</button>
+                    </form>`
+                : html`<a href="/account">Account</a>`
+            }
+          </nav>
+        </header>
+        <main>${body}</main>
+        <footer>express-fapi example · FAPI 2.0 Message Signing</footer>
+      </body>
+    </html>`.toString()
+}
+
+/** The home page: who is signed in, or the login form with the response-mode picker. */
+export function homePage(options: {
+  readonly name: string | undefined
+  readonly defaultMode: ResponseMode
+}): string {
+  const body =
+    options.name === undefined
+      ? html`<h1>Welcome</h1>
+          <p>Sign in with the example FAPI authorization server.</p>
+          <form class="card" method="get" action="/auth/login">
+            <fieldset>
+              <legend>How the signed answer comes back</legend>
+              ${RESPONSE_MODES.map(
+                ({ mode, description }) =>
+                  html`<label>
+                    <input
+                      type="radio"
+                      name="mode"
+                      value="${mode}"
+                      ${mode === options.defaultMode ? html`checked` : ''}
+                    />
+                    <code>${mode}</code> <span>${description}</span>
+                  </label>`,
+              )}
+            </fieldset>
+            <input type="hidden" name="returnTo" value="/account" />
+            <button class="primary">Log in</button>
+          </form>`
+      : html`<h1>Welcome back, ${options.name}</h1>
+          <p><a class="button primary" href="/account">Go to your account</a></p>`
+  return layout({ title: 'Home', signedIn: options.name !== undefined, body })
+}
+
+const TIME_CLAIMS = new Set(['iat', 'exp', 'auth_time', 'nbf'])
+
+function claimValue(name: string, value: unknown): string {
+  if (TIME_CLAIMS.has(name) && typeof value === 'number') {
+    return `${new Date(value * 1000).toISOString()} (${value})`
+  }
+  return typeof value === 'string' ? value : JSON.stringify(value)
+}
+
+function minutesFromNow(at: number, now: number): string {
+  const minutes = Math.round((at - now) / 60_000)
+  if (minutes > 0) return `in ${minutes} minute${minutes === 1 ? '' : 's'}`
+  if (minutes < 0) return `${-minutes} minute${minutes === -1 ? '' : 's'} ago`
+  return 'now'
+}
+
+/** The account page: the ID token's claims, the granted scope, when the tokens expire. Never a token. */
+export function accountPage(options: {
+  readonly login: StoredLogin
+  readonly responseMode: ResponseMode | undefined
+  readonly now: number
+}): string {
+  const { login, now } = options
+  const name = typeof login.claims.name === 'string' ? login.claims.name : String(login.claims.sub)
+  const expiresAt = login.tokens.expiresAt
+  const body = html`<h1>Your account</h1>
+    <p class="lead">Signed in as <strong id="account-name">${name}</strong>.</p>
+    <section class="card">
+      <h2>This login</h2>
+      <dl>
+        <dt>Response mode</dt>
+        <dd id="response-mode"><code>${options.responseMode ?? 'unknown'}</code></dd>
+        <dt>Scope</dt>
+        <dd id="scope">${login.tokens.scope}</dd>
+        <dt>Access token expires</dt>
+        <dd>
+          ${
+            expiresAt === undefined
+              ? 'not said by the server'
+              : `${new Date(expiresAt).toISOString()} (${minutesFromNow(expiresAt, now)})`
+          }
+        </dd>
+        <dt>Signed in</dt>
+        <dd>${new Date(login.loggedInAt).toISOString()}</dd>
+      </dl>
+    </section>
+    <section class="card">
+      <h2>ID token claims</h2>
+      <table id="claims">
+        ${Object.entries(login.claims).map(
+          ([claim, value]) =>
+            html`<tr>
+              <th>${claim}</th>
+              <td>${claimValue(claim, value)}</td>
+            </tr>`,
+        )}
+      </table>
+      <p class="note">The tokens themselves stay on the server.</p>
+    </section>`
+  return layout({ title: 'Account', signedIn: true, body })
+}
+
+/** The error page: the stable code and a sentence for people. */
+export function errorPage(options: {
+  readonly code: string
+  readonly sentence: string
+  readonly signedIn: boolean
+}): string {
+  const body = html`<h1>Sign-in did not work</h1>
+    <section class="card error">
+      <p class="lead" id="error-sentence">${options.sentence}</p>
+      <p>Error code: <code id="error-code">${options.code}</code></p>
+    </section>
+    <p>
+      <a class="button primary" href="/">Back to the home page</a>
+    </p>`
+  return layout({ title: 'Error', signedIn: options.signedIn, body })
+}
+
+/** The stylesheet, served from the portal's own origin (CSP: style-src 'self'). */
+export const STYLESHEET = `
+:root { font-family: system-ui, sans-serif; color: #1c2430; background: #f4f6f9; }
+body { margin: 0; }
+header { display: flex; align-items: center; justify-content: space-between; padding: 0.8rem 2rem;
+  background: #17324d; color: #fff; }
+header a, header .link { color: #fff; text-decoration: none; margin-left: 1.2rem; }
+header form { display: inline; }
+.brand { font-weight: 700; margin-left: 0; }
+main { max-width: 46rem; margin: 2rem auto; padding: 0 1.5rem; }
+footer { text-align: center; color: #6b7785; font-size: 0.85rem; margin: 3rem 0 1rem; }
+h1 { font-weight: 600; }
+.lead { font-size: 1.15rem; }
+.card { background: #fff; border-radius: 8px; padding: 1.2rem 1.5rem; margin: 1.2rem 0;
+  box-shadow: 0 1px 3px rgba(0, 0, 0, 0.12); }
+.card.error { border-left: 5px solid #c0392b; }
+fieldset { border: 0; padding: 0; margin: 0 0 1rem; }
+legend { font-weight: 600; margin-bottom: 0.6rem; }
+label { display: block; padding: 0.45rem 0; }
+label span { color: #56606b; }
+button, .button { font: inherit; border: 0; border-radius: 6px; padding: 0.55rem 1.2rem;
+  cursor: pointer; text-decoration: none; display: inline-block; }
+.primary { background: #1f6feb; color: #fff; }
+.link { background: none; padding: 0; }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.4rem 1.2rem; margin: 0; }
+dt { font-weight: 600; }
+dd { margin: 0; }
+table { border-collapse: collapse; width: 100%; font-size: 0.92rem; }
+th, td { text-align: left; padding: 0.35rem 0.5rem; border-bottom: 1px solid #e3e7ec;
+  vertical-align: top; overflow-wrap: anywhere; }
+th { width: 9rem; }
+.note { color: #6b7785; font-size: 0.85rem; }
+code { background: #eef1f5; padding: 0.1rem 0.3rem; border-radius: 4px; }
+`

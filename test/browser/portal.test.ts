@@ -1,0 +1,340 @@
+/**
+ * The example portal and authorization server, started as `npm start` starts them, driven by a real
+ * Chromium: the portal on `localhost` and the server on `127.0.0.1` are two sites, and the session
+ * cookie is `SameSite=Lax` with Chromium's two-minute allowance switched off, as for a user whose
+ * session is old. Every test saves a screenshot in test-results/.
+ */
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import type { Browser, BrowserContext, Page, Request } from 'playwright-core'
+import { startExample, type ExampleOptions, type RunningExample } from '../../examples/start.js'
+import type { ResponseMode } from '../../src/index.js'
+import { chromiumMissing, launchChromium, screenshot } from '../support/chromium.js'
+
+const TIMEOUT = 60_000
+const CALLBACK_PATH: Readonly<Record<string, string>> = {
+  'query.jwt': '/auth/callback/query',
+  'form_post.jwt': '/auth/callback/form-post',
+  'fragment.jwt': '/auth/callback/fragment',
+}
+
+let browser: Browser
+let dataDir: string
+const examples: RunningExample[] = []
+
+async function start(options: ExampleOptions = {}): Promise<RunningExample> {
+  const example = await startExample({
+    portalPort: 0,
+    asPort: 0,
+    dataDirs: { portal: join(dataDir, 'portal'), authorizationServer: join(dataDir, 'as') },
+    ...options,
+  })
+  examples.push(example)
+  return example
+}
+
+/** Requests a page sends to a callback, with the headers Chromium really sent. */
+function recordCallbacks(page: Page, example: RunningExample): Request[] {
+  const seen: Request[] = []
+  page.on('request', (request) => {
+    const url = new URL(request.url())
+    if (url.origin === example.portalUrl && url.pathname.startsWith('/auth/callback/')) {
+      seen.push(request)
+    }
+  })
+  return seen
+}
+
+function hasSessionCookie(cookieHeader: string | undefined): boolean {
+  return (cookieHeader ?? '').split(';').some((pair) => pair.trim().startsWith('portal.sid='))
+}
+
+/** At the server's sign-in page: signs in as alice. */
+async function signIn(page: Page, example: RunningExample): Promise<void> {
+  await page.waitForURL(`${example.issuer}/interaction/**`)
+  assert.equal(await page.title(), 'Sign in · Example Bank')
+  await page.getByLabel('User name').fill('alice')
+  await page.getByLabel('Password').fill('demo')
+  await page.getByRole('button', { name: 'Sign in' }).click()
+}
+
+/** Answers the consent page when the server shows one (it does not once consent was given). */
+async function consentIfAsked(
+  page: Page,
+  example: RunningExample,
+  consent: 'allow' | 'deny',
+): Promise<void> {
+  const button = page.getByRole('button', { name: consent === 'allow' ? 'Allow' : 'Deny' })
+  const asked = button.waitFor().then(() => true)
+  const skipped = page.waitForURL((url) => url.origin === example.portalUrl).then(() => false)
+  // The other one stays pending, and fails when the page closes: nobody waits for it.
+  asked.catch(() => undefined)
+  skipped.catch(() => undefined)
+  if (await Promise.race([asked, skipped])) await button.click()
+}
+
+/** At the server's sign-in page: signs in, then allows (or denies) if consent is asked. */
+async function signInAndConsent(
+  page: Page,
+  example: RunningExample,
+  consent: 'allow' | 'deny' = 'allow',
+): Promise<void> {
+  await signIn(page, example)
+  await consentIfAsked(page, example, consent)
+}
+
+/** From the portal's home page: picks the mode and logs in as alice; lands on the account page. */
+async function logIn(page: Page, example: RunningExample, mode: ResponseMode): Promise<void> {
+  await page.goto(example.portalUrl)
+  await page.locator(`input[name="mode"][value="${mode}"]`).check()
+  await page.getByRole('button', { name: 'Log in' }).click()
+  await signInAndConsent(page, example)
+  await page.waitForURL(`${example.portalUrl}/account`)
+}
+
+async function assertOnAccountPage(page: Page, mode: ResponseMode): Promise<void> {
+  assert.equal(await page.title(), 'Account · Example Portal')
+  assert.equal(await page.locator('#account-name').textContent(), 'Alice Andersen')
+  assert.equal((await page.locator('#response-mode').textContent())?.trim(), mode)
+  assert.match((await page.locator('#scope').textContent()) ?? '', /openid/)
+  const text = (await page.locator('main').textContent()) ?? ''
+  assert.doesNotMatch(text, /eyJ[A-Za-z0-9_-]{10,}/, 'no token on the page')
+}
+
+async function newPage(): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext()
+  return { context, page: await context.newPage() }
+}
+
+describe(
+  'the example portal in Chromium (two sites, Lax session cookie, old session)',
+  {
+    skip: chromiumMissing,
+  },
+  () => {
+    let example: RunningExample
+
+    before(async () => {
+      dataDir = await mkdtemp(join(tmpdir(), 'express-fapi-example-'))
+      browser = await launchChromium()
+      example = await start()
+    })
+
+    after(async () => {
+      await browser?.close()
+      await Promise.all(examples.map((running) => running.close()))
+      await rm(dataDir, { recursive: true, force: true })
+    })
+
+    test('query.jwt: logs in and lands on the account page', { timeout: TIMEOUT }, async () => {
+      const { context, page } = await newPage()
+      const callbacks = recordCallbacks(page, example)
+      await page.goto(example.portalUrl)
+      await screenshot(page, 'portal-home')
+      await logIn(page, example, 'query.jwt')
+      await assertOnAccountPage(page, 'query.jwt')
+      const [delivery] = callbacks
+      assert.equal(callbacks.length, 1)
+      assert.equal(delivery?.method(), 'GET')
+      assert.ok(new URL(delivery?.url() ?? '').searchParams.has('response'))
+      const [cookie] = (await context.cookies()).filter(({ name }) => name === 'portal.sid')
+      assert.equal(cookie?.sameSite, 'Lax')
+      await screenshot(page, 'portal-login-query.jwt')
+      await context.close()
+    })
+
+    test(
+      'form_post.jwt: the cross-site POST comes without the session cookie and is relayed once from the portal',
+      {
+        timeout: TIMEOUT,
+      },
+      async () => {
+        const { context, page } = await newPage()
+        const callbacks = recordCallbacks(page, example)
+        await logIn(page, example, 'form_post.jwt')
+        await assertOnAccountPage(page, 'form_post.jwt')
+
+        assert.deepEqual(
+          callbacks.map((request) => request.method()),
+          ['POST', 'POST'],
+        )
+        const [crossSite, relayed] = callbacks as [Request, Request]
+        const first = await crossSite.allHeaders()
+        assert.equal(first['sec-fetch-site'], 'cross-site')
+        assert.equal(hasSessionCookie(first.cookie), false, 'the Lax cookie stays home')
+        const relayPage = await crossSite.response()
+        assert.equal(relayPage?.status(), 200)
+        const relayHeaders = (await relayPage?.allHeaders()) ?? {}
+        assert.match(relayHeaders['content-security-policy'] ?? '', /script-src 'sha256-/)
+        assert.equal(relayHeaders['referrer-policy'], 'no-referrer')
+        assert.equal(relayHeaders['cache-control'], 'no-store')
+
+        const second = await relayed.allHeaders()
+        assert.equal(second['sec-fetch-site'], 'same-origin')
+        assert.equal(hasSessionCookie(second.cookie), true, 'the same-origin POST carries it')
+        assert.match(relayed.postData() ?? '', /(^|&)fapi_relay=1(&|$)/)
+        assert.equal((await relayed.response())?.status(), 303)
+        await screenshot(page, 'portal-login-form_post.jwt')
+        await context.close()
+      },
+    )
+
+    test(
+      'form_post.jwt without the relay: the same POST, marked as relayed, fails without the session',
+      {
+        timeout: TIMEOUT,
+      },
+      async () => {
+        const { context, page } = await newPage()
+        // Mark the server's cross-site POST as relayed already, so the portal handles it at once.
+        await page.route(`${example.portalUrl}${CALLBACK_PATH['form_post.jwt']}`, async (route) => {
+          const body = route.request().postData() ?? ''
+          await route.continue({ postData: `${body}&fapi_relay=1` })
+        })
+        await page.goto(example.portalUrl)
+        await page.locator('input[name="mode"][value="form_post.jwt"]').check()
+        await page.getByRole('button', { name: 'Log in' }).click()
+        await signInAndConsent(page, example)
+        await page.waitForURL(`${example.portalUrl}${CALLBACK_PATH['form_post.jwt']}`)
+        assert.equal(await page.locator('#error-code').textContent(), 'ERR_TRANSACTION_NOT_FOUND')
+        await screenshot(page, 'portal-form_post.jwt-without-relay')
+        await context.close()
+      },
+    )
+
+    test(
+      'fragment.jwt: the relay page posts the fragment and leaves it out of history',
+      {
+        timeout: TIMEOUT,
+      },
+      async () => {
+        const { context, page } = await newPage()
+        const callbacks = recordCallbacks(page, example)
+        const addresses: string[] = []
+        page.on('framenavigated', (frame) => {
+          if (frame === page.mainFrame()) addresses.push(frame.url())
+        })
+        await logIn(page, example, 'fragment.jwt')
+        await assertOnAccountPage(page, 'fragment.jwt')
+        assert.deepEqual(
+          callbacks.map((request) => request.method()),
+          ['GET', 'POST'],
+        )
+        const [relayGet, relayPost] = callbacks as [Request, Request]
+        assert.equal(new URL(relayGet.url()).search, '', 'the server sees no parameter')
+        assert.match(relayPost.postData() ?? '', /^response=eyJ/)
+        assert.equal((await relayPost.allHeaders())['sec-fetch-site'], 'same-origin')
+        const relayHeaders = (await (await relayGet.response())?.allHeaders()) ?? {}
+        assert.match(relayHeaders['content-security-policy'] ?? '', /script-src 'sha256-/)
+        assert.equal(relayHeaders['referrer-policy'], 'no-referrer')
+        // The page arrived with the response in the fragment, then replaced its address without it.
+        const callbackUrl = `${example.portalUrl}${CALLBACK_PATH['fragment.jwt']}`
+        const withFragment = addresses.findIndex((url) =>
+          url.startsWith(`${callbackUrl}#response=`),
+        )
+        assert.ok(withFragment >= 0, addresses.join('\n'))
+        assert.equal(addresses[withFragment + 1], callbackUrl, 'history.replaceState dropped it')
+        await screenshot(page, 'portal-login-fragment.jwt')
+        await context.close()
+      },
+    )
+
+    test('two tabs log in at the same time and both succeed', { timeout: TIMEOUT }, async () => {
+      const { context, page: first } = await newPage()
+      const second = await context.newPage()
+      // Both logins are pending in the one portal session, and both tabs sign in at the server
+      // at once. The consents are given one after the other: two callbacks of one session within
+      // the same few milliseconds race on session.regenerate(): the later one finds its session gone.
+      await first.goto(`${example.portalUrl}/auth/login?mode=form_post.jwt&returnTo=%2Faccount`)
+      await second.goto(`${example.portalUrl}/auth/login?mode=fragment.jwt&returnTo=%2Faccount`)
+      await Promise.all([signIn(first, example), signIn(second, example)])
+      for (const page of [second, first]) {
+        await consentIfAsked(page, example, 'allow')
+        await page.waitForURL(`${example.portalUrl}/account`)
+      }
+      await assertOnAccountPage(first, 'form_post.jwt')
+      await assertOnAccountPage(second, 'fragment.jwt')
+      await screenshot(first, 'portal-two-tabs-first')
+      await screenshot(second, 'portal-two-tabs-second')
+      await context.close()
+    })
+
+    test(
+      'denied consent: the error page shows the code, and logging in again works',
+      {
+        timeout: TIMEOUT,
+      },
+      async () => {
+        const { context, page } = await newPage()
+        await page.goto(example.portalUrl)
+        await page.locator('input[name="mode"][value="form_post.jwt"]').check()
+        await page.getByRole('button', { name: 'Log in' }).click()
+        await signInAndConsent(page, example, 'deny')
+        await page.waitForURL(`${example.portalUrl}${CALLBACK_PATH['form_post.jwt']}`)
+        assert.equal(await page.title(), 'Error · Example Portal')
+        assert.equal(await page.locator('#error-code').textContent(), 'ERR_AUTHORIZATION_ERROR')
+        assert.match((await page.locator('#error-sentence').textContent()) ?? '', /declined/)
+        await screenshot(page, 'portal-consent-denied')
+
+        await page.getByRole('link', { name: 'Back to the home page' }).click()
+        await page.locator('input[name="mode"][value="query.jwt"]').check()
+        await page.getByRole('button', { name: 'Log in' }).click()
+        // Still signed in at the server: only the consent is asked again.
+        await consentIfAsked(page, example, 'allow')
+        await page.waitForURL(`${example.portalUrl}/account`)
+        await assertOnAccountPage(page, 'query.jwt')
+        await context.close()
+      },
+    )
+
+    test(
+      'log out: signed out at the server too; the account page then sends to login',
+      {
+        timeout: TIMEOUT,
+      },
+      async () => {
+        const { context, page } = await newPage()
+        await logIn(page, example, 'query.jwt')
+        await page.getByRole('button', { name: 'Log out' }).click()
+        await page.waitForURL(`${example.issuer}/session/end**`)
+        assert.equal(await page.title(), 'Sign out · Example Bank')
+        await screenshot(page, 'portal-logout-confirm')
+        await page.getByRole('button', { name: 'Yes, sign me out' }).click()
+        await page.waitForURL(`${example.portalUrl}/`)
+        assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Welcome')
+
+        await page.goto(`${example.portalUrl}/account`)
+        await page.waitForURL(`${example.issuer}/interaction/**`)
+        assert.equal(await page.title(), 'Sign in · Example Bank', 'a new sign-in at the server')
+        await screenshot(page, 'portal-account-after-logout')
+        await context.close()
+      },
+    )
+
+    test(
+      "form_post.jwt with express-session's default cookie (no SameSite) and an old session",
+      {
+        timeout: TIMEOUT,
+      },
+      async () => {
+        const defaults = await start({ sessionCookieSameSite: 'unset' })
+        const { context, page } = await newPage()
+        const callbacks = recordCallbacks(page, defaults)
+        const logins = page.waitForResponse(`${defaults.portalUrl}/auth/login?**`)
+        await logIn(page, defaults, 'form_post.jwt')
+        const setCookie = (await (await logins).allHeaders())['set-cookie'] ?? ''
+        assert.match(setCookie, /^portal\.sid=/)
+        assert.doesNotMatch(setCookie, /samesite/i)
+        await assertOnAccountPage(page, 'form_post.jwt')
+        const [crossSite] = callbacks
+        assert.equal(callbacks.length, 2)
+        assert.equal(hasSessionCookie((await crossSite?.allHeaders())?.cookie), false)
+        await screenshot(page, 'portal-login-form_post.jwt-default-cookie')
+        await context.close()
+      },
+    )
+  },
+)
