@@ -15,7 +15,9 @@ describe('the package', () => {
   })
 
   test('ESM users import the built package through its exports map', async () => {
-    const loaded = (await import('express-fapi')) as Record<string, unknown>
+    // A specifier typed as string: resolved at run time through the exports map, not by tsc.
+    const specifier: string = 'express-fapi'
+    const loaded = (await import(specifier)) as Record<string, unknown>
     assert.equal(typeof loaded.fapiClient, 'function')
     assert.deepEqual(
       Object.keys(loaded).sort(),
