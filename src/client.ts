@@ -6,6 +6,7 @@
 import type { RequestHandler } from 'express'
 import { resolveConfig, type FapiClientOptions } from './config.js'
 import { Discovery } from './core/discovery.js'
+import { DpopNonces } from './core/dpop.js'
 import type { ClientContext } from './core/flow.js'
 import { RemoteJwks } from './core/jwks.js'
 import { ConsumedStates } from './core/transaction.js'
@@ -14,6 +15,7 @@ import { createRequiresAuth } from './express/guards.js'
 import { createJwksRoute } from './express/jwks-route.js'
 import { createLogin } from './express/login.js'
 import { createLogout } from './express/logout.js'
+import { createFetchResource, type FetchResource } from './express/resource.js'
 
 /** The middlewares of one FAPI client. */
 export interface FapiClient {
@@ -57,8 +59,33 @@ export interface FapiClient {
    * @see OpenID Connect RP-Initiated Logout 1.0 §2
    */
   logout(): RequestHandler
-  /** The client's public signing keys as a JWKS, for the server's `jwks_uri` of this client. */
+  /**
+   * The client's public keys as a JWKS, for the server's `jwks_uri` of this client: signing keys,
+   * encryption keys (`use: enc`), and the client certificate under `self_signed_tls_client_auth`.
+   */
   jwks(): RequestHandler
+  /**
+   * Calls a resource server as the logged-in user of `req`: `Authorization: DPoP <token>` with a
+   * DPoP proof (`ath`, server nonce retried once), or `Bearer` over mTLS with the client
+   * certificate for certificate-bound tokens (at the server's mTLS alias for its userinfo
+   * endpoint), or plain `Bearer` under `senderConstraint: 'none'`. The token never goes in the
+   * URL. Resolves with the resource server's response, whatever its status; rejects with a
+   * `FapiError` (`ERR_LOGIN_REQUIRED` without a login, `ERR_RESOURCE_*`).
+   *
+   * @example
+   * ```ts
+   * app.get('/accounts', auth.requiresAuth(), async (req, res, next) => {
+   *   try {
+   *     const answer = await auth.fetchResource(req, 'https://api.bank.example/accounts')
+   *     res.status(answer.status).json(await answer.json())
+   *   } catch (error) {
+   *     next(error)
+   *   }
+   * })
+   * ```
+   * @see RFC 9449 §7, §9; RFC 8705 §3; FAPI 2.0 §5.3.3.1 (3)
+   */
+  readonly fetchResource: FetchResource
   /**
    * Fetches discovery and the server's JWKS now. Optional: both are fetched on first use anyway.
    * Rejects with a `FapiError` when the server is unreachable or its metadata is unusable.
@@ -92,6 +119,7 @@ export function fapiClient(options: FapiClientOptions): FapiClient {
     discovery,
     jwks,
     consumed: new ConsumedStates(config.pendingLoginMaxAge * 1000),
+    nonces: new DpopNonces(),
   }
   return Object.freeze({
     login: () => createLogin(context),
@@ -99,6 +127,7 @@ export function fapiClient(options: FapiClientOptions): FapiClient {
     jwks: () => createJwksRoute(config),
     requiresAuth: () => createRequiresAuth(config),
     logout: () => createLogout(context),
+    fetchResource: createFetchResource(context),
     async ready() {
       await discovery.get()
       await jwks.load()

@@ -5,8 +5,20 @@
  * @module
  */
 import { FapiConfigError } from './errors.js'
-import { importSigningKey, type SigningKey } from './core/keys.js'
-import type { FapiClientOptions, JwsAlgorithm, Profile, ResponseMode } from './options.js'
+import type { Agents } from './core/agents.js'
+import type { EncryptionKey } from './core/encryption-keys.js'
+import type { SigningKey } from './core/keys.js'
+import type {
+  ClientAuthMethod,
+  FapiClientOptions,
+  JwsAlgorithm,
+  Profile,
+  ResponseMode,
+  SenderConstraint,
+} from './options.js'
+import { resolveProfile } from './profiles.js'
+import { resolveSecurity } from './security-options.js'
+import type { JWK } from 'jose'
 
 export type { FapiClientOptions, JwsAlgorithm, Profile, ResponseMode } from './options.js'
 
@@ -17,9 +29,26 @@ export interface Config {
   readonly redirectUri: string
   readonly redirectPath: string
   readonly signingKeys: readonly SigningKey[]
+  readonly encryptionKeys: readonly EncryptionKey[]
   readonly profile: Profile
   readonly responseMode: ResponseMode
+  /** The response is a JARM JWT; else a plain `query` response checked by RFC 9207. */
+  readonly jarm: boolean
   readonly par: boolean
+  /** Authorization parameters travel in a signed request object (JAR). */
+  readonly requestObject: boolean
+  readonly senderConstraint: SenderConstraint
+  readonly clientAuthMethod: ClientAuthMethod
+  /** What is encrypted: request objects (by us), ID tokens and JARM responses (required). */
+  readonly encryption: {
+    readonly requestObject: boolean
+    readonly idToken: boolean
+    readonly authorizationResponse: boolean
+  }
+  /** The client certificate as a JWK with `x5c`, for `jwks()` under `self_signed_tls_client_auth`. */
+  readonly certificateJwk: Readonly<JWK> | undefined
+  /** Connection pools (plain, https, https with the client certificate). */
+  readonly agents: Agents
   readonly scope: string
   readonly openid: boolean
   readonly authorizationParams: Readonly<Record<string, string | number | boolean | object>>
@@ -38,20 +67,6 @@ export interface Config {
   readonly allowInsecureLoopback: boolean
   readonly now: () => number
 }
-
-const PROFILES: Readonly<Record<Profile, { algorithms: readonly JwsAlgorithm[]; par: boolean }>> = {
-  // FAPI 2.0 Security Profile §5.4.1: PS256, ES256 or EdDSA (Ed25519); §5.3.3.2 (2): PAR.
-  'fapi2-message-signing': { algorithms: ['PS256', 'ES256', 'EdDSA'], par: true },
-  // FAPI 1.0 Advanced §8.6: PS256 or ES256 only; PAR optional.
-  'fapi1-advanced': { algorithms: ['PS256', 'ES256'], par: false },
-}
-
-const RESPONSE_MODES: readonly ResponseMode[] = [
-  'jwt',
-  'query.jwt',
-  'form_post.jwt',
-  'fragment.jwt',
-]
 
 /** Parameters the library owns: an `authorizationParams` entry may not override them. */
 const RESERVED_PARAMS = new Set([
@@ -73,6 +88,7 @@ const RESERVED_PARAMS = new Set([
   'code_challenge_method',
   'request',
   'request_uri',
+  'dpop_jkt',
 ])
 
 function fail(option: string, message: string): never {
@@ -164,28 +180,7 @@ export function resolveConfig(options: FapiClientOptions): Config {
 
   const redirectUrl = browserTarget('redirectUri', options.redirectUri, allowInsecureLoopback)
 
-  const profile = options.profile ?? 'fapi2-message-signing'
-  const rules = PROFILES[profile]
-  if (rules === undefined) {
-    fail('profile', `must be one of ${Object.keys(PROFILES).join(', ')}, got "${String(profile)}"`)
-  }
-
-  const responseMode = options.responseMode ?? 'jwt'
-  if (!RESPONSE_MODES.includes(responseMode)) {
-    fail(
-      'responseMode',
-      `must be a JARM response mode (${RESPONSE_MODES.join(', ')}) under profile "${profile}", got "${String(responseMode)}"`,
-    )
-  }
-
-  const par = options.pushedAuthorizationRequests ?? true
-  if (typeof par !== 'boolean') fail('pushedAuthorizationRequests', 'must be a boolean')
-  if (rules.par && !par) {
-    fail(
-      'pushedAuthorizationRequests',
-      `must be true under profile "${profile}" (FAPI 2.0 §5.3.3.2 (2)); use profile "fapi1-advanced" to send request objects by value`,
-    )
-  }
+  const choices = resolveProfile(options)
 
   const scope = options.scope ?? 'openid'
   if (
@@ -206,18 +201,7 @@ export function resolveConfig(options: FapiClientOptions): Config {
     }
   }
 
-  if (!Array.isArray(options.keys?.signing) || options.keys.signing.length === 0) {
-    fail('keys.signing', 'must be a non-empty array of private JWKs (with kid) or { kid, key }')
-  }
-  const signingKeys = options.keys.signing.map((input, index) =>
-    importSigningKey(input, `keys.signing[${index}]`, rules.algorithms),
-  )
-  const kids = new Set<string>()
-  for (const key of signingKeys) {
-    if (kids.has(key.kid))
-      fail('keys.signing', `has the kid "${key.kid}" twice; kids must be unique`)
-    kids.add(key.kid)
-  }
+  const security = resolveSecurity(options, choices)
 
   const returnToOrigins = (options.returnToOrigins ?? []).map((origin, index) => {
     const url = parseUrl(`returnToOrigins[${index}]`, origin)
@@ -254,14 +238,22 @@ export function resolveConfig(options: FapiClientOptions): Config {
     clientId: options.clientId,
     redirectUri: options.redirectUri,
     redirectPath: redirectUrl.pathname,
-    signingKeys: Object.freeze(signingKeys),
-    profile,
-    responseMode,
-    par,
+    signingKeys: security.signingKeys,
+    encryptionKeys: security.encryptionKeys,
+    profile: choices.profile,
+    responseMode: choices.responseMode,
+    jarm: choices.jarm,
+    par: choices.par,
+    requestObject: choices.requestObject,
+    senderConstraint: choices.senderConstraint,
+    clientAuthMethod: choices.clientAuthMethod,
+    encryption: security.encryption,
+    certificateJwk: security.tls.certificateJwk,
+    agents: security.tls.agents,
     scope,
     openid,
     authorizationParams: Object.freeze(authorizationParams),
-    allowedAlgorithms: rules.algorithms,
+    allowedAlgorithms: choices.algorithms,
     clockTolerance: integer('clockTolerance', options.clockTolerance, 5, 0, 60),
     httpTimeout: integer('httpTimeout', options.httpTimeout, 5000, 1, 120_000),
     maxResponseBytes: integer(

@@ -21,9 +21,15 @@ export type FapiErrorCode =
   | 'ERR_RESPONSE_MODE_DOWNGRADE'
   | 'ERR_RESPONSE_MODE_MISMATCH'
   | 'ERR_REDIRECT_URI_MISMATCH'
+  // a plain (query) authorization response: RFC 9207 issuer identification
+  | 'ERR_AUTHORIZATION_RESPONSE_ISS_MISSING'
+  | 'ERR_AUTHORIZATION_RESPONSE_ISS_MISMATCH'
   // the JARM response
   | 'ERR_JARM_MALFORMED'
   | 'ERR_JARM_ENCRYPTED'
+  | 'ERR_JARM_NOT_ENCRYPTED'
+  | 'ERR_JARM_ENC_ALG_NOT_ALLOWED'
+  | 'ERR_JARM_DECRYPTION_FAILED'
   | 'ERR_JARM_ALG_NOT_ALLOWED'
   | 'ERR_JARM_ISS_MISMATCH'
   | 'ERR_JARM_AUD_MISMATCH'
@@ -42,6 +48,7 @@ export type FapiErrorCode =
   | 'ERR_LOGIN_REQUIRED'
   // the authorization server said no
   | 'ERR_AUTHORIZATION_ERROR'
+  | 'ERR_AUTHORIZATION_ERROR_UNVERIFIED'
   // the authorization server's HTTP answers
   | 'ERR_AS_TIMEOUT'
   | 'ERR_AS_UNREACHABLE'
@@ -51,14 +58,20 @@ export type FapiErrorCode =
   | 'ERR_DISCOVERY_ISSUER_MISMATCH'
   | 'ERR_DISCOVERY_INVALID'
   | 'ERR_JWKS_INVALID'
+  | 'ERR_ENCRYPTION_KEY_NOT_FOUND'
   | 'ERR_PAR_REJECTED'
   | 'ERR_PAR_RESPONSE_INVALID'
   | 'ERR_TOKEN_REJECTED'
   | 'ERR_TOKEN_RESPONSE_INVALID'
   | 'ERR_TOKEN_TYPE_UNSUPPORTED'
+  | 'ERR_TOKEN_NOT_SENDER_CONSTRAINED'
   // the ID token
   | 'ERR_ID_TOKEN_MISSING'
   | 'ERR_ID_TOKEN_MALFORMED'
+  | 'ERR_ID_TOKEN_ENCRYPTED'
+  | 'ERR_ID_TOKEN_NOT_ENCRYPTED'
+  | 'ERR_ID_TOKEN_ENC_ALG_NOT_ALLOWED'
+  | 'ERR_ID_TOKEN_DECRYPTION_FAILED'
   | 'ERR_ID_TOKEN_ALG_NOT_ALLOWED'
   | 'ERR_ID_TOKEN_KEY_NOT_FOUND'
   | 'ERR_ID_TOKEN_SIGNATURE_INVALID'
@@ -70,6 +83,11 @@ export type FapiErrorCode =
   | 'ERR_ID_TOKEN_CLAIMS_INVALID'
   | 'ERR_ID_TOKEN_NONCE_MISMATCH'
   | 'ERR_ID_TOKEN_AT_HASH_MISMATCH'
+  // the resource helper
+  | 'ERR_RESOURCE_REQUEST_INVALID'
+  | 'ERR_RESOURCE_TIMEOUT'
+  | 'ERR_RESOURCE_UNREACHABLE'
+  | 'ERR_RESOURCE_RESPONSE_TOO_LARGE'
   // our own bug or an unexpected failure: never expected, never detailed to the user
   | 'ERR_INTERNAL'
 
@@ -102,23 +120,33 @@ export class FapiError extends Error {
 export class AuthorizationResponseError extends FapiError {}
 
 /**
- * The authorization server answered the authorization request with an error (inside a verified
- * JARM response), for example `access_denied` when the user declined consent.
+ * The authorization server answered the authorization request with an error, for example
+ * `access_denied` when the user declined consent: inside a verified JARM response, or a plain
+ * response whose RFC 9207 `iss` is this issuer (`ERR_AUTHORIZATION_ERROR`, `verified: true`).
+ *
+ * A plain error response without `iss`, from a server that does not promise one, may come from
+ * anyone (RFC 9207 §2.4): it is `ERR_AUTHORIZATION_ERROR_UNVERIFIED`, `verified: false`. Show it,
+ * but never act on it; it consumes no pending login.
  */
 export class AuthorizationError extends FapiError {
   /** The OAuth `error` value, e.g. `access_denied`. */
   readonly error: string
   /** The server's `error_description`, if any, cut to 200 printable characters. */
   readonly errorDescription: string | undefined
+  /** Whether the response is known to come from the configured issuer. */
+  readonly verified: boolean
 
-  constructor(error: string, errorDescription: string | undefined) {
+  constructor(error: string, errorDescription: string | undefined, verified = true) {
     super(
-      'ERR_AUTHORIZATION_ERROR',
-      error === 'access_denied' ? 403 : 400,
-      `the authorization server returned error "${error}"`,
+      verified ? 'ERR_AUTHORIZATION_ERROR' : 'ERR_AUTHORIZATION_ERROR_UNVERIFIED',
+      verified && error === 'access_denied' ? 403 : 400,
+      verified
+        ? `the authorization server returned error "${error}"`
+        : `an error response without "iss" arrived ("${error}"); it is not known to come from the authorization server`,
     )
     this.error = error
     this.errorDescription = errorDescription
+    this.verified = verified
   }
 }
 

@@ -4,20 +4,66 @@
  *
  * @module
  */
+import type { EncryptionKeyInput } from './core/encryption-keys.js'
 import type { SigningKeyInput } from './core/keys.js'
 
-/** The security profiles a client can be held to. */
-export type Profile = 'fapi2-message-signing' | 'fapi1-advanced'
+/**
+ * The security profiles a client can be held to, checked at startup:
+ * - `fapi2-security`: FAPI 2.0 Security Profile. PAR, PKCE, a plain `query` response checked by
+ *   its RFC 9207 `iss` (or JARM), `private_key_jwt` or mTLS client authentication, DPoP- or
+ *   mTLS-bound tokens.
+ * - `fapi2-message-signing`: the above plus FAPI 2.0 Message Signing: signed request objects (JAR)
+ *   and signed responses (JARM).
+ * - `fapi1-advanced`: FAPI 1.0 Part 2 Advanced: JAR, JARM, PS256/ES256 only, mTLS-bound tokens,
+ *   PAR optional.
+ * - `oidc`: a plain OpenID Connect server: PKCE, nonce, state and signed ID tokens still, other
+ *   algorithms (RS256) only when listed in `algorithms`, no binding unless asked for.
+ */
+export type Profile = 'fapi2-security' | 'fapi2-message-signing' | 'fapi1-advanced' | 'oidc'
 
 /**
- * The JARM response modes (JARM §4.3). `jwt` means `query.jwt` for `response_type=code`.
- * `form_post.jwt` and `fragment.jwt` are answered with a small same-origin relay page where needed
- * (see the README, "The cookie problem").
+ * Where the authorization response arrives. The JARM modes (JARM §4.3): `jwt` means `query.jwt`
+ * for `response_type=code`; `form_post.jwt` and `fragment.jwt` are answered with a small
+ * same-origin relay page where needed (see the README, "The cookie problem"). `query`: a plain,
+ * unsigned response, checked by its RFC 9207 `iss` (profiles `fapi2-security` and `oidc` only).
  */
-export type ResponseMode = 'jwt' | 'query.jwt' | 'form_post.jwt' | 'fragment.jwt'
+export type ResponseMode = 'query' | 'jwt' | 'query.jwt' | 'form_post.jwt' | 'fragment.jwt'
 
-/** JWS algorithms a profile allows, for what we sign and for what we accept. */
-export type JwsAlgorithm = 'PS256' | 'ES256' | 'EdDSA'
+/** JWS algorithms, for what we sign and for what we accept. RS256 only under `oidc`, if listed. */
+export type JwsAlgorithm = 'PS256' | 'ES256' | 'EdDSA' | 'RS256'
+
+/**
+ * How access tokens are bound to this client (FAPI 2.0 §5.3.3.1 (1), FAPI 1.0 Adv §5.2.3 (1)):
+ * `dpop` (RFC 9449), `mtls` (RFC 8705, certificate-bound), or `none` (plain bearer tokens; an
+ * explicit opt-out that FAPI does not allow).
+ */
+export type SenderConstraint = 'dpop' | 'mtls' | 'none'
+
+/** How the client authenticates at the PAR and token endpoints. */
+export type ClientAuthMethod = 'private_key_jwt' | 'tls_client_auth' | 'self_signed_tls_client_auth'
+
+/** The client's TLS material, PEM-encoded. */
+export interface TlsOptions {
+  /** The client certificate (mTLS client authentication and certificate-bound tokens). */
+  readonly cert?: string | Buffer
+  /** The private key of `cert`. */
+  readonly key?: string | Buffer
+  /**
+   * CA certificates trusted for the authorization server's (and resource servers') certificates,
+   * instead of Node's default list: for a private PKI.
+   */
+  readonly ca?: string | Buffer | readonly (string | Buffer)[]
+}
+
+/** What the server encrypts to this client, or this client to the server. */
+export interface EncryptionOptions {
+  /** Encrypt request objects to the server's `use: enc` key (sign, then encrypt). */
+  readonly requestObject?: boolean
+  /** The server encrypts ID tokens (registered `id_token_encrypted_response_alg`): a plain one is refused. */
+  readonly idToken?: boolean
+  /** The server encrypts JARM responses (registered `authorization_encrypted_response_alg`): a plain one is refused. */
+  readonly authorizationResponse?: boolean
+}
 
 /** Options of {@link fapiClient}. */
 export interface FapiClientOptions {
@@ -27,17 +73,48 @@ export interface FapiClientOptions {
   clientId: string
   /** The absolute callback URL registered at the server. Never derived from the request. */
   redirectUri: string
-  /** The client's private keys. `signing`: JWKs (with `kid`) or `{ kid, key: KeyObject }`. */
-  keys: { signing: readonly SigningKeyInput[] }
+  /**
+   * The client's private keys. `signing`: JWKs (with `kid`) or `{ kid, key: KeyObject }`.
+   * `encryption`: keys that decrypt JARM responses and ID tokens (RSA-OAEP, ECDH-ES); their
+   * public halves are published by `jwks()` with `use: enc`.
+   */
+  keys: {
+    /** Required for request objects and `private_key_jwt` (the default client authentication). */
+    signing?: readonly SigningKeyInput[]
+    encryption?: readonly EncryptionKeyInput[]
+  }
   /** The security profile. Default `'fapi2-message-signing'`. */
   profile?: Profile
-  /** The JARM response mode. Default `'jwt'`. */
+  /** The response mode. Default `'jwt'`, or `'query'` under `fapi2-security` and `oidc`. */
   responseMode?: ResponseMode
   /**
-   * Push the request object to the PAR endpoint (RFC 9126). Default `true`; required by
-   * `fapi2-message-signing`.
+   * Push the authorization request to the PAR endpoint (RFC 9126). Default `true`, except under
+   * `oidc`; required by the FAPI 2.0 profiles.
    */
   pushedAuthorizationRequests?: boolean
+  /**
+   * Put the authorization parameters in a signed request object (JAR, RFC 9101). Required by
+   * `fapi2-message-signing` and `fapi1-advanced`; default `false` under `fapi2-security` and
+   * `oidc`, where PAR (or the query) carries them.
+   */
+  requestObject?: boolean
+  /**
+   * Token binding. Default `'dpop'` under the FAPI 2.0 profiles, `'mtls'` under `fapi1-advanced`,
+   * `'none'` under `oidc`. `'none'` is an explicit opt-out that FAPI does not allow.
+   */
+  senderConstraint?: SenderConstraint
+  /** Client authentication. Default `'private_key_jwt'`; the `tls_*` methods need `tls`. */
+  clientAuthMethod?: ClientAuthMethod
+  /** The client certificate and key (mTLS), and CAs trusted for the server. */
+  tls?: TlsOptions
+  /** What is encrypted (needs `keys.encryption` for responses). Default: nothing required. */
+  encryption?: EncryptionOptions
+  /**
+   * JWS algorithms to accept and sign with: narrows the profile's list (PS256, ES256, EdDSA; FAPI
+   * 1.0: PS256, ES256). Under `oidc` only, may add `'RS256'` for servers that sign with nothing
+   * else.
+   */
+  algorithms?: readonly JwsAlgorithm[]
   /** The requested scope. Must include `openid`. Default `'openid'`. */
   scope?: string
   /** Extra authorization parameters put in every request object (e.g. `acr_values`, `claims`). */

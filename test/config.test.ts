@@ -132,7 +132,13 @@ describe('configuration is checked once, at startup', () => {
   test('FAPI 2.0 §5.3.3.2 (2): PAR cannot be turned off under fapi2-message-signing', () => {
     rejects({ pushedAuthorizationRequests: false }, 'pushedAuthorizationRequests', /fapi1-advanced/)
     assert.doesNotThrow(() =>
-      fapiClient(options({ profile: 'fapi1-advanced', pushedAuthorizationRequests: false })),
+      fapiClient(
+        options({
+          profile: 'fapi1-advanced',
+          pushedAuthorizationRequests: false,
+          senderConstraint: 'none',
+        }),
+      ),
     )
   })
 

@@ -153,7 +153,7 @@ for (const [name, fault, status, code] of OUTAGES) {
     `discovery down (${name}) fails the login; once it is back the next login works`,
     { timeout: 20_000 },
     async (t) => {
-      const fx = await setup(t, { client: { httpTimeout: 300 } })
+      const fx = await setup(t, { client: { httpTimeout: 1500 } })
       fx.as.fault(DISCOVERY, fault)
       await expectLoginFails(fx, status, code)
       fx.as.fault(DISCOVERY, undefined)

@@ -9,7 +9,9 @@ import type { FapiErrorCode } from '../src/index.js'
 import { expectError, expectLogin, login, setup, type Fixture } from './support/hostile-fixture.js'
 import type { Reply } from './support/hostile-server.js'
 
-const TIMEOUT = 400
+// Short enough for the hang cases, long enough that a loaded machine does not time out the
+// recovery login.
+const TIMEOUT = 1500
 
 interface Fault {
   readonly name: string

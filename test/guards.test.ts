@@ -131,6 +131,7 @@ async function startMetadataServer(
         token_endpoint_auth_signing_alg_values_supported: algs,
         authorization_signing_alg_values_supported: algs,
         id_token_signing_alg_values_supported: algs,
+        dpop_signing_alg_values_supported: algs,
       }),
     )
   }).listen(0, '127.0.0.1')

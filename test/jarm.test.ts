@@ -230,6 +230,7 @@ async function secondInstance(
       redirectUri: fx.app.redirectUri,
       keys: { signing: [fx.clientKey.privateJwk] },
       allowInsecureLoopback: true,
+      senderConstraint: 'none',
     }),
   })
   t.after(() => app.close())

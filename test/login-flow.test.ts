@@ -11,7 +11,7 @@ import { startProvider, type StartedProvider } from './support/provider.js'
 import { UserAgent } from './support/user-agent.js'
 
 interface Case {
-  readonly profile: Profile
+  readonly profile: Extract<Profile, 'fapi2-message-signing' | 'fapi1-advanced'>
   readonly par: boolean
   readonly mode: ResponseMode
   readonly alg: 'PS256' | 'ES256'
@@ -61,6 +61,8 @@ async function setUp(c: Case): Promise<{ app: StartedApp; as: StartedProvider }>
         profile: c.profile,
         responseMode: c.mode,
         pushedAuthorizationRequests: c.par,
+        // FAPI 2.0 binds with DPoP by default; this plain-http server cannot do FAPI 1.0's mTLS.
+        ...(c.profile === 'fapi1-advanced' ? { senderConstraint: 'none' as const } : {}),
         scope: 'openid profile email',
         allowInsecureLoopback: true,
       }
@@ -107,7 +109,7 @@ describe('full login against a real oidc-provider', () => {
       const [login] = app.logins
       assert.equal(login?.claims.sub, 'alice')
       assert.equal(login?.claims.iss, as.issuer)
-      assert.equal(login?.tokens.tokenType, 'Bearer')
+      assert.equal(login?.tokens.tokenType, c.profile === 'fapi1-advanced' ? 'Bearer' : 'DPoP')
       assert.match(login?.tokens.scope ?? '', /openid/)
 
       // session.regenerate(): a new session id, holding the login.

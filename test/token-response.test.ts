@@ -119,14 +119,14 @@ const CASES: readonly Case[] = [
     reply: () => ({ status: 200, hang: true }),
     status: 504,
     code: 'ERR_AS_TIMEOUT',
-    options: { client: { httpTimeout: 300 } },
+    options: { client: { httpTimeout: 1000 } },
   },
   {
     name: 'a token endpoint slower than httpTimeout is ERR_AS_TIMEOUT (504)',
-    reply: (reply) => ({ ...reply, delayMs: 2000 }),
+    reply: (reply) => ({ ...reply, delayMs: 3000 }),
     status: 504,
     code: 'ERR_AS_TIMEOUT',
-    options: { client: { httpTimeout: 300 } },
+    options: { client: { httpTimeout: 1000 } },
   },
   {
     name: 'a connection reset by the token endpoint is ERR_AS_UNREACHABLE',

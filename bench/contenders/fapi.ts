@@ -20,6 +20,7 @@ export async function fapiRoutes(
     redirectUri: ctx.redirectUri,
     keys: { signing: [ctx.privateJwk] },
     profile: 'fapi1-advanced',
+    senderConstraint: 'none',
     pushedAuthorizationRequests: false,
     responseMode: 'jwt',
     scope: 'openid',

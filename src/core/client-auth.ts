@@ -1,10 +1,14 @@
 /**
- * `private_key_jwt` client authentication (RFC 7523, OIDC Core §9), as FAPI 2.0 §5.3.3.1 (5) wants
- * it: `iss` = `sub` = client_id, `aud` = the issuer identifier as a string, a fresh `jti` for every
- * assertion, a short lifetime.
+ * Client authentication at the PAR and token endpoints (FAPI 2.0 §5.3.3.1 (2)):
+ * - `private_key_jwt` (RFC 7523, OIDC Core §9), as FAPI 2.0 §5.3.3.1 (5) wants it: `iss` = `sub` =
+ *   client_id, `aud` = the issuer identifier as a string, a fresh `jti` for every assertion, a
+ *   short lifetime;
+ * - `tls_client_auth` / `self_signed_tls_client_auth` (RFC 8705 §2): the client certificate on the
+ *   connection, and only `client_id` in the form.
  *
  * @module
  */
+import type { ClientAuthMethod } from '../options.js'
 import { signJwt } from './sign.js'
 import { randomToken } from './random.js'
 import type { SigningKey } from './keys.js'
@@ -33,13 +37,30 @@ export function signClientAssertion(options: {
   })
 }
 
-/** Adds `client_id`, `client_assertion_type` and a fresh `client_assertion` to a form. */
+/** Whether a method authenticates with the client certificate (RFC 8705 §2). */
+export function usesClientCertificate(method: ClientAuthMethod): boolean {
+  return method !== 'private_key_jwt'
+}
+
+/**
+ * Adds client authentication to a form: `client_id`, then, for `private_key_jwt`,
+ * `client_assertion_type` and a fresh `client_assertion`; for the mTLS methods nothing more (RFC
+ * 8705 §2: the certificate authenticates, and the caller presents it).
+ */
 export async function addClientAuthentication(
   form: URLSearchParams,
-  options: Parameters<typeof signClientAssertion>[0],
+  options: {
+    method: ClientAuthMethod
+    clientId: string
+    issuer: string
+    key: SigningKey | undefined
+    now: number
+  },
 ): Promise<URLSearchParams> {
   form.set('client_id', options.clientId)
+  if (options.method !== 'private_key_jwt') return form
+  if (options.key === undefined) throw new TypeError('private_key_jwt needs a signing key')
   form.set('client_assertion_type', JWT_BEARER)
-  form.set('client_assertion', await signClientAssertion(options))
+  form.set('client_assertion', await signClientAssertion({ ...options, key: options.key }))
   return form
 }

@@ -1,23 +1,24 @@
 /**
- * The two halves of a login as plain async functions over plain data: starting an authorization
- * (request object, PAR or by value, the URL to send the browser to) and finishing it (JARM
- * verified, code redeemed, ID token validated). Framework-free: the Express layer only moves
- * data between these and the request, the session and the response.
+ * The first half of a login as a plain async function over plain data: a new transaction (state,
+ * nonce, PKCE verifier, and a DPoP key when tokens are DPoP-bound), the authorization parameters
+ * (in a signed, possibly encrypted, request object, or as they are), pushed to the PAR endpoint or
+ * put in the URL, and the URL to send the browser to. Framework-free: the Express layer only
+ * moves data between this and the request, the session and the response.
  *
  * @module
  */
 import type { Config } from '../config.js'
-import { AuthorizationError } from '../errors.js'
-import { addClientAuthentication } from './client-auth.js'
+import { ServerResponseError } from '../errors.js'
+import { addClientAuthentication, usesClientCertificate } from './client-auth.js'
 import type { Discovery, ServerMetadata } from './discovery.js'
-import { validateIdToken, type IdTokenClaims } from './id-token.js'
+import { createDpopKey, dpopThumbprint, type DpopKey, type DpopNonces } from './dpop.js'
+import { encryptToServer } from './encryption.js'
 import { signRequestObject } from './jar.js'
-import { verifyJarmResponse, type AuthorizationResponse } from './jarm.js'
 import type { RemoteJwks } from './jwks.js'
+import type { DpopContext } from './oauth-post.js'
 import { pushAuthorizationRequest } from './par.js'
 import { createPkce } from './pkce.js'
 import { randomToken } from './random.js'
-import { requestTokens, tokenRequestForm, type TokenSet } from './token.js'
 import type { ConsumedStates, Transaction } from './transaction.js'
 
 /** What the flows share for one client. Internal. */
@@ -26,6 +27,8 @@ export interface ClientContext {
   readonly discovery: Discovery
   readonly jwks: RemoteJwks
   readonly consumed: ConsumedStates
+  /** The servers' DPoP nonces, by origin (RFC 9449 §8, §9). */
+  readonly nonces: DpopNonces
 }
 
 /** A started authorization: the transaction to keep and where to send the browser. */
@@ -34,11 +37,54 @@ export interface StartedAuthorization {
   readonly authorizationUrl: string
 }
 
+/** DPoP for calls made with a login's key, if it has one. */
+export function dpopContext(
+  context: ClientContext,
+  key: DpopKey | undefined,
+): DpopContext | undefined {
+  return key === undefined ? undefined : { key, nonces: context.nonces, now: context.config.now }
+}
+
+/** A form value: strings as they are, anything else (e.g. `claims`) as JSON. */
+function formValue(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value)
+}
+
+/** The request object: signed (JAR), then encrypted to the server's `use: enc` key if asked. */
+async function requestObject(
+  context: ClientContext,
+  metadata: ServerMetadata,
+  params: Readonly<Record<string, unknown>>,
+): Promise<string> {
+  const { config } = context
+  const key = metadata.signingKey
+  if (key === undefined) throw new TypeError('request objects need a signing key')
+  const jws = await signRequestObject({
+    params,
+    clientId: config.clientId,
+    issuer: config.issuer,
+    key,
+    now: config.now(),
+    lifetime: config.requestObjectLifetime,
+  })
+  const encryption = metadata.requestObjectEncryption
+  if (encryption === undefined) return jws
+  const recipient = await context.jwks.encryptionKey(encryption.algorithms)
+  if (recipient === undefined) {
+    throw new ServerResponseError(
+      'ERR_ENCRYPTION_KEY_NOT_FOUND',
+      502,
+      `the server's JWKS has no key with use "enc" for ${encryption.algorithms.join(', ')}, to encrypt request objects to`,
+    )
+  }
+  return encryptToServer(jws, { ...recipient, enc: encryption.enc })
+}
+
 /**
- * Creates a transaction, signs its request object and, with PAR, pushes it. Returns the URL of the
- * authorization endpoint with only `client_id` and `request_uri` (PAR, FAPI 2.0 §5.3.3.2 (6)), or
- * with `client_id`, `response_type`, `scope` and `request` (by value, FAPI 1.0 Advanced
- * §5.2.3 (9)).
+ * Creates a transaction and its authorization parameters and returns the URL of the
+ * authorization endpoint: with PAR, only `client_id` and `request_uri` (FAPI 2.0 §5.3.3.2 (6));
+ * by value, `client_id`, `response_type`, `scope` and `request` (FAPI 1.0 Advanced §5.2.3 (9));
+ * without a request object (profile `oidc` only), the parameters themselves.
  */
 export async function startAuthorization(
   context: ClientContext,
@@ -47,6 +93,8 @@ export async function startAuthorization(
   const { config } = context
   const metadata = await context.discovery.get()
   const pkce = createPkce()
+  const dpopKey =
+    metadata.dpopAlgorithm === undefined ? undefined : createDpopKey(metadata.dpopAlgorithm)
   const transaction: Transaction = {
     state: randomToken(),
     nonce: randomToken(),
@@ -57,109 +105,56 @@ export async function startAuthorization(
     clientId: config.clientId,
     returnTo,
     createdAt: config.now(),
+    ...(dpopKey === undefined ? {} : { dpopKey }),
   }
-  const requestObject = await signRequestObject({
-    params: {
-      clientId: config.clientId,
-      redirectUri: config.redirectUri,
-      responseMode: config.responseMode,
-      scope: config.scope,
-      state: transaction.state,
-      nonce: transaction.nonce,
-      codeChallenge: pkce.codeChallenge,
-      extra: config.authorizationParams,
-    },
-    issuer: config.issuer,
-    key: metadata.signingKey,
-    now: config.now(),
-    lifetime: config.requestObjectLifetime,
-  })
+  const params: Record<string, unknown> = {
+    ...config.authorizationParams,
+    client_id: config.clientId,
+    response_type: 'code',
+    // A plain response uses the default of response_type=code, `query`: nothing to ask for.
+    ...(config.jarm ? { response_mode: config.responseMode } : {}),
+    redirect_uri: config.redirectUri,
+    scope: config.scope,
+    state: transaction.state,
+    nonce: transaction.nonce,
+    code_challenge: pkce.codeChallenge,
+    code_challenge_method: 'S256',
+    // RFC 9449 §10: the code is bound to this login's DPoP key.
+    ...(dpopKey === undefined ? {} : { dpop_jkt: await dpopThumbprint(dpopKey) }),
+  }
+  const request = config.requestObject ? await requestObject(context, metadata, params) : undefined
   const url = new URL(metadata.authorizationEndpoint)
   url.searchParams.set('client_id', config.clientId)
   if (config.par) {
-    const form = await addClientAuthentication(new URLSearchParams({ request: requestObject }), {
-      clientId: config.clientId,
-      issuer: config.issuer,
-      key: metadata.signingKey,
-      now: config.now(),
-    })
-    const pushed = await pushAuthorizationRequest(metadata.parEndpoint as string, form, config)
+    const fields: [string, string][] =
+      request === undefined
+        ? Object.entries(params).map(([name, value]): [string, string] => [name, formValue(value)])
+        : [['request', request]]
+    const pushed = await pushAuthorizationRequest(
+      metadata.parEndpoint as string,
+      () =>
+        addClientAuthentication(new URLSearchParams(fields), {
+          method: config.clientAuthMethod,
+          clientId: config.clientId,
+          issuer: config.issuer,
+          key: metadata.signingKey,
+          now: config.now(),
+        }),
+      {
+        httpTimeout: config.httpTimeout,
+        maxResponseBytes: config.maxResponseBytes,
+        agents: config.agents,
+        dpop: dpopContext(context, dpopKey),
+        clientCertificate: usesClientCertificate(config.clientAuthMethod),
+      },
+    )
     url.searchParams.set('request_uri', pushed.requestUri)
-  } else {
+  } else if (request !== undefined) {
     url.searchParams.set('response_type', 'code')
     url.searchParams.set('scope', config.scope)
-    url.searchParams.set('request', requestObject)
+    url.searchParams.set('request', request)
+  } else {
+    for (const [name, value] of Object.entries(params)) url.searchParams.set(name, formValue(value))
   }
   return { transaction, authorizationUrl: url.href }
-}
-
-/** Verifies a JARM `response` value; nothing inside it is used before this succeeds. */
-export async function verifyAuthorizationResponse(
-  context: ClientContext,
-  response: string,
-): Promise<{ metadata: ServerMetadata; response: AuthorizationResponse }> {
-  const { config } = context
-  const metadata = await context.discovery.get()
-  const verified = await verifyJarmResponse(response, {
-    issuer: config.issuer,
-    clientId: config.clientId,
-    algorithms: metadata.jarmAlgorithms,
-    clockTolerance: config.clockTolerance,
-    now: config.now(),
-    jwks: context.jwks,
-  })
-  return { metadata, response: verified }
-}
-
-/** A finished login. */
-export interface CompletedLogin {
-  readonly claims: IdTokenClaims
-  readonly tokens: TokenSet
-}
-
-/**
- * Finishes a login whose response was verified and whose transaction was taken: an error inside
- * the response becomes an {@link AuthorizationError}; otherwise the code is redeemed with the
- * transaction's verifier and redirect URI, and the ID token validated against its nonce.
- */
-export async function completeAuthorization(
-  context: ClientContext,
-  metadata: ServerMetadata,
-  response: AuthorizationResponse,
-  transaction: Transaction,
-): Promise<CompletedLogin> {
-  const { config } = context
-  if (response.error !== undefined) {
-    throw new AuthorizationError(response.error, response.errorDescription)
-  }
-  const form = await addClientAuthentication(
-    tokenRequestForm({
-      code: response.code,
-      redirectUri: transaction.redirectUri,
-      codeVerifier: transaction.codeVerifier,
-    }),
-    {
-      clientId: config.clientId,
-      issuer: config.issuer,
-      key: metadata.signingKey,
-      now: config.now(),
-    },
-  )
-  const tokens = await requestTokens(metadata.tokenEndpoint, form, {
-    httpTimeout: config.httpTimeout,
-    maxResponseBytes: config.maxResponseBytes,
-    requestedScope: config.scope,
-    now: config.now,
-  })
-  const claims = await validateIdToken(tokens.idToken, {
-    issuer: config.issuer,
-    clientId: config.clientId,
-    algorithms: metadata.idTokenAlgorithms,
-    clockTolerance: config.clockTolerance,
-    now: config.now(),
-    jwks: context.jwks,
-    nonce: transaction.nonce,
-    accessToken: tokens.accessToken,
-  })
-  return { claims, tokens }
 }

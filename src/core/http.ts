@@ -1,158 +1,249 @@
 /**
- * Calls to the authorization server: a timeout on the whole exchange, a cap on what is read, no
- * redirects followed, JSON bodies narrowed to objects. Failures become {@link ServerResponseError}s
+ * Calls to the authorization server (and, for the resource helper, to resource servers) over
+ * `node:http` / `node:https`: a timeout on the whole exchange, a cap on what is read, no redirects
+ * followed, JSON bodies narrowed to objects, response headers returned (for `DPoP-Nonce`), and a
+ * client certificate presented when asked (RFC 8705). Failures become {@link ServerResponseError}s
  * with codes that say what went wrong, never what the body contained.
  *
  * @module
  */
-import { ServerResponseError, printable } from '../errors.js'
+import { request as httpRequest, type IncomingMessage } from 'node:http'
+import { request as httpsRequest } from 'node:https'
+import type { Agents } from './agents.js'
+import { ServerResponseError, type FapiErrorCode } from '../errors.js'
 
 /** What an HTTP exchange needs from the configuration. */
 export interface HttpOptions {
   readonly httpTimeout: number
   readonly maxResponseBytes: number
+  /** The client's connection pools; Node's global agents when absent. */
+  readonly agents?: Agents | undefined
 }
 
-/** A JSON object answered by the server, with the HTTP status. */
+/** One outgoing request. */
+export interface HttpRequest {
+  readonly method: string
+  readonly headers?: Readonly<Record<string, string>>
+  readonly body?: string | Buffer
+  /** Present the client certificate (mTLS, RFC 8705); the URL must be https. */
+  readonly clientCertificate?: boolean
+}
+
+/** A response read in full: status, lower-cased headers, body. */
+export interface HttpResponse {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: Buffer
+}
+
+/** A JSON object answered by the server, with the HTTP status and headers. */
 export interface JsonResponse {
   readonly status: number
+  readonly headers: Readonly<Record<string, string>>
   readonly body: Record<string, unknown>
+}
+
+/** The codes of transport failures: the authorization server's, or a resource server's. */
+export interface FailureCodes {
+  readonly timeout: FapiErrorCode
+  readonly unreachable: FapiErrorCode
+  readonly tooLarge: FapiErrorCode
+  /** Who did not answer, in messages. */
+  readonly party: string
+}
+
+/** Failures of calls to the authorization server. */
+export const SERVER_FAILURES: FailureCodes = {
+  timeout: 'ERR_AS_TIMEOUT',
+  unreachable: 'ERR_AS_UNREACHABLE',
+  tooLarge: 'ERR_AS_RESPONSE_TOO_LARGE',
+  party: 'the authorization server',
 }
 
 const USER_AGENT = 'express-fapi'
 
-async function readCapped(response: Response, max: number, what: string): Promise<string> {
-  const declared = Number(response.headers.get('content-length'))
-  if (Number.isFinite(declared) && declared > max) {
-    await response.body?.cancel().catch(() => undefined)
-    throw new ServerResponseError(
-      'ERR_AS_RESPONSE_TOO_LARGE',
-      502,
-      `${what}: response over ${max} bytes`,
-    )
+class Timeout extends Error {}
+class TooLarge extends Error {}
+
+function flatHeaders(message: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {}
+  for (const [name, value] of Object.entries(message.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value
   }
-  if (response.body === null) return ''
-  const reader = response.body.getReader()
-  const chunks: Uint8Array[] = []
-  let size = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.byteLength
-    if (size > max) {
-      await reader.cancel().catch(() => undefined)
-      throw new ServerResponseError(
-        'ERR_AS_RESPONSE_TOO_LARGE',
-        502,
-        `${what}: response over ${max} bytes`,
-      )
-    }
-    chunks.push(value)
-  }
-  return Buffer.concat(chunks, size).toString('utf8')
+  return headers
 }
 
-function failure(cause: unknown, what: string, signal: AbortSignal): ServerResponseError {
-  if (cause instanceof ServerResponseError) return cause
-  if (signal.aborted) {
+function pickAgent(url: URL, request: HttpRequest, agents: Agents | undefined) {
+  if (url.protocol === 'http:') {
+    if (request.clientCertificate === true) throw new TypeError('a client certificate needs https')
+    return { send: httpRequest, agent: agents?.http }
+  }
+  if (url.protocol !== 'https:') throw new TypeError(`unsupported protocol ${url.protocol}`)
+  if (request.clientCertificate === true) {
+    if (agents?.mtls === undefined) throw new TypeError('no client certificate is configured')
+    return { send: httpsRequest, agent: agents.mtls }
+  }
+  return { send: httpsRequest, agent: agents?.https }
+}
+
+/** Reads the body of `message`, failing past `max` bytes (declared or streamed). */
+function readBody(message: IncomingMessage, max: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(message.headers['content-length'])
+    if (Number.isFinite(declared) && declared > max) {
+      reject(new TooLarge())
+      return
+    }
+    const chunks: Buffer[] = []
+    let size = 0
+    message.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      if (size > max) {
+        reject(new TooLarge())
+        return
+      }
+      chunks.push(chunk)
+    })
+    message.on('end', () => resolve(Buffer.concat(chunks, size)))
+    message.on('error', reject)
+    message.on('close', () => {
+      if (!message.complete) reject(new Error('the connection closed before the response ended'))
+    })
+  })
+}
+
+function coded(
+  cause: unknown,
+  codes: FailureCodes,
+  what: string,
+  max: number,
+): ServerResponseError {
+  if (cause instanceof TooLarge) {
+    return new ServerResponseError(codes.tooLarge, 502, `${what}: response over ${max} bytes`)
+  }
+  if (cause instanceof Timeout) {
     return new ServerResponseError(
-      'ERR_AS_TIMEOUT',
+      codes.timeout,
       504,
-      `${what}: the authorization server did not answer in time`,
-      {
-        cause,
-      },
+      `${what}: ${codes.party} did not answer in time`,
+      { cause },
     )
   }
   return new ServerResponseError(
-    'ERR_AS_UNREACHABLE',
+    codes.unreachable,
     502,
-    `${what}: the authorization server could not be reached`,
-    {
-      cause,
-    },
+    `${what}: ${codes.party} could not be reached`,
+    { cause },
   )
+}
+
+/**
+ * Sends one request and reads the whole response within `httpTimeout`. Any HTTP status is
+ * returned; redirects are not followed. Transport failures are coded with `codes`.
+ */
+export function sendRequest(
+  url: string,
+  request: HttpRequest,
+  options: HttpOptions,
+  what: string,
+  codes: FailureCodes = SERVER_FAILURES,
+): Promise<HttpResponse> {
+  return new Promise<HttpResponse>((resolve, reject) => {
+    const target = new URL(url)
+    const { send, agent } = pickAgent(target, request, options.agents)
+    const body = request.body === undefined ? undefined : Buffer.from(request.body)
+    const outgoing = send(target, {
+      method: request.method,
+      ...(agent === undefined ? {} : { agent }),
+      headers: {
+        'user-agent': USER_AGENT,
+        'accept-encoding': 'identity',
+        ...request.headers,
+        ...(body === undefined ? {} : { 'content-length': String(body.length) }),
+      },
+    })
+    let settled = false
+    // The first outcome wins: a response read in full, a transport error, the size cap, or the
+    // timer, which covers the whole exchange (connect, send, wait, read).
+    const settle = (error: unknown, response?: HttpResponse): void => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      if (response === undefined) {
+        reject(coded(error, codes, what, options.maxResponseBytes))
+        outgoing.destroy()
+      } else resolve(response)
+    }
+    const timer = setTimeout(() => settle(new Timeout()), options.httpTimeout)
+    outgoing.on('error', (error) => settle(error))
+    outgoing.on('response', (message) => {
+      readBody(message, options.maxResponseBytes).then(
+        (bytes) =>
+          settle(undefined, {
+            status: message.statusCode ?? 0,
+            headers: flatHeaders(message),
+            body: bytes,
+          }),
+        (error: unknown) => settle(error),
+      )
+    })
+    outgoing.end(body)
+  })
 }
 
 /**
  * Sends one request and reads a JSON object back, within `httpTimeout` for the whole exchange.
  * Any HTTP status is returned to the caller, who decides what it means; only the body's shape is
- * checked here. A non-object or unparsable body is `ERR_AS_INVALID_JSON`.
+ * checked here. A non-object or unparsable body is `ERR_AS_INVALID_JSON` (`ERR_AS_HTTP_STATUS`
+ * when the status is not a success either).
  */
 export async function requestJson(
   url: string,
-  init: { method: 'GET' } | { method: 'POST'; form: URLSearchParams },
+  init:
+    | { method: 'GET'; headers?: Readonly<Record<string, string>>; clientCertificate?: boolean }
+    | {
+        method: 'POST'
+        form: URLSearchParams
+        headers?: Readonly<Record<string, string>>
+        clientCertificate?: boolean
+      },
   options: HttpOptions,
   what: string,
 ): Promise<JsonResponse> {
-  const signal = AbortSignal.timeout(options.httpTimeout)
-  try {
-    const response = await fetch(url, {
+  const response = await sendRequest(
+    url,
+    {
       method: init.method,
-      redirect: 'manual',
-      signal,
       headers: {
         accept: 'application/json',
-        'user-agent': USER_AGENT,
         ...(init.method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+        ...init.headers,
       },
       ...(init.method === 'POST' ? { body: init.form.toString() } : {}),
-    })
-    const text = await readCapped(response, options.maxResponseBytes, what)
-    let body: unknown
-    try {
-      body = JSON.parse(text)
-    } catch {
-      body = undefined
-    }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      if (response.status < 200 || response.status >= 300) {
-        throw new ServerResponseError('ERR_AS_HTTP_STATUS', 502, `${what}: HTTP ${response.status}`)
-      }
-      throw new ServerResponseError(
-        'ERR_AS_INVALID_JSON',
-        502,
-        `${what}: the response is not a JSON object`,
-      )
-    }
-    return { status: response.status, body: body as Record<string, unknown> }
-  } catch (cause) {
-    throw failure(cause, what, signal)
+      ...(init.clientCertificate === true ? { clientCertificate: true } : {}),
+    },
+    options,
+    what,
+  )
+  let body: unknown
+  try {
+    body = JSON.parse(response.body.toString('utf8'))
+  } catch {
+    body = undefined
   }
-}
-
-/** Reads an OAuth error response (RFC 6749 §5.2) into a printable summary. */
-function oauthErrorSummary(body: Record<string, unknown>): string {
-  const error = typeof body.error === 'string' ? printable(body.error, 64) : 'no error code'
-  const description =
-    typeof body.error_description === 'string' ? `: ${printable(body.error_description)}` : ''
-  return `${error}${description}`
-}
-
-/**
- * POSTs a form to an OAuth endpoint and returns the JSON body of the `expected` status. An OAuth
- * error answer (4xx with a JSON `error`, RFC 6749 §5.2) becomes `rejected`; any other status is
- * `ERR_AS_HTTP_STATUS`.
- */
-export async function postOAuthForm(
-  endpoint: string,
-  form: URLSearchParams,
-  options: HttpOptions,
-  what: string,
-  outcome: { expected: number; rejected: 'ERR_PAR_REJECTED' | 'ERR_TOKEN_REJECTED' },
-): Promise<Record<string, unknown>> {
-  const { status, body } = await requestJson(endpoint, { method: 'POST', form }, options, what)
-  if (status === outcome.expected) return body
-  if (status >= 400 && status < 500 && typeof body.error === 'string') {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    if (response.status < 200 || response.status >= 300) {
+      throw new ServerResponseError('ERR_AS_HTTP_STATUS', 502, `${what}: HTTP ${response.status}`)
+    }
     throw new ServerResponseError(
-      outcome.rejected,
+      'ERR_AS_INVALID_JSON',
       502,
-      `${what}: the server rejected the request (${oauthErrorSummary(body)})`,
+      `${what}: the response is not a JSON object`,
     )
   }
-  throw new ServerResponseError(
-    'ERR_AS_HTTP_STATUS',
-    502,
-    `${what}: HTTP ${status}, expected ${outcome.expected}`,
-  )
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: body as Record<string, unknown>,
+  }
 }

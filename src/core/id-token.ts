@@ -8,12 +8,42 @@ import { createHash } from 'node:crypto'
 import type { JWTPayload } from 'jose'
 import type { JwsAlgorithm } from '../config.js'
 import { IdTokenError } from '../errors.js'
+import { decryptJwe, isCompactJwe } from './encryption.js'
+import type { Decryption } from './jarm.js'
 import { verifyJws, type ServerJwtContext } from './jws.js'
 
 /** What ID token validation needs: the server context, this login's nonce and access token. */
 export interface IdTokenExpectations extends ServerJwtContext {
   readonly nonce: string
   readonly accessToken: string
+}
+
+/** The signed ID token inside an encrypted one (OIDC Core §3.1.3.7 (1)), or the token itself. */
+export async function signedIdToken(idToken: string, decryption: Decryption): Promise<string> {
+  if (!isCompactJwe(idToken)) {
+    if (decryption.required) {
+      throw new IdTokenError(
+        'ERR_ID_TOKEN_NOT_ENCRYPTED',
+        502,
+        'ID token: not encrypted, but encryption.idToken is on (OIDC Core §3.1.3.7 (1))',
+      )
+    }
+    return idToken
+  }
+  if (decryption.keys.length === 0) {
+    throw new IdTokenError(
+      'ERR_ID_TOKEN_ENCRYPTED',
+      502,
+      'ID token: encrypted, but this client has no encryption key (keys.encryption)',
+    )
+  }
+  return decryptJwe(idToken, {
+    kind: 'ID_TOKEN',
+    label: 'ID token',
+    status: 502,
+    error: IdTokenError,
+    keys: decryption.keys,
+  })
 }
 
 /** The claims of a validated ID token. */
@@ -32,7 +62,10 @@ export function leftHalfHash(value: string, alg: JwsAlgorithm): string {
   return digest.subarray(0, digest.length / 2).toString('base64url')
 }
 
-/** Validates an ID token from the token endpoint; the signature is never skipped. */
+/**
+ * Validates a signed ID token from the token endpoint (after {@link signedIdToken} for an
+ * encrypted one); the signature is never skipped.
+ */
 export async function validateIdToken(
   idToken: string,
   expect: IdTokenExpectations,

@@ -13,43 +13,25 @@ import { randomToken } from './random.js'
 /** The `typ` of a request object (JAR §4). */
 export const REQUEST_OBJECT_TYPE = 'oauth-authz-req+jwt'
 
-/** The authorization parameters of one login. */
-export interface AuthorizationParameters {
-  readonly clientId: string
-  readonly redirectUri: string
-  readonly responseMode: string
-  readonly scope: string
-  readonly state: string
-  readonly nonce: string
-  readonly codeChallenge: string
-  /** Extra parameters (acr_values, claims, prompt, …), already checked not to shadow ours. */
-  readonly extra: Readonly<Record<string, unknown>>
-}
-
-/** Signs a request object. `now` is in milliseconds, `lifetime` in seconds (≤ 3600). */
+/**
+ * Signs a request object whose claims are `params` (every authorization parameter, JAR §4) plus
+ * `iss` = client_id, `aud` = the issuer, `iat`, `nbf`, `exp` and a fresh `jti`. `now` is in
+ * milliseconds, `lifetime` in seconds (≤ 3600).
+ */
 export function signRequestObject(options: {
-  params: AuthorizationParameters
+  params: Readonly<Record<string, unknown>>
+  clientId: string
   issuer: string
   key: SigningKey
   now: number
   lifetime: number
 }): Promise<string> {
-  const { params } = options
   const now = Math.floor(options.now / 1000)
   return signJwt(
     options.key,
     {
-      ...params.extra,
-      client_id: params.clientId,
-      response_type: 'code',
-      response_mode: params.responseMode,
-      redirect_uri: params.redirectUri,
-      scope: params.scope,
-      state: params.state,
-      nonce: params.nonce,
-      code_challenge: params.codeChallenge,
-      code_challenge_method: 'S256',
-      iss: params.clientId,
+      ...options.params,
+      iss: options.clientId,
       aud: options.issuer,
       iat: now,
       nbf: now,

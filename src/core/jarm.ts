@@ -5,10 +5,19 @@
  * @module
  */
 import { AuthorizationResponseError, printable } from '../errors.js'
+import type { EncryptionKey } from './encryption-keys.js'
+import { decryptJwe, isCompactJwe } from './encryption.js'
 import { verifyJws, type ServerJwtContext } from './jws.js'
 
-/** Longest `response` value looked at; a signed JARM JWT is far smaller. */
+/** Longest `response` value looked at; a signed (or signed and encrypted) JARM JWT is far smaller. */
 export const MAX_RESPONSE_LENGTH = 16_384
+
+/** Decryption of nested (signed, then encrypted) JWTs: the client's keys, and whether it must be. */
+export interface Decryption {
+  readonly keys: readonly EncryptionKey[]
+  /** The client registered encryption: an unencrypted JWT is refused. */
+  readonly required: boolean
+}
 
 /** The parameters of a verified authorization response. */
 export type AuthorizationResponse =
@@ -25,25 +34,42 @@ function invalid(message: string): AuthorizationResponseError {
 }
 
 /**
- * Verifies a JARM `response` value (JARM §4.4 (2)–(5)): a nested JWE is refused (this client
- * registered no encryption), then the signature and claims by {@link verifyJws}, then the
- * authorization response parameters inside: `state`, and `code` or `error`.
+ * Verifies a JARM `response` value (JARM §4.4 (1)–(5)): a nested JWE is decrypted with the
+ * client key named by `kid` (and refused without keys; a plain JWT is refused where encryption was
+ * registered), then the signature and claims by {@link verifyJws}, then the authorization
+ * response parameters inside: `state`, and `code` or `error`.
  */
 export async function verifyJarmResponse(
   response: string,
-  expect: ServerJwtContext,
+  expect: ServerJwtContext & { readonly decryption: Decryption },
 ): Promise<AuthorizationResponse> {
   if (response.length > MAX_RESPONSE_LENGTH) {
     throw new AuthorizationResponseError('ERR_JARM_MALFORMED', 400, 'JARM response: too long')
   }
-  if (response.split('.').length === 5) {
+  let jws = response
+  if (isCompactJwe(response)) {
+    if (expect.decryption.keys.length === 0) {
+      throw new AuthorizationResponseError(
+        'ERR_JARM_ENCRYPTED',
+        400,
+        'JARM response: encrypted, but this client has no encryption key (keys.encryption)',
+      )
+    }
+    jws = await decryptJwe(response, {
+      kind: 'JARM',
+      label: 'JARM response',
+      status: 400,
+      error: AuthorizationResponseError,
+      keys: expect.decryption.keys,
+    })
+  } else if (expect.decryption.required) {
     throw new AuthorizationResponseError(
-      'ERR_JARM_ENCRYPTED',
+      'ERR_JARM_NOT_ENCRYPTED',
       400,
-      'JARM response: encrypted, but this client registered no encryption key',
+      'JARM response: not encrypted, but encryption.authorizationResponse is on',
     )
   }
-  const { payload } = await verifyJws(response, {
+  const { payload } = await verifyJws(jws, {
     kind: 'JARM',
     status: 400,
     error: AuthorizationResponseError,

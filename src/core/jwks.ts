@@ -13,6 +13,7 @@
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto'
 import type { JwsAlgorithm } from '../config.js'
 import { ServerResponseError } from '../errors.js'
+import type { KeyManagementAlgorithm } from './encryption-keys.js'
 import { requestJson, type HttpOptions } from './http.js'
 
 /** What a key must look like to verify a signature made with an algorithm. */
@@ -20,6 +21,7 @@ const KEY_SHAPE: Readonly<Record<JwsAlgorithm, { kty: string; crv?: string }>> =
   PS256: { kty: 'RSA' },
   ES256: { kty: 'EC', crv: 'P-256' },
   EdDSA: { kty: 'OKP', crv: 'Ed25519' },
+  RS256: { kty: 'RSA' },
 }
 
 interface CachedKey {
@@ -79,6 +81,22 @@ function matches(jwk: Readonly<Record<string, unknown>>, alg: JwsAlgorithm, kid:
   return true
 }
 
+/** The key types each key management algorithm encrypts to. */
+function fitsEncryption(jwk: Readonly<Record<string, unknown>>, alg: KeyManagementAlgorithm) {
+  if (alg.startsWith('RSA-OAEP')) return jwk.kty === 'RSA'
+  return (
+    (jwk.kty === 'EC' && ['P-256', 'P-384', 'P-521'].includes(String(jwk.crv))) ||
+    (jwk.kty === 'OKP' && jwk.crv === 'X25519')
+  )
+}
+
+/** A server key to encrypt to. */
+export interface ServerEncryptionKey {
+  readonly key: KeyObject
+  readonly kid: string | undefined
+  readonly alg: KeyManagementAlgorithm
+}
+
 /** One authorization server's JWKS. Internal. */
 export class RemoteJwks {
   readonly #options: RemoteJwksOptions
@@ -118,6 +136,34 @@ export class RemoteJwks {
       found = this.#find(keys, header)
     }
     return found
+  }
+
+  /**
+   * The server's encryption key for the first algorithm of `algorithms` it can serve: a key with
+   * `use: enc` (a signing key is never used to encrypt, RFC 7517 §4.2), of a fitting type, whose
+   * `alg`, when given, is that algorithm. An absent key causes one refetch from the budget.
+   */
+  async encryptionKey(
+    algorithms: readonly KeyManagementAlgorithm[],
+  ): Promise<ServerEncryptionKey | undefined> {
+    const pick = (keys: readonly CachedKey[]) => {
+      for (const alg of algorithms) {
+        const found = keys.find(
+          ({ jwk }) =>
+            jwk.use === 'enc' &&
+            fitsEncryption(jwk, alg) &&
+            (jwk.alg === undefined || jwk.alg === alg),
+        )
+        if (found !== undefined) {
+          const kid = typeof found.jwk.kid === 'string' ? found.jwk.kid : undefined
+          return { key: found.key, kid, alg }
+        }
+      }
+      return undefined
+    }
+    const found = pick(await this.#current())
+    if (found !== undefined || !this.#takeRefetch()) return found
+    return pick(await this.#fetch())
   }
 
   #find(

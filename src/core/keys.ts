@@ -35,7 +35,7 @@ function isKeyObject(value: unknown): value is KeyObject {
   )
 }
 
-/** The algorithm a key can sign with, from its type; RSA keys sign PS256 (never RS256). */
+/** The algorithm a key signs with by default, from its type; RSA keys sign PS256, not RS256. */
 function algorithmFor(key: KeyObject, where: string): JwsAlgorithm {
   const details = key.asymmetricKeyDetails
   switch (key.asymmetricKeyType) {
@@ -95,24 +95,28 @@ export function importSigningKey(
 
   const natural = algorithmFor(privateKey, where)
   const given: unknown = input.alg
-  if (given !== undefined && given !== natural) {
+  // RS256 only when listed (profile "oidc"), only when asked for, and only for a plain RSA key.
+  const rs256 =
+    given === 'RS256' && privateKey.asymmetricKeyType === 'rsa' && allowed.includes('RS256')
+  const alg: JwsAlgorithm = rs256 ? 'RS256' : natural
+  if (given !== undefined && given !== alg) {
     fail(
       where,
       `has alg "${String(given)}", which FAPI forbids or which does not fit the key; use "${natural}"`,
     )
   }
-  if (!allowed.includes(natural)) {
+  if (!allowed.includes(alg)) {
     fail(
       where,
-      `signs with ${natural}, which the profile does not allow (allowed: ${allowed.join(', ')})`,
+      `signs with ${alg}, which the profile does not allow (allowed: ${allowed.join(', ')})`,
     )
   }
 
   const publicJwk = createPublicKey(privateKey).export({ format: 'jwk' }) as JWK
   return Object.freeze({
     kid,
-    alg: natural,
+    alg,
     privateKey,
-    publicJwk: Object.freeze({ ...publicJwk, kid, alg: natural, use: 'sig' }),
+    publicJwk: Object.freeze({ ...publicJwk, kid, alg, use: 'sig' }),
   })
 }

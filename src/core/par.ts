@@ -5,7 +5,7 @@
  * @module
  */
 import { ServerResponseError } from '../errors.js'
-import { postOAuthForm, type HttpOptions } from './http.js'
+import { postOAuthForm, type OAuthPostOptions } from './oauth-post.js'
 
 /** A checked PAR answer. */
 export interface PushedRequest {
@@ -14,14 +14,14 @@ export interface PushedRequest {
 }
 
 /**
- * POSTs the form (request object plus client authentication) and checks the answer: HTTP 201
- * with a JSON `request_uri` string and a positive `expires_in` (RFC 9126 §2.2); an error answer
- * (§2.3) becomes `ERR_PAR_REJECTED`.
+ * POSTs the form (the request object or the parameters, plus client authentication; built per
+ * attempt) and checks the answer: HTTP 201 with a JSON `request_uri` string and a positive
+ * `expires_in` (RFC 9126 §2.2); an error answer (§2.3) becomes `ERR_PAR_REJECTED`.
  */
 export async function pushAuthorizationRequest(
   endpoint: string,
-  form: URLSearchParams,
-  options: HttpOptions,
+  form: () => Promise<URLSearchParams>,
+  options: OAuthPostOptions,
 ): Promise<PushedRequest> {
   const body = await postOAuthForm(endpoint, form, options, 'PAR', {
     expected: 201,

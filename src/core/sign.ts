@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { constants, sign } from 'node:crypto'
+import { constants, sign, type KeyObject } from 'node:crypto'
+import type { JwsAlgorithm } from '../config.js'
 import type { SigningKey } from './keys.js'
 
 function encode(value: object): string {
@@ -16,17 +17,28 @@ function encode(value: object): string {
 export function signJwt(key: SigningKey, payload: object, typ?: string): Promise<string> {
   const header =
     typ === undefined ? { alg: key.alg, kid: key.kid } : { alg: key.alg, kid: key.kid, typ }
+  return signJws(key.alg, key.privateKey, header, payload)
+}
+
+/** A compact JWS of `payload` with exactly `header` (whose `alg` must be `alg`). */
+export function signJws(
+  alg: JwsAlgorithm,
+  privateKey: KeyObject,
+  header: object,
+  payload: object,
+): Promise<string> {
   const input = `${encode(header)}.${encode(payload)}`
   // RFC 7518 §3.5: PS256 is RSASSA-PSS with SHA-256, MGF1 SHA-256 and a 32-octet salt; §3.4:
-  // ES256 signatures are R || S (IEEE P1363); RFC 8037: Ed25519 takes no digest.
+  // ES256 signatures are R || S (IEEE P1363); §3.3: RS256 is RSASSA-PKCS1-v1_5; RFC 8037:
+  // Ed25519 takes no digest.
   const options =
-    key.alg === 'PS256'
-      ? { key: key.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }
-      : key.alg === 'ES256'
-        ? { key: key.privateKey, dsaEncoding: 'ieee-p1363' as const }
-        : key.privateKey
+    alg === 'PS256'
+      ? { key: privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }
+      : alg === 'ES256'
+        ? { key: privateKey, dsaEncoding: 'ieee-p1363' as const }
+        : privateKey
   return new Promise((resolve, reject) => {
-    sign(key.alg === 'EdDSA' ? null : 'sha256', Buffer.from(input), options, (error, signature) =>
+    sign(alg === 'EdDSA' ? null : 'sha256', Buffer.from(input), options, (error, signature) =>
       error ? reject(error) : resolve(`${input}.${signature.toString('base64url')}`),
     )
   })

@@ -5,13 +5,20 @@
  * @module
  */
 import { ServerResponseError } from '../errors.js'
-import { postOAuthForm, type HttpOptions } from './http.js'
+import { postOAuthForm, type OAuthPostOptions } from './oauth-post.js'
+
+/** The token types this client understands (RFC 6749 §7.1): bearer, or DPoP-bound. */
+export type TokenType = 'Bearer' | 'DPoP'
 
 /** A checked token response. */
 export interface TokenSet {
   readonly accessToken: string
-  /** `Bearer`, as the server spelled it case-insensitively (RFC 6749 §5.1). */
-  readonly tokenType: 'Bearer'
+  /**
+   * `DPoP` when the login used DPoP (RFC 9449 §5), else `Bearer` (also for mTLS-bound tokens,
+   * RFC 8705 §3), whatever case the server used (RFC 6749 §5.1).
+   */
+  readonly tokenType: TokenType
+  /** The signed ID token (decrypted, when the server encrypted it). */
   readonly idToken: string
   /** Milliseconds since the epoch, when the server gave `expires_in`. */
   readonly expiresAt: number | undefined
@@ -24,23 +31,37 @@ function invalid(message: string): ServerResponseError {
   return new ServerResponseError('ERR_TOKEN_RESPONSE_INVALID', 502, `token response: ${message}`)
 }
 
+/** Checks `token_type` against the type this login asked for. */
+function checkTokenType(tokenType: string, expected: TokenType): void {
+  const type = tokenType.toLowerCase()
+  if (type === expected.toLowerCase()) return
+  // RFC 9449 §5: a Bearer token where DPoP was asked for is not bound to this client; FAPI
+  // (2.0 §5.3.3.1 (1)) does not let it be used.
+  if (expected === 'DPoP' && type === 'bearer') {
+    throw new ServerResponseError(
+      'ERR_TOKEN_NOT_SENDER_CONSTRAINED',
+      502,
+      'token response: "token_type" is Bearer, but the token was requested with DPoP: the server did not bind it',
+    )
+  }
+  // RFC 6749 §7.1: never use a token whose type is not understood.
+  throw new ServerResponseError(
+    'ERR_TOKEN_TYPE_UNSUPPORTED',
+    502,
+    `token response: "token_type" is not ${expected}`,
+  )
+}
+
 /** Checks a token endpoint answer's body (RFC 6749 §5.1); unknown members are ignored. */
 export function checkTokenResponse(
   body: Record<string, unknown>,
-  options: { requestedScope: string; now: number },
+  options: { requestedScope: string; now: number; tokenType: TokenType },
 ): TokenSet {
   const { access_token, token_type, id_token, expires_in, refresh_token, scope } = body
   if (typeof access_token !== 'string' || access_token === '')
     throw invalid('"access_token" is missing')
   if (typeof token_type !== 'string') throw invalid('"token_type" is missing')
-  // RFC 6749 §7.1: never use a token whose type is not understood.
-  if (token_type.toLowerCase() !== 'bearer') {
-    throw new ServerResponseError(
-      'ERR_TOKEN_TYPE_UNSUPPORTED',
-      502,
-      'token response: "token_type" is not Bearer',
-    )
-  }
+  checkTokenType(token_type, options.tokenType)
   if (typeof id_token !== 'string' || id_token === '') {
     throw new ServerResponseError(
       'ERR_ID_TOKEN_MISSING',
@@ -59,7 +80,7 @@ export function checkTokenResponse(
   if (scope !== undefined && typeof scope !== 'string') throw invalid('"scope" is not a string')
   return {
     accessToken: access_token,
-    tokenType: 'Bearer',
+    tokenType: options.tokenType,
     idToken: id_token,
     expiresAt: typeof expires_in === 'number' ? options.now + expires_in * 1000 : undefined,
     refreshToken: refresh_token,
@@ -69,18 +90,23 @@ export function checkTokenResponse(
 
 /**
  * Redeems the code: `grant_type=authorization_code`, the code, the exact `redirect_uri` of the
- * request, the PKCE `code_verifier`, and the client authentication already in `form`.
+ * request, the PKCE `code_verifier`, and client authentication (all in `form`, built per
+ * attempt), with a DPoP proof when the login is DPoP-bound.
  */
 export async function requestTokens(
   endpoint: string,
-  form: URLSearchParams,
-  options: HttpOptions & { requestedScope: string; now: () => number },
+  form: () => Promise<URLSearchParams>,
+  options: OAuthPostOptions & { requestedScope: string; now: () => number },
 ): Promise<TokenSet> {
   const body = await postOAuthForm(endpoint, form, options, 'token', {
     expected: 200,
     rejected: 'ERR_TOKEN_REJECTED',
   })
-  return checkTokenResponse(body, { requestedScope: options.requestedScope, now: options.now() })
+  return checkTokenResponse(body, {
+    requestedScope: options.requestedScope,
+    now: options.now(),
+    tokenType: options.dpop === undefined ? 'Bearer' : 'DPoP',
+  })
 }
 
 /** The form of a token request, before client authentication is added. */

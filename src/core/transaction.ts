@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { isDpopKey, type DpopKey } from './dpop.js'
 
 /** One pending login. */
 export interface Transaction {
@@ -18,6 +19,8 @@ export interface Transaction {
   readonly returnTo: string
   /** Milliseconds since the epoch. */
   readonly createdAt: number
+  /** The login's DPoP key (RFC 9449), when tokens are DPoP-bound: its thumbprint was sent. */
+  readonly dpopKey?: DpopKey
 }
 
 /** Pending logins by state. */
@@ -56,7 +59,8 @@ export function isTransaction(value: unknown): value is Transaction {
     typeof entry.issuer === 'string' &&
     typeof entry.clientId === 'string' &&
     typeof entry.returnTo === 'string' &&
-    typeof entry.createdAt === 'number'
+    typeof entry.createdAt === 'number' &&
+    (entry.dpopKey === undefined || isDpopKey(entry.dpopKey))
   )
 }
 

@@ -1,10 +1,12 @@
 /**
- * The callback route, in the order of DESIGN.md: only the requested JARM mode is accepted (a plain
- * `?code=` is a downgrade); the JWT is verified before anything in it is used; a response that
- * came without the session cookie (`form_post.jwt`) or in the fragment (`fragment.jwt`) is relayed
- * once by a same-origin page; the transaction for its `state` is taken (read, deleted, saved:
- * single use) before the code is redeemed; the ID token is validated; the session is regenerated;
- * only then is the app's handler called.
+ * The callback route, in the order of DESIGN.md: only the requested response mode is accepted (a
+ * plain `?code=` where JARM was requested is a downgrade); the response is verified before anything
+ * in it is used (a JARM JWT, decrypted first if it is a JWE; or, in plain `query` mode, its RFC 9207
+ * `iss`); a response that came without the session cookie (`form_post.jwt`) or in the fragment
+ * (`fragment.jwt`) is relayed once by a same-origin page; the transaction for its `state` is taken
+ * (read, deleted, saved: single use) before the code is redeemed (with the login's DPoP key or the
+ * client certificate); the ID token is validated; the session is regenerated and the login (with
+ * its DPoP key) stored; only then is the app's handler called.
  *
  * @module
  */
@@ -13,9 +15,10 @@ import type { Config } from '../config.js'
 import {
   completeAuthorization,
   verifyAuthorizationResponse,
-  type ClientContext,
+  verifyPlainResponse,
   type CompletedLogin,
-} from '../core/flow.js'
+} from '../core/completion.js'
+import type { ClientContext } from '../core/flow.js'
 import type { IdTokenClaims } from '../core/id-token.js'
 import type { TokenSet } from '../core/token.js'
 import { isTransaction, type Transaction } from '../core/transaction.js'
@@ -100,6 +103,7 @@ async function takeTransaction(
 async function establishSession(
   req: Request,
   login: CompletedLogin,
+  transaction: Transaction,
   config: Config,
 ): Promise<void> {
   const pending = requireSession(req).fapi?.transactions
@@ -108,6 +112,7 @@ async function establishSession(
     issuer: config.issuer,
     clientId: config.clientId,
     claims: { ...login.claims },
+    ...(transaction.dpopKey === undefined ? {} : { dpopKey: transaction.dpopKey }),
     tokens: {
       accessToken: login.tokens.accessToken,
       tokenType: login.tokens.tokenType,
@@ -148,8 +153,12 @@ async function callback(
     return 'relayed'
   }
   // Verified before it is relayed: the relay page only ever repeats what the server signed.
-  const verified = await verifyAuthorizationResponse(context, delivery.response)
+  const verified =
+    delivery.kind === 'plain'
+      ? await verifyPlainResponse(context, delivery.params)
+      : await verifyAuthorizationResponse(context, delivery.response)
   if (
+    delivery.kind === 'response' &&
     config.responseMode === 'form_post.jwt' &&
     needsFormPostRelay(req, delivery.relayed, session.fapi?.transactions, verified.response.state)
   ) {
@@ -163,7 +172,7 @@ async function callback(
     verified.response,
     transaction,
   )
-  await establishSession(req, login, config)
+  await establishSession(req, login, transaction, config)
   return { claims: login.claims, tokens: login.tokens, returnTo: transaction.returnTo }
 }
 

@@ -1,9 +1,10 @@
 /**
- * Where the authorization response is, for each JARM response mode (JARM §4.3): the query for
- * `jwt` / `query.jwt`, the form body for `form_post.jwt`, and for `fragment.jwt` first nowhere (a
- * GET whose fragment the server never sees, answered with the relay page), then the form body the
- * relay page posts. Anything else is refused: a plain `?code=` is a downgrade, a `response` in the
- * wrong place is a mode mismatch.
+ * Where the authorization response is, for each response mode: for the JARM modes (JARM §4.3)
+ * the query for `jwt` / `query.jwt`, the form body for `form_post.jwt`, and for `fragment.jwt`
+ * first nowhere (a GET whose fragment the server never sees, answered with the relay page), then
+ * the form body the relay page posts; for the plain `query` mode, the query parameters. Anything
+ * else is refused: a plain `?code=` where JARM was requested is a downgrade, a `response` in the
+ * wrong place (or in plain mode) is a mode mismatch.
  *
  * @module
  */
@@ -28,12 +29,15 @@ export type Delivery =
     }
   /** A `fragment.jwt` GET without parameters: the response is in the fragment. */
   | { readonly kind: 'fragment' }
+  /** A plain `query` response: its parameters, not yet checked (RFC 9207). */
+  | { readonly kind: 'plain'; readonly params: URLSearchParams }
 
 /** Authorization response parameters that, outside a JARM `response`, mean a downgrade. */
 const PLAIN_RESPONSE_PARAMS = ['code', 'state', 'error', 'id_token', 'access_token', 'iss']
 
 /** Where each mode puts `response` in the request the callback receives. */
 const CARRIER: Readonly<Record<ResponseMode, 'query' | 'body'>> = {
+  query: 'query',
   jwt: 'query',
   'query.jwt': 'query',
   'form_post.jwt': 'body',
@@ -86,6 +90,12 @@ export async function readDelivery(req: Request, config: Config): Promise<Delive
   const carrier = CARRIER[mode]
   if (req.method === 'GET') {
     const params = queryParams(req)
+    if (mode === 'query') {
+      if (params.has('response')) {
+        throw mismatch('a JARM "response" arrived where a plain "query" response was requested')
+      }
+      return { kind: 'plain', params }
+    }
     if (carrier === 'body' && params.has('response')) {
       throw mismatch(
         `response mode "${mode}" expects the response in ${mode === 'fragment.jwt' ? 'the fragment' : 'a POST'}, got a query`,

@@ -1,6 +1,7 @@
 /**
- * The login route: a validated `returnTo`, a new transaction saved in the session, then a 303 to
- * the authorization endpoint with a signed request object (by value or pushed).
+ * The login route: a validated `returnTo`, a new transaction (with the login's DPoP key, when
+ * tokens are DPoP-bound) saved in the session, then a 303 to the authorization endpoint with the
+ * request pushed (PAR) or, by value, in the URL.
  *
  * @module
  */

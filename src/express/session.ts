@@ -7,6 +7,7 @@
 import type { Request } from 'express'
 import type { Session, SessionData } from 'express-session'
 import { SessionError } from '../errors.js'
+import type { DpopKey } from '../core/dpop.js'
 import type { TransactionMap } from '../core/transaction.js'
 
 /** What a completed login keeps in the session. */
@@ -14,8 +15,11 @@ export interface StoredLogin {
   readonly issuer: string
   readonly clientId: string
   readonly claims: Readonly<Record<string, unknown>>
+  /** The login's DPoP key (RFC 9449) when its tokens are DPoP-bound. Keep the session server-side. */
+  readonly dpopKey?: DpopKey
   readonly tokens: {
     readonly accessToken: string
+    /** `DPoP` for DPoP-bound tokens, else `Bearer` (also when certificate-bound). */
     readonly tokenType: string
     readonly idToken: string
     readonly refreshToken?: string

@@ -40,6 +40,8 @@ export interface AppOptions {
     redirectUri: string
     jwksUri: string
   }) => FapiClientOptions | Promise<FapiClientOptions>
+  /** More routes, mounted after the login routes and before the error handlers. */
+  readonly routes?: (app: express5.Express, client: FapiClient) => void
 }
 
 export async function startApp(options: AppOptions): Promise<StartedApp> {
@@ -48,9 +50,14 @@ export async function startApp(options: AppOptions): Promise<StartedApp> {
   await once(server, 'listening')
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   const redirectUri = `${origin}/auth/callback`
-  const client = fapiClient(
-    await options.client({ origin, redirectUri, jwksUri: `${origin}/jwks` }),
-  )
+  let client: FapiClient
+  try {
+    client = fapiClient(await options.client({ origin, redirectUri, jwksUri: `${origin}/jwks` }))
+  } catch (error) {
+    // A failed setup must not leave the server listening (the test run would never end).
+    server.close()
+    throw error
+  }
   const logins: LoginResult[] = []
   const unexpectedErrors: unknown[] = []
 
@@ -78,6 +85,7 @@ export async function startApp(options: AppOptions): Promise<StartedApp> {
     if (login === undefined) res.status(401).json({ error: 'not logged in' })
     else res.json({ sub: login.claims.sub })
   })
+  options.routes?.(app as express5.Express, client)
   app.use(errorHandler())
   app.use(
     (

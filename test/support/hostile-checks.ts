@@ -112,3 +112,36 @@ export async function checkRequestObject(
   if (problem !== undefined) return { ok: false, problem: `request object: ${problem}` }
   return { ok: true, value: { header, payload: claims } }
 }
+
+/** The client-authentication fields of a form, which are not authorization parameters. */
+const CLIENT_AUTH_FIELDS = new Set(['client_assertion', 'client_assertion_type'])
+
+/**
+ * Checks authorization parameters sent as they are (PAR form fields or a query, without a request
+ * object), as FAPI 2.0 Security Profile allows: the same parameter rules as for a request object.
+ */
+export function checkPlainRequest(
+  params: URLSearchParams,
+  context: Pick<Context, 'clientId'>,
+): Checked<{ header: Record<string, unknown>; payload: JWTPayload }> {
+  const payload: Record<string, unknown> = {}
+  for (const [name, value] of params) {
+    if (CLIENT_AUTH_FIELDS.has(name)) continue
+    if (name in payload) return { ok: false, problem: `request: ${name} more than once` }
+    payload[name] = value
+  }
+  const scope = typeof payload.scope === 'string' ? payload.scope.split(' ') : []
+  const problem = firstProblem([
+    [payload.request_uri === undefined, 'request_uri'],
+    [payload.client_id === context.clientId, 'client_id'],
+    [payload.response_type === 'code', 'response_type'],
+    [typeof payload.redirect_uri === 'string', 'redirect_uri'],
+    [scope.includes('openid'), 'scope lacks openid'],
+    [typeof payload.nonce === 'string' && payload.nonce !== '', 'nonce'],
+    [typeof payload.state === 'string' && payload.state !== '', 'state'],
+    [typeof payload.code_challenge === 'string', 'code_challenge'],
+    [payload.code_challenge_method === 'S256', 'code_challenge_method'],
+  ])
+  if (problem !== undefined) return { ok: false, problem: `request: ${problem}` }
+  return { ok: true, value: { header: {}, payload: payload as JWTPayload } }
+}

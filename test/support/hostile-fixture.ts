@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict'
 import type { TestContext } from 'node:test'
 import type { Store } from 'express-session'
-import type { FapiClientOptions, FapiErrorCode } from '../../src/index.js'
+import type { Express } from 'express'
+import type { FapiClient, FapiClientOptions, FapiErrorCode } from '../../src/index.js'
 import { AppBrowser, startApp, type ExpressVersion, type StartedApp } from './app.js'
 import type { ServerAlg } from './hostile-jwt.js'
 import {
@@ -17,6 +18,7 @@ import {
   type HostileServer,
   type JwtMutation,
 } from './hostile-server.js'
+import { testCertificates } from './certs.js'
 import { generateJwks, type KeyPairJwks } from './keys.js'
 
 export const CLIENT_ID = 'portal'
@@ -35,6 +37,11 @@ export interface SetupOptions {
   readonly redirectPath?: string
   /** A session store to share with another app instance. */
   readonly store?: Store
+  /**
+   * The server on https with an mTLS alias server; the client trusts its CA and presents the
+   * `client` (CA-issued) or `self-signed` certificate, or none.
+   */
+  readonly tls?: 'client' | 'self-signed' | 'none'
 }
 
 export interface Fixture {
@@ -57,16 +64,39 @@ export function clientKey(alg: 'PS256' | 'ES256'): Promise<KeyPairJwks> {
   return key
 }
 
+/**
+ * `GET /resource?url=…&init=<JSON>`: the app calls `fetchResource(req, url, init)` and answers
+ * `{ status, body }` with what the resource server said; failures go to the error handler.
+ */
+function resourceRoute(router: Express, client: FapiClient): void {
+  router.get('/resource', (req, res, next) => {
+    const init = typeof req.query.init === 'string' ? (JSON.parse(req.query.init) as object) : {}
+    client
+      .fetchResource(req, String(req.query.url), init)
+      .then(async (answer) => res.json({ status: answer.status, body: await answer.text() }))
+      .catch(next)
+  })
+}
+
 /** Starts a server and an app for one test; both are closed after it. */
 export async function setup(t: TestContext, options: SetupOptions = {}): Promise<Fixture> {
   const key = await clientKey(options.clientAlg ?? 'ES256')
+  const certificates = options.tls === undefined ? undefined : await testCertificates()
+  const certificate =
+    options.tls === 'client'
+      ? certificates?.client
+      : options.tls === 'self-signed'
+        ? certificates?.selfSigned
+        : undefined
   const as = await startHostileServer({
     clientId: CLIENT_ID,
     clientJwks: { keys: [key.publicJwk] },
     alg: options.alg ?? 'PS256',
     ...(options.now ? { now: options.now } : {}),
+    ...(certificates ? { tls: certificates } : {}),
   })
   const app = await startApp({
+    routes: resourceRoute,
     express: options.express ?? 5,
     ...(options.store ? { store: options.store } : {}),
     client: ({ origin, redirectUri }) => ({
@@ -76,6 +106,16 @@ export async function setup(t: TestContext, options: SetupOptions = {}): Promise
         options.redirectPath === undefined ? redirectUri : `${origin}${options.redirectPath}`,
       keys: { signing: [key.privateJwk] },
       allowInsecureLoopback: true,
+      // The hostile server issues unbound tokens unless a test asks for DPoP or mTLS.
+      senderConstraint: 'none',
+      ...(certificates
+        ? {
+            tls: {
+              ca: certificates.serverCa,
+              ...(certificate ? { cert: certificate.cert, key: certificate.key } : {}),
+            },
+          }
+        : {}),
       ...(options.now ? { now: options.now } : {}),
       ...options.client,
     }),

@@ -8,7 +8,7 @@ export interface KeyPairJwks {
 }
 
 export async function generateJwks(
-  alg: 'PS256' | 'ES256' | 'EdDSA',
+  alg: 'PS256' | 'ES256' | 'EdDSA' | 'RS256',
   kid: string = randomUUID(),
 ): Promise<KeyPairJwks> {
   const { privateKey, publicKey } = await generateKeyPair(alg, {
@@ -18,5 +18,17 @@ export async function generateJwks(
   return {
     privateJwk: { ...(await exportJWK(privateKey)), kid, alg },
     publicJwk: { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' },
+  }
+}
+
+/** An RSA-OAEP-256 encryption key pair (`use: enc`) for JARM responses and ID tokens. */
+export async function generateEncryptionJwks(kid = 'portal-enc'): Promise<KeyPairJwks> {
+  const { privateKey, publicKey } = await generateKeyPair('RSA-OAEP-256', {
+    extractable: true,
+    modulusLength: 2048,
+  })
+  return {
+    privateJwk: { ...(await exportJWK(privateKey)), kid },
+    publicJwk: { ...(await exportJWK(publicKey)), kid, use: 'enc', alg: 'RSA-OAEP-256' },
   }
 }

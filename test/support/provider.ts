@@ -56,7 +56,7 @@ export interface StartedProvider {
 
 export type FapiProfile = '1.0 Final' | '2.0'
 
-type ProviderConstructor = new (issuer: string, configuration: object) => Provider
+export type ProviderConstructor = new (issuer: string, configuration: object) => Provider
 
 /** The subset of oidc-provider's Client model that the configuration callbacks below read. */
 interface ClientLike {
@@ -94,7 +94,7 @@ function isExpectedNotice(args: readonly unknown[]): boolean {
  * Runs `fn` while dropping only the oidc-provider notices listed in EXPECTED_NOTICES; every other
  * console.warn call passes through untouched, and console.warn is restored afterwards.
  */
-async function withoutExpectedNotices<T>(fn: () => T | Promise<T>): Promise<T> {
+export async function withoutExpectedNotices<T>(fn: () => T | Promise<T>): Promise<T> {
   const original = console.warn
   console.warn = (...args: unknown[]) => {
     if (!isExpectedNotice(args)) original.apply(console, args)
@@ -113,7 +113,7 @@ function isProviderConstructor(value: unknown): value is ProviderConstructor {
   return typeof value === 'function'
 }
 
-async function loadProvider(): Promise<ProviderConstructor> {
+export async function loadProvider(): Promise<ProviderConstructor> {
   providerConstructor ??= withoutExpectedNotices(async () => {
     const mod: unknown = await import(OIDC_PROVIDER_MODULE)
     const ctor: unknown =

@@ -185,6 +185,12 @@ function unexpected(what: string, url: string, status: number, body: string): Er
 
 export class UserAgent {
   readonly #jar = new CookieJar()
+  readonly #fetch: typeof fetch
+
+  /** `fetch`: another implementation, e.g. one that trusts a test CA (`tls-fetch.ts`). */
+  constructor(options: { fetch?: typeof fetch } = {}) {
+    this.#fetch = options.fetch ?? fetch
+  }
 
   /**
    * One browser request with this user agent's cookies; redirects are NOT followed. Also useful
@@ -204,7 +210,7 @@ export class UserAgent {
       headers.set('content-type', 'application/x-www-form-urlencoded')
       requestInit.body = init.body.toString()
     }
-    const response = await fetch(target, requestInit)
+    const response = await this.#fetch(target, requestInit)
     this.#jar.store(target, response.headers.getSetCookie())
     return response
   }

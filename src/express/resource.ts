@@ -1,0 +1,76 @@
+/**
+ * `fetchResource(req, url, init?)`: calls a resource server (or the userinfo endpoint) as the
+ * logged-in user of `req`, with the token bound as the login was: DPoP with a proof, or over mTLS
+ * with the client certificate, or as a plain bearer token under `senderConstraint: 'none'`.
+ *
+ * @module
+ */
+import type { Request } from 'express'
+import { isAllowedServerUrl } from '../config.js'
+import { isDpopKey } from '../core/dpop.js'
+import type { ClientContext } from '../core/flow.js'
+import { callResource, type BoundToken, type ResourceRequestInit } from '../core/resource.js'
+import { SessionError } from '../errors.js'
+import { currentLogin } from './guards.js'
+import { toFapiError } from './request.js'
+
+/** Calls a resource server as the logged-in user of a request. */
+export type FetchResource = (
+  req: Request,
+  url: string,
+  init?: ResourceRequestInit,
+) => Promise<Response>
+
+/** Statuses whose responses have no body (the Fetch standard's null body statuses). */
+const NULL_BODY = new Set([101, 103, 204, 205, 304])
+
+function loginRequired(): SessionError {
+  return new SessionError('ERR_LOGIN_REQUIRED', 401, 'login required: no login in this session')
+}
+
+/** The login's token and binding, or `ERR_LOGIN_REQUIRED`. */
+function boundToken(req: Request, context: ClientContext): BoundToken {
+  const { config } = context
+  const login = currentLogin(req, config)
+  if (login === undefined) throw loginRequired()
+  const { accessToken, tokenType } = login.tokens
+  if (typeof accessToken !== 'string' || accessToken === '') throw loginRequired()
+  if (tokenType === 'DPoP') {
+    // A DPoP-bound token is useless (and never sent) without its key.
+    if (!isDpopKey(login.dpopKey)) throw loginRequired()
+    return { accessToken, tokenType, dpopKey: login.dpopKey, certificate: false }
+  }
+  if (tokenType !== 'Bearer') throw loginRequired()
+  return {
+    accessToken,
+    tokenType,
+    dpopKey: undefined,
+    certificate: config.senderConstraint === 'mtls',
+  }
+}
+
+/** The helper factory. Internal: reached through `fapiClient().fetchResource`. */
+export function createFetchResource(context: ClientContext): FetchResource {
+  const { config } = context
+  return async function fetchResource(req, url, init = {}) {
+    try {
+      const token = boundToken(req, context)
+      const aliases = token.certificate ? (await context.discovery.get()).resourceAliases : {}
+      const response = await callResource(url, init, token, {
+        httpTimeout: config.httpTimeout,
+        maxResponseBytes: config.maxResponseBytes,
+        agents: config.agents,
+        nonces: context.nonces,
+        now: config.now,
+        aliases,
+        isAllowedUrl: (target) => isAllowedServerUrl(target, config.allowInsecureLoopback),
+      })
+      return new Response(NULL_BODY.has(response.status) ? null : response.body, {
+        status: response.status,
+        headers: response.headers,
+      })
+    } catch (error) {
+      throw toFapiError(error)
+    }
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * The client's keys, TLS material and encryption settings, checked at startup against what the
+ * profile choices need: a signing key for request objects and `private_key_jwt`, a client
+ * certificate for mTLS authentication or binding, decryption keys for encrypted responses. Part of
+ * the configuration (`config.ts`).
+ *
+ * @module
+ */
+import { importEncryptionKey, type EncryptionKey } from './core/encryption-keys.js'
+import { importSigningKey, type SigningKey } from './core/keys.js'
+import { FapiConfigError } from './errors.js'
+import type { FapiClientOptions } from './options.js'
+import { bindingRule, type ProfileChoices } from './profiles.js'
+import { resolveTls, type ResolvedTls } from './tls-options.js'
+
+/** The resolved keys and transport settings. */
+export interface ResolvedSecurity {
+  readonly signingKeys: readonly SigningKey[]
+  readonly encryptionKeys: readonly EncryptionKey[]
+  readonly encryption: {
+    readonly requestObject: boolean
+    readonly idToken: boolean
+    readonly authorizationResponse: boolean
+  }
+  readonly tls: ResolvedTls
+}
+
+function fail(option: string, message: string): never {
+  throw new FapiConfigError(`express-fapi: option "${option}" ${message}`)
+}
+
+function flag(option: string, value: unknown): boolean {
+  if (value === undefined) return false
+  if (typeof value !== 'boolean') fail(option, 'must be a boolean')
+  return value
+}
+
+function importKeys(
+  options: FapiClientOptions,
+  choices: ProfileChoices,
+): { signingKeys: SigningKey[]; encryptionKeys: EncryptionKey[] } {
+  const keys: { signing?: unknown; encryption?: unknown } | undefined = options.keys
+  const needsSigning = choices.requestObject || choices.clientAuthMethod === 'private_key_jwt'
+  const signing = keys?.signing
+  if (
+    (needsSigning || signing !== undefined) &&
+    (!Array.isArray(signing) || signing.length === 0)
+  ) {
+    fail('keys.signing', 'must be a non-empty array of private JWKs (with kid) or { kid, key }')
+  }
+  const signingKeys = (options.keys?.signing ?? []).map((input, index) =>
+    importSigningKey(input, `keys.signing[${index}]`, choices.algorithms),
+  )
+  const encryption = keys?.encryption
+  if (encryption !== undefined && !Array.isArray(encryption)) {
+    fail('keys.encryption', 'must be an array of private JWKs (with kid) or { kid, key }')
+  }
+  const encryptionKeys = (options.keys?.encryption ?? []).map((input, index) =>
+    importEncryptionKey(input, `keys.encryption[${index}]`),
+  )
+  // FAPI 1.0 Advanced §8.9: no duplicate kids in the client's JWKS.
+  const kids = new Set<string>()
+  for (const [list, key] of [
+    ...signingKeys.map((key) => ['keys.signing', key] as const),
+    ...encryptionKeys.map((key) => ['keys.encryption', key] as const),
+  ]) {
+    if (kids.has(key.kid)) fail(list, `has the kid "${key.kid}" twice; kids must be unique`)
+    kids.add(key.kid)
+  }
+  return { signingKeys, encryptionKeys }
+}
+
+/**
+ * Imports the keys, checks `tls` and `encryption` against the profile choices.
+ *
+ * @throws {FapiConfigError}
+ */
+export function resolveSecurity(
+  options: FapiClientOptions,
+  choices: ProfileChoices,
+): ResolvedSecurity {
+  const { signingKeys, encryptionKeys } = importKeys(options, choices)
+
+  const tls = resolveTls(options.tls)
+  if (choices.senderConstraint === 'mtls' && !tls.clientCertificate) {
+    fail(
+      'tls',
+      `needs "cert" and "key": tokens are bound to the client certificate (senderConstraint "mtls", ${bindingRule(choices.profile)}${options.senderConstraint === undefined ? `, the default of profile "${choices.profile}"` : ''}). Give the certificate, or set senderConstraint: "none" to opt out explicitly`,
+    )
+  }
+  if (choices.clientAuthMethod !== 'private_key_jwt' && !tls.clientCertificate) {
+    fail(
+      'tls',
+      `needs "cert" and "key": clientAuthMethod "${choices.clientAuthMethod}" authenticates with the client certificate (RFC 8705 §2)`,
+    )
+  }
+
+  const given: unknown = options.encryption ?? {}
+  if (typeof given !== 'object' || given === null) fail('encryption', 'must be an object')
+  const { requestObject, idToken, authorizationResponse } = given as Record<string, unknown>
+  const encryption = Object.freeze({
+    requestObject: flag('encryption.requestObject', requestObject),
+    idToken: flag('encryption.idToken', idToken),
+    authorizationResponse: flag('encryption.authorizationResponse', authorizationResponse),
+  })
+  if (encryption.requestObject && !choices.requestObject) {
+    fail('encryption.requestObject', 'needs requestObject: true (a request object to encrypt)')
+  }
+  if (encryption.authorizationResponse && !choices.jarm) {
+    fail('encryption.authorizationResponse', 'needs a JARM responseMode (jwt, query.jwt, …)')
+  }
+  if ((encryption.idToken || encryption.authorizationResponse) && encryptionKeys.length === 0) {
+    fail(
+      'keys.encryption',
+      'must hold a private key to decrypt with: the server encrypts to this client (encryption.idToken or encryption.authorizationResponse)',
+    )
+  }
+
+  return {
+    signingKeys: Object.freeze(signingKeys),
+    encryptionKeys: Object.freeze(encryptionKeys),
+    encryption,
+    tls,
+  }
+}

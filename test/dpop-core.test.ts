@@ -1,0 +1,104 @@
+/**
+ * The framework-free parts of DPoP and the HTTP transport: proofs verify with their embedded key,
+ * `htu`, the nonce cache, keys as session data, and connection reuse.
+ */
+import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { test } from 'node:test'
+import { EmbeddedJWK, calculateJwkThumbprint, jwtVerify, type JWK } from 'jose'
+import { Agents } from '../src/core/agents.js'
+import {
+  DpopNonces,
+  createDpopKey,
+  dpopProof,
+  dpopThumbprint,
+  htu,
+  isDpopKey,
+} from '../src/core/dpop.js'
+import { requestJson } from '../src/core/http.js'
+import { isTransaction } from '../src/core/transaction.js'
+
+for (const alg of ['ES256', 'EdDSA'] as const) {
+  test(`RFC 9449 §4.2, RFC 7638: an ${alg} proof verifies with its embedded public key, whose thumbprint is dpop_jkt`, async () => {
+    const key = createDpopKey(alg)
+    const proof = await dpopProof(key, {
+      method: 'post',
+      url: 'https://as.example/token?x=1#y',
+      now: Date.now(),
+      nonce: 'n-1',
+      accessToken: 'token',
+    })
+    const { payload, protectedHeader } = await jwtVerify(proof, EmbeddedJWK, { typ: 'dpop+jwt' })
+    assert.equal(payload.htm, 'POST')
+    assert.equal(payload.htu, 'https://as.example/token')
+    assert.equal(payload.nonce, 'n-1')
+    assert.equal(typeof payload.ath, 'string')
+    assert.equal('d' in (protectedHeader.jwk as JWK), false, 'no private part in the header')
+    assert.equal(
+      await calculateJwkThumbprint(protectedHeader.jwk as JWK),
+      await dpopThumbprint(key),
+    )
+  })
+}
+
+test('RFC 9449 §4.2: htu is the URL without query and fragment', () => {
+  assert.equal(htu('https://rs.example/a/b?c=d#e'), 'https://rs.example/a/b')
+})
+
+test('RFC 9449 §8: nonces are kept per origin, bounded, and only when well-formed', () => {
+  const nonces = new DpopNonces(2)
+  nonces.remember('https://a.example/token', 'a1')
+  nonces.remember('https://b.example/par', 'b1')
+  assert.equal(nonces.get('https://a.example/other'), 'a1', 'the origin, not the path')
+  nonces.remember('https://c.example/', 'c1')
+  assert.equal(nonces.get('https://a.example/token'), undefined, 'the oldest origin was dropped')
+  nonces.remember('https://b.example/par', 'bad nonce"')
+  assert.equal(nonces.get('https://b.example/'), 'b1', 'an invalid nonce is ignored')
+})
+
+test('a DPoP key is plain session data: it survives JSON, and a damaged one is not accepted', () => {
+  const key = createDpopKey('ES256')
+  const copy: unknown = JSON.parse(JSON.stringify(key))
+  assert.ok(isDpopKey(copy))
+  const { d: _d, ...publicOnly } = key.jwk
+  void _d
+  assert.equal(isDpopKey({ ...key, jwk: publicOnly }), false)
+  const transaction = {
+    state: 's',
+    nonce: 'n',
+    codeVerifier: 'v',
+    redirectUri: 'https://portal.example/cb',
+    responseMode: 'jwt',
+    issuer: 'https://as.example',
+    clientId: 'portal',
+    returnTo: '/',
+    createdAt: 1,
+  }
+  assert.ok(isTransaction({ ...transaction, dpopKey: copy }))
+  assert.equal(isTransaction({ ...transaction, dpopKey: { alg: 'HS256', jwk: key.jwk } }), false)
+})
+
+test('keep-alive: the client reuses one connection for calls to one server', async (t) => {
+  const sockets = new Set<unknown>()
+  const server = createServer((req, res) => {
+    sockets.add(req.socket)
+    res.setHeader('content-type', 'application/json')
+    res.end('{"ok":true}')
+  }).listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const agents = new Agents()
+  t.after(() => {
+    agents.destroy()
+    server.closeAllConnections()
+    server.close()
+  })
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`
+  const options = { httpTimeout: 2000, maxResponseBytes: 1024, agents }
+  for (let i = 0; i < 3; i += 1) {
+    const { status, body } = await requestJson(url, { method: 'GET' }, options, 'test')
+    assert.deepEqual([status, body], [200, { ok: true }])
+  }
+  assert.equal(sockets.size, 1)
+})

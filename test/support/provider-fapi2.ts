@@ -1,0 +1,272 @@
+/**
+ * A real oidc-provider (9.x) with the FAPI 2.0 completeness features on: DPoP (optionally with
+ * server nonces required), mTLS (https on 127.0.0.1 with certificates from `certs.ts`: the main
+ * server, and an mTLS server requesting client certificates, announced as
+ * `mtls_endpoint_aliases` for PAR, token and userinfo), and encryption (request objects to the
+ * server, JARM and ID tokens to the client). Plus plain RFC 9207 responses and RS256 for the
+ * `oidc` profile. The older `provider.ts` harness stays as it is for its callers.
+ */
+import { X509Certificate, randomBytes, randomUUID } from 'node:crypto'
+import { once } from 'node:events'
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
+import type { AddressInfo } from 'node:net'
+import type { TLSSocket } from 'node:tls'
+import { exportJWK, generateKeyPair, type JWK } from 'jose'
+import type { TestCertificates } from './certs.js'
+import { loadProvider, withoutExpectedNotices, type Provider } from './provider.js'
+
+/** One registered client. */
+export interface Fapi2Client {
+  readonly clientId: string
+  readonly redirectUri: string
+  /** Public keys given by value, or the client's `jwks()` route. */
+  readonly jwks?: { keys: JWK[] }
+  readonly jwksUri?: string
+  /** oidc-provider's FAPI profile for this client; none for a plain OIDC client. */
+  readonly fapi: '1.0 Final' | '2.0' | undefined
+  readonly signingAlg: 'PS256' | 'ES256' | 'RS256'
+  readonly authMethod?: 'private_key_jwt' | 'tls_client_auth' | 'self_signed_tls_client_auth'
+  readonly binding?: 'dpop' | 'mtls' | 'none'
+  readonly responseModes: readonly string[]
+  readonly requirePar?: boolean
+  readonly requireRequestObject?: boolean
+  /** What the server encrypts to the client: JWE alg and enc. */
+  readonly encryptIdToken?: { alg: string; enc: string }
+  readonly encryptAuthorizationResponse?: { alg: string; enc: string }
+}
+
+export interface Fapi2ProviderOptions {
+  readonly clients: readonly Fapi2Client[]
+  /** https, and an mTLS server for the aliases. */
+  readonly tls?: TestCertificates
+  /** Require a server-provided DPoP nonce in every proof (RFC 9449 §8). */
+  readonly dpopNonces?: boolean
+  /** Sign ID tokens and JARM responses of RS256 clients (profile `oidc`). */
+  readonly rs256?: boolean
+}
+
+export interface StartedFapi2Provider {
+  readonly issuer: string
+  readonly provider: Provider
+  /** The mTLS alias origin, when `tls` is on. */
+  readonly mtlsOrigin: string | undefined
+  readonly userinfoEndpoint: string
+  /** Requests per server (`main` or `mtls`) and pathname. */
+  requests(server: 'main' | 'mtls', path: string): number
+  close(): Promise<void>
+}
+
+async function serverKey(alg: 'PS256' | 'ES256' | 'RS256'): Promise<JWK> {
+  const { privateKey } = await generateKeyPair(alg, { extractable: true, modulusLength: 2048 })
+  return { ...(await exportJWK(privateKey)), kid: `as-${alg}-${randomUUID()}`, alg, use: 'sig' }
+}
+
+async function encryptionKey(): Promise<JWK> {
+  const { privateKey } = await generateKeyPair('RSA-OAEP-256', {
+    extractable: true,
+    modulusLength: 2048,
+  })
+  return { ...(await exportJWK(privateKey)), kid: `as-enc-${randomUUID()}`, use: 'enc' }
+}
+
+function clientMetadata(client: Fapi2Client): Record<string, unknown> {
+  const method = client.authMethod ?? 'private_key_jwt'
+  return {
+    client_id: client.clientId,
+    application_type: 'web',
+    redirect_uris: [client.redirectUri],
+    response_types: ['code'],
+    grant_types: ['authorization_code'],
+    scope: 'openid profile email',
+    token_endpoint_auth_method: method,
+    ...(method === 'private_key_jwt' ? { token_endpoint_auth_signing_alg: client.signingAlg } : {}),
+    ...(method === 'tls_client_auth' ? { tls_client_auth_subject_dn: 'CN=portal' } : {}),
+    request_object_signing_alg: client.signingAlg,
+    authorization_signed_response_alg: client.signingAlg,
+    id_token_signed_response_alg: client.signingAlg,
+    require_signed_request_object: client.requireRequestObject ?? false,
+    response_modes: [...client.responseModes],
+    require_pushed_authorization_requests: client.requirePar ?? false,
+    ...(client.binding === 'dpop' ? { dpop_bound_access_tokens: true } : {}),
+    ...(client.binding === 'mtls' ? { tls_client_certificate_bound_access_tokens: true } : {}),
+    ...(client.encryptIdToken
+      ? {
+          id_token_encrypted_response_alg: client.encryptIdToken.alg,
+          id_token_encrypted_response_enc: client.encryptIdToken.enc,
+        }
+      : {}),
+    ...(client.encryptAuthorizationResponse
+      ? {
+          authorization_encrypted_response_alg: client.encryptAuthorizationResponse.alg,
+          authorization_encrypted_response_enc: client.encryptAuthorizationResponse.enc,
+        }
+      : {}),
+    ...(client.jwksUri === undefined ? { jwks: client.jwks } : { jwks_uri: client.jwksUri }),
+  }
+}
+
+/** The client certificate of an mTLS connection, for oidc-provider. */
+function peerCertificate(ctx: unknown): X509Certificate | undefined {
+  const socket = (ctx as { socket?: Partial<TLSSocket> }).socket
+  const peer = socket?.getPeerCertificate?.()
+  if (peer === undefined || peer === null || !('raw' in peer) || !Buffer.isBuffer(peer.raw)) {
+    return undefined
+  }
+  return new X509Certificate(peer.raw)
+}
+
+async function listen(server: Server): Promise<number> {
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  return (server.address() as AddressInfo).port
+}
+
+export async function startFapi2Provider(
+  options: Fapi2ProviderOptions,
+): Promise<StartedFapi2Provider> {
+  const Provider = await loadProvider()
+  const keys = await Promise.all([
+    serverKey('PS256'),
+    serverKey('ES256'),
+    ...(options.rs256 ? [serverKey('RS256')] : []),
+    encryptionKey(),
+  ])
+  const { tls } = options
+  const main: Server = tls
+    ? createHttpsServer({ cert: tls.server.cert, key: tls.server.key })
+    : createHttpServer()
+  const mtls: Server | undefined = tls
+    ? createHttpsServer({
+        cert: tls.server.cert,
+        key: tls.server.key,
+        ca: [tls.clientCa],
+        requestCert: true,
+        rejectUnauthorized: false,
+      })
+    : undefined
+  const scheme = tls ? 'https' : 'http'
+  const issuer = `${scheme}://127.0.0.1:${await listen(main)}`
+  const mtlsOrigin = mtls ? `https://127.0.0.1:${await listen(mtls)}` : undefined
+  const profiles = new Map(options.clients.map((client) => [client.clientId, client.fapi]))
+  const algs = ['PS256', 'ES256', ...(options.rs256 ? ['RS256'] : [])]
+  const jwksUris = new Set(options.clients.flatMap((client) => client.jwksUri ?? []))
+
+  const configuration = {
+    clients: options.clients.map(clientMetadata),
+    jwks: { keys },
+    cookies: { keys: [randomBytes(32).toString('base64url')] },
+    async findAccount(_ctx: unknown, id: string) {
+      return { accountId: id, claims: async () => ({ sub: id, name: 'Test User' }) }
+    },
+    claims: { openid: ['sub'], profile: ['name'] },
+    scopes: ['openid', 'profile', 'email'],
+    responseTypes: ['code'],
+    clientAuthMethods: [
+      'private_key_jwt',
+      ...(tls ? ['tls_client_auth', 'self_signed_tls_client_auth'] : []),
+    ],
+    enabledJWA: {
+      clientAuthSigningAlgValues: algs,
+      idTokenSigningAlgValues: algs,
+      requestObjectSigningAlgValues: algs,
+      authorizationSigningAlgValues: algs,
+      userinfoSigningAlgValues: algs,
+      dPoPSigningAlgValues: ['ES256', 'EdDSA'],
+    },
+    pkce: { required: () => true },
+    ...(mtlsOrigin
+      ? {
+          discovery: {
+            mtls_endpoint_aliases: {
+              token_endpoint: `${mtlsOrigin}/token`,
+              pushed_authorization_request_endpoint: `${mtlsOrigin}/request`,
+              userinfo_endpoint: `${mtlsOrigin}/me`,
+            },
+          },
+        }
+      : {}),
+    features: {
+      fapi: {
+        enabled: true,
+        profile: (_ctx: unknown, client: { clientId: string } | undefined) =>
+          client === undefined ? undefined : profiles.get(client.clientId),
+      },
+      pushedAuthorizationRequests: { enabled: true },
+      requestObjects: { enabled: true },
+      jwtResponseModes: { enabled: true },
+      devInteractions: { enabled: true },
+      encryption: { enabled: true },
+      dPoP: {
+        enabled: true,
+        nonceSecret: randomBytes(32),
+        requireNonce: () => options.dpopNonces === true,
+      },
+      mTLS: {
+        enabled: tls !== undefined,
+        certificateBoundAccessTokens: true,
+        tlsClientAuth: true,
+        selfSignedTlsClientAuth: true,
+        getCertificate: peerCertificate,
+        certificateAuthorized: (ctx: unknown) =>
+          (ctx as { socket?: Partial<TLSSocket> }).socket?.authorized === true,
+        certificateSubjectMatches: (ctx: unknown, property: string, expected: string) =>
+          property === 'tls_client_auth_subject_dn' &&
+          peerCertificate(ctx)?.subject.split('\n').join(',') === expected,
+      },
+    },
+    ttl: {
+      AccessToken: 600,
+      AuthorizationCode: 60,
+      IdToken: 600,
+      Interaction: 600,
+      Session: 3600,
+      Grant: 3600,
+    },
+    clientBasedCORS: () => false,
+    // oidc-provider guards its fetches against loopback addresses (SSRF); the registered client
+    // JWKS URLs are on loopback here, and only those are fetched without the guard.
+    fetch(url: string, init: RequestInit & { dispatcher?: unknown }) {
+      if (!jwksUris.has(new URL(url).href)) return fetch(url, init)
+      const { dispatcher, ...direct } = init
+      void dispatcher
+      return fetch(url, direct)
+    },
+  }
+
+  const provider = await withoutExpectedNotices(() => new Provider(issuer, configuration))
+  const handler = provider.callback()
+  const counts = new Map<string, number>()
+  const serve = (name: 'main' | 'mtls') => (req: IncomingMessage, res: ServerResponse) => {
+    const key = `${name} ${new URL(req.url ?? '/', issuer).pathname}`
+    counts.set(key, (counts.get(key) ?? 0) + 1)
+    void handler(req, res)
+  }
+  main.on('request', serve('main'))
+  mtls?.on('request', serve('mtls'))
+
+  let closed: Promise<void> | undefined
+  return {
+    issuer,
+    provider,
+    mtlsOrigin,
+    userinfoEndpoint: `${issuer}/me`,
+    requests: (server, path) => counts.get(`${server} ${path}`) ?? 0,
+    close() {
+      closed ??= Promise.all(
+        [main, mtls].map(async (server) => {
+          if (server === undefined || !server.listening) return
+          server.closeAllConnections()
+          server.close()
+          await once(server, 'close')
+        }),
+      ).then(() => undefined)
+      return closed
+    },
+  }
+}
