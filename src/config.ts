@@ -4,41 +4,25 @@
  *
  * @module
  */
-import { FapiConfigError } from './errors.js'
+import { FapiConfigError, failOption as fail } from './errors.js'
 import type { Agents } from './core/agents.js'
 import type { EncryptionKey } from './core/encryption-keys.js'
 import type { SigningKey } from './core/keys.js'
-import type {
-  ClientAuthMethod,
-  FapiClientOptions,
-  JwsAlgorithm,
-  Profile,
-  ResponseMode,
-  SenderConstraint,
-} from './options.js'
-import { resolveProfile } from './profiles.js'
+import type { FapiClientOptions, JwsAlgorithm } from './options.js'
+import { resolveProfile, type ProfileChoices } from './profiles.js'
 import { resolveSecurity } from './security-options.js'
 import type { JWK } from 'jose'
 
 export type { FapiClientOptions, JwsAlgorithm, Profile, ResponseMode } from './options.js'
 
 /** The resolved, frozen configuration. Internal. */
-export interface Config {
+export interface Config extends Omit<ProfileChoices, 'algorithms'> {
   readonly issuer: string
   readonly clientId: string
   readonly redirectUri: string
   readonly redirectPath: string
   readonly signingKeys: readonly SigningKey[]
   readonly encryptionKeys: readonly EncryptionKey[]
-  readonly profile: Profile
-  readonly responseMode: ResponseMode
-  /** The response is a JARM JWT; else a plain `query` response checked by RFC 9207. */
-  readonly jarm: boolean
-  readonly par: boolean
-  /** Authorization parameters travel in a signed request object (JAR). */
-  readonly requestObject: boolean
-  readonly senderConstraint: SenderConstraint
-  readonly clientAuthMethod: ClientAuthMethod
   /** What is encrypted: request objects (by us), ID tokens and JARM responses (required). */
   readonly encryption: {
     readonly requestObject: boolean
@@ -90,10 +74,6 @@ const RESERVED_PARAMS = new Set([
   'request_uri',
   'dpop_jkt',
 ])
-
-function fail(option: string, message: string): never {
-  throw new FapiConfigError(`express-fapi: option "${option}" ${message}`)
-}
 
 function isLoopbackHost(hostname: string): boolean {
   return (

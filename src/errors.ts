@@ -176,3 +176,16 @@ export function printable(value: string, max = 200): string {
   const clean = value.replace(/[\u0000-\u001f\u007f-\u009f]/g, '')
   return clean.length > max ? `${clean.slice(0, max)}…` : clean
 }
+
+/** Throws the startup error for an option: its name, then what is wrong and what to change. */
+export function failOption(option: string, message: string): never {
+  throw new FapiConfigError(`express-fapi: option "${option}" ${message}`)
+}
+
+/** A constructor of one of the request-time error classes. */
+export type FapiErrorClass = new (
+  code: FapiErrorCode,
+  status: number,
+  message: string,
+  options?: { cause?: unknown },
+) => FapiError

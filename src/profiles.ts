@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { FapiConfigError } from './errors.js'
+import { failOption as fail } from './errors.js'
 import type {
   ClientAuthMethod,
   FapiClientOptions,
@@ -92,10 +92,6 @@ export interface ProfileChoices {
   readonly requestObject: boolean
   readonly senderConstraint: SenderConstraint
   readonly clientAuthMethod: ClientAuthMethod
-}
-
-function fail(option: string, message: string): never {
-  throw new FapiConfigError(`express-fapi: option "${option}" ${message}`)
 }
 
 function algorithmsOf(options: FapiClientOptions, profile: Profile): readonly JwsAlgorithm[] {

@@ -8,7 +8,7 @@
  */
 import { importEncryptionKey, type EncryptionKey } from './core/encryption-keys.js'
 import { importSigningKey, type SigningKey } from './core/keys.js'
-import { FapiConfigError } from './errors.js'
+import { failOption as fail } from './errors.js'
 import type { FapiClientOptions } from './options.js'
 import { bindingRule, type ProfileChoices } from './profiles.js'
 import { resolveTls, type ResolvedTls } from './tls-options.js'
@@ -23,10 +23,6 @@ export interface ResolvedSecurity {
     readonly authorizationResponse: boolean
   }
   readonly tls: ResolvedTls
-}
-
-function fail(option: string, message: string): never {
-  throw new FapiConfigError(`express-fapi: option "${option}" ${message}`)
 }
 
 function flag(option: string, value: unknown): boolean {

@@ -8,7 +8,7 @@
 import { X509Certificate, createHash, createPrivateKey, type KeyObject } from 'node:crypto'
 import type { JWK } from 'jose'
 import { Agents } from './core/agents.js'
-import { FapiConfigError } from './errors.js'
+import { FapiConfigError, failOption as fail } from './errors.js'
 import type { TlsOptions } from './options.js'
 
 /** The resolved TLS material. */
@@ -22,10 +22,6 @@ export interface ResolvedTls {
    * (`self_signed_tls_client_auth`, RFC 8705 §2.2), when a certificate is configured.
    */
   readonly certificateJwk: Readonly<JWK> | undefined
-}
-
-function fail(option: string, message: string): never {
-  throw new FapiConfigError(`express-fapi: option "${option}" ${message}`)
 }
 
 function isPem(value: unknown): value is string | Buffer {

@@ -49,18 +49,26 @@ export function usesClientCertificate(method: ClientAuthMethod): boolean {
  */
 export async function addClientAuthentication(
   form: URLSearchParams,
-  options: {
-    method: ClientAuthMethod
-    clientId: string
-    issuer: string
-    key: SigningKey | undefined
-    now: number
+  client: {
+    readonly clientAuthMethod: ClientAuthMethod
+    readonly clientId: string
+    readonly issuer: string
+    readonly now: () => number
   },
+  key: SigningKey | undefined,
 ): Promise<URLSearchParams> {
-  form.set('client_id', options.clientId)
-  if (options.method !== 'private_key_jwt') return form
-  if (options.key === undefined) throw new TypeError('private_key_jwt needs a signing key')
+  form.set('client_id', client.clientId)
+  if (client.clientAuthMethod !== 'private_key_jwt') return form
+  if (key === undefined) throw new TypeError('private_key_jwt needs a signing key')
   form.set('client_assertion_type', JWT_BEARER)
-  form.set('client_assertion', await signClientAssertion({ ...options, key: options.key }))
+  form.set(
+    'client_assertion',
+    await signClientAssertion({
+      clientId: client.clientId,
+      issuer: client.issuer,
+      key,
+      now: client.now(),
+    }),
+  )
   return form
 }

@@ -90,13 +90,8 @@ export async function completeAuthorization(
           redirectUri: transaction.redirectUri,
           codeVerifier: transaction.codeVerifier,
         }),
-        {
-          method: config.clientAuthMethod,
-          clientId: config.clientId,
-          issuer: config.issuer,
-          key: metadata.signingKey,
-          now: config.now(),
-        },
+        config,
+        metadata.signingKey,
       ),
     {
       httpTimeout: config.httpTimeout,

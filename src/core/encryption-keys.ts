@@ -6,9 +6,10 @@
  *
  * @module
  */
-import { createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto'
+import { createPublicKey, type KeyObject } from 'node:crypto'
 import type { JWK } from 'jose'
-import { FapiConfigError } from '../errors.js'
+import { failOption as fail } from '../errors.js'
+import { importPrivateKey } from './private-key.js'
 
 /** Key management algorithms (RFC 7518 §4) this client decrypts with. */
 export type KeyManagementAlgorithm =
@@ -36,18 +37,6 @@ const ECDH_ALGORITHMS: readonly KeyManagementAlgorithm[] = [
   'ECDH-ES+A256KW',
 ]
 const ECDH_CURVES = new Set(['prime256v1', 'secp384r1', 'secp521r1'])
-
-function fail(where: string, message: string): never {
-  throw new FapiConfigError(`express-fapi: option "${where}" ${message}`)
-}
-
-function isKeyObject(value: unknown): value is KeyObject {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    (value as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag] === 'KeyObject'
-  )
-}
 
 /** The algorithms a key type can decrypt with. */
 function algorithmsFor(key: KeyObject, where: string): readonly KeyManagementAlgorithm[] {
@@ -78,27 +67,10 @@ function algorithmsFor(key: KeyObject, where: string): readonly KeyManagementAlg
  * @throws {FapiConfigError}
  */
 export function importEncryptionKey(input: EncryptionKeyInput, where: string): EncryptionKey {
-  if (typeof input !== 'object' || input === null)
-    fail(where, 'must be a private JWK or { kid, key }')
-  const kid: unknown = input.kid
-  if (typeof kid !== 'string' || kid === '') {
-    fail(where, 'needs a "kid": the server names the key it encrypted to by kid (JARM §4.4 (1))')
-  }
-  let privateKey: KeyObject
-  if ('key' in input && isKeyObject(input.key)) {
-    privateKey = input.key
-  } else if ('kty' in input && typeof input.kty === 'string' && input.kty !== 'oct') {
-    try {
-      privateKey = createPrivateKey({ key: input as JsonWebKey, format: 'jwk' })
-    } catch (cause) {
-      throw new FapiConfigError(
-        `express-fapi: option "${where}" is not a usable private JWK (${(cause as Error).message})`,
-      )
-    }
-  } else {
-    fail(where, 'must be an asymmetric private JWK or { kid, key: KeyObject }')
-  }
-  if (privateKey.type !== 'private') fail(where, 'must be a private key, not a public one')
+  const { kid, privateKey } = importPrivateKey(input, where, {
+    kid: 'needs a "kid": the server names the key it encrypted to by kid (JARM §4.4 (1))',
+    oct: 'must be an asymmetric private JWK or { kid, key: KeyObject }',
+  })
   const usable = algorithmsFor(privateKey, where)
   const given: unknown = input.alg
   if (given === 'RSA1_5') fail(where, 'has alg "RSA1_5", which FAPI 1.0 Advanced §8.6.1 forbids')

@@ -9,7 +9,7 @@
  */
 import type { KeyObject } from 'node:crypto'
 import { CompactEncrypt, compactDecrypt, decodeProtectedHeader } from 'jose'
-import type { FapiError, FapiErrorCode } from '../errors.js'
+import type { FapiError, FapiErrorCode, FapiErrorClass } from '../errors.js'
 import type { EncryptionKey, KeyManagementAlgorithm } from './encryption-keys.js'
 
 /** Content encryption algorithms accepted (RFC 7518 §5). */
@@ -48,12 +48,7 @@ export interface DecryptExpectations {
   readonly kind: 'JARM' | 'ID_TOKEN'
   readonly label: string
   readonly status: number
-  readonly error: new (
-    code: FapiErrorCode,
-    status: number,
-    message: string,
-    options?: { cause?: unknown },
-  ) => FapiError
+  readonly error: FapiErrorClass
   readonly keys: readonly EncryptionKey[]
 }
 

@@ -132,14 +132,7 @@ export async function startAuthorization(
         : [['request', request]]
     const pushed = await pushAuthorizationRequest(
       metadata.parEndpoint as string,
-      () =>
-        addClientAuthentication(new URLSearchParams(fields), {
-          method: config.clientAuthMethod,
-          clientId: config.clientId,
-          issuer: config.issuer,
-          key: metadata.signingKey,
-          now: config.now(),
-        }),
+      () => addClientAuthentication(new URLSearchParams(fields), config, metadata.signingKey),
       {
         httpTimeout: config.httpTimeout,
         maxResponseBytes: config.maxResponseBytes,

@@ -8,8 +8,7 @@
  */
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose'
 import type { JwsAlgorithm } from '../config.js'
-import type { FapiError } from '../errors.js'
-import { type FapiErrorCode } from '../errors.js'
+import type { FapiError, FapiErrorClass, FapiErrorCode } from '../errors.js'
 import type { RemoteJwks } from './jwks.js'
 
 /** The failures a verification can end in, by code suffix. */
@@ -42,12 +41,7 @@ export interface JwsExpectations extends ServerJwtContext {
   /** The HTTP status of a failure. */
   readonly status: number
   /** A constructor for the error class of this kind. */
-  readonly error: new (
-    code: FapiErrorCode,
-    status: number,
-    message: string,
-    options?: { cause?: unknown },
-  ) => FapiError
+  readonly error: FapiErrorClass
   readonly requiredClaims: readonly string[]
 }
 

@@ -4,9 +4,10 @@
  *
  * @module
  */
-import { createPrivateKey, createPublicKey, type KeyObject, type JsonWebKey } from 'node:crypto'
+import { createPublicKey, type KeyObject } from 'node:crypto'
 import type { JWK } from 'jose'
-import { FapiConfigError } from '../errors.js'
+import { failOption as fail } from '../errors.js'
+import { importPrivateKey } from './private-key.js'
 import type { JwsAlgorithm } from '../config.js'
 
 /** A private key as given in the options: a private JWK with `kid`, or a `KeyObject` with a `kid`. */
@@ -21,18 +22,6 @@ export interface SigningKey {
   readonly privateKey: KeyObject
   /** The public half as a JWK, with `kid`, `alg` and `use`, for the client's JWKS. */
   readonly publicJwk: Readonly<JWK>
-}
-
-function fail(where: string, message: string): never {
-  throw new FapiConfigError(`express-fapi: option "${where}" ${message}`)
-}
-
-function isKeyObject(value: unknown): value is KeyObject {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    (value as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag] === 'KeyObject'
-  )
 }
 
 /** The algorithm a key signs with by default, from its type; RSA keys sign PS256, not RS256. */
@@ -70,29 +59,10 @@ export function importSigningKey(
   where: string,
   allowed: readonly JwsAlgorithm[],
 ): SigningKey {
-  if (typeof input !== 'object' || input === null)
-    fail(where, 'must be a private JWK or { kid, key }')
-  const kid: unknown = input.kid
-  if (typeof kid !== 'string' || kid === '') {
-    fail(where, 'needs a "kid": the authorization server selects the verification key by kid')
-  }
-  let privateKey: KeyObject
-  if ('key' in input && isKeyObject(input.key)) {
-    privateKey = input.key
-  } else if ('kty' in input && typeof input.kty === 'string') {
-    if (input.kty === 'oct') fail(where, 'is a symmetric key; FAPI forbids HS* algorithms')
-    try {
-      privateKey = createPrivateKey({ key: input as JsonWebKey, format: 'jwk' })
-    } catch (cause) {
-      throw new FapiConfigError(
-        `express-fapi: option "${where}" is not a usable private JWK (${(cause as Error).message})`,
-      )
-    }
-  } else {
-    fail(where, 'must be a private JWK or { kid, key: KeyObject }')
-  }
-  if (privateKey.type !== 'private') fail(where, 'must be a private key, not a public one')
-
+  const { kid, privateKey } = importPrivateKey(input, where, {
+    kid: 'needs a "kid": the authorization server selects the verification key by kid',
+    oct: 'is a symmetric key; FAPI forbids HS* algorithms',
+  })
   const natural = algorithmFor(privateKey, where)
   const given: unknown = input.alg
   // RS256 only when listed (profile "oidc"), only when asked for, and only for a plain RSA key.
