@@ -15,6 +15,7 @@ import { createRequiresAuth } from './express/guards.js'
 import { createJwksRoute } from './express/jwks-route.js'
 import { createLogin } from './express/login.js'
 import { createLogout } from './express/logout.js'
+import { createRefresh, createRefreshStored, type Refresh } from './express/refresh.js'
 import { createFetchResource, type FetchResource } from './express/resource.js'
 
 /** The middlewares of one FAPI client. */
@@ -69,8 +70,10 @@ export interface FapiClient {
    * DPoP proof (`ath`, server nonce retried once), or `Bearer` over mTLS with the client
    * certificate for certificate-bound tokens (at the server's mTLS alias for its userinfo
    * endpoint), or plain `Bearer` under `senderConstraint: 'none'`. The token never goes in the
-   * URL. Resolves with the resource server's response, whatever its status; rejects with a
-   * `FapiError` (`ERR_LOGIN_REQUIRED` without a login, `ERR_RESOURCE_*`).
+   * URL. When the access token has expired (its `expiresAt`, within `clockTolerance`) and the
+   * login has a refresh token, the tokens are refreshed once first, as {@link FapiClient.refresh}
+   * does. Resolves with the resource server's response, whatever its status; rejects with a
+   * `FapiError` (`ERR_LOGIN_REQUIRED` without a login, `ERR_RESOURCE_*`, or a refresh failure).
    *
    * @example
    * ```ts
@@ -86,6 +89,23 @@ export interface FapiClient {
    * @see RFC 9449 §7, §9; RFC 8705 §3; FAPI 2.0 §5.3.3.1 (3)
    */
   readonly fetchResource: FetchResource
+  /**
+   * Refreshes the tokens of the logged-in user of `req` with the refresh grant (same client
+   * authentication as the login, a DPoP proof when the tokens are DPoP-bound) and saves them in
+   * the session. A rotated refresh token replaces the old one; a new ID token must be valid and
+   * have the original's `iss`, `sub` and `aud`. Resolves with the stored claims and tokens; rejects
+   * with a `FapiError`: `ERR_LOGIN_REQUIRED`, `ERR_REFRESH_TOKEN_MISSING` (no refresh token),
+   * `ERR_TOKEN_REJECTED` (e.g. `invalid_grant`), `ERR_TOKEN_*`, `ERR_ID_TOKEN_*`.
+   *
+   * @example
+   * ```ts
+   * app.post('/session/refresh', auth.requiresAuth(), (req, res, next) => {
+   *   auth.refresh(req).then(({ tokens }) => res.json({ expiresAt: tokens.expiresAt }), next)
+   * })
+   * ```
+   * @see FAPI 2.0 §5.3.3.1 (6); RFC 6749 §6; OIDC Core §12.2
+   */
+  readonly refresh: Refresh
   /**
    * Fetches discovery and the server's JWKS now. Optional: both are fetched on first use anyway.
    * Rejects with a `FapiError` when the server is unreachable or its metadata is unusable.
@@ -121,13 +141,15 @@ export function fapiClient(options: FapiClientOptions): FapiClient {
     consumed: new ConsumedStates(config.pendingLoginMaxAge * 1000),
     nonces: new DpopNonces(),
   }
+  const refreshStored = createRefreshStored(context)
   return Object.freeze({
     login: () => createLogin(context),
     callback: (handler?: LoginHandler) => createCallback(context, handler),
     jwks: () => createJwksRoute(config),
     requiresAuth: () => createRequiresAuth(config),
     logout: () => createLogout(context),
-    fetchResource: createFetchResource(context),
+    fetchResource: createFetchResource(context, refreshStored),
+    refresh: createRefresh(context, refreshStored),
     async ready() {
       await discovery.get()
       await jwks.load()

@@ -83,6 +83,9 @@ export type FapiErrorCode =
   | 'ERR_ID_TOKEN_CLAIMS_INVALID'
   | 'ERR_ID_TOKEN_NONCE_MISMATCH'
   | 'ERR_ID_TOKEN_AT_HASH_MISMATCH'
+  | 'ERR_ID_TOKEN_SUB_MISMATCH'
+  // refreshing a login
+  | 'ERR_REFRESH_TOKEN_MISSING'
   // the resource helper
   | 'ERR_RESOURCE_REQUEST_INVALID'
   | 'ERR_RESOURCE_TIMEOUT'

@@ -15,6 +15,8 @@ import { verifyJws, type ServerJwtContext } from './jws.js'
 /** What ID token validation needs: the server context, this login's nonce and access token. */
 export interface IdTokenExpectations extends ServerJwtContext {
   readonly nonce: string
+  /** A refreshed ID token (OIDC Core §12.2) may omit `nonce`; when present it must still match. */
+  readonly nonceOptional?: boolean
   readonly accessToken: string
 }
 
@@ -94,7 +96,8 @@ export async function validateIdToken(
     )
   }
   // §3.1.3.7 (11): the nonce sent is the nonce returned.
-  if (payload.nonce !== expect.nonce) {
+  const nonceAbsent = expect.nonceOptional === true && payload.nonce === undefined
+  if (!nonceAbsent && payload.nonce !== expect.nonce) {
     throw new IdTokenError(
       'ERR_ID_TOKEN_NONCE_MISMATCH',
       502,
@@ -111,4 +114,58 @@ export async function validateIdToken(
     }
   }
   return payload as IdTokenClaims
+}
+
+/** `aud` as a sorted list, to compare a string with a one-element array. */
+function audiences(aud: unknown): string {
+  const list = Array.isArray(aud) ? aud.map(String) : [String(aud)]
+  return JSON.stringify([...list].sort())
+}
+
+/**
+ * Validates an ID token from a refresh (OIDC Core §12.2): fully, as at login (signature, `alg`,
+ * `iss`, `aud`, `exp`, `iat`, `azp`, `at_hash`), with `nonce` optional (if present, the original's),
+ * and then against the original ID token's claims: the same `iss`, `sub` and `aud`, and the same
+ * `auth_time` when both have one.
+ */
+export async function validateRefreshedIdToken(
+  idToken: string,
+  expect: Omit<IdTokenExpectations, 'nonce' | 'nonceOptional'>,
+  original: Readonly<Record<string, unknown>>,
+): Promise<IdTokenClaims> {
+  const nonce = typeof original.nonce === 'string' ? original.nonce : ''
+  const claims = await validateIdToken(idToken, { ...expect, nonce, nonceOptional: true })
+  if (claims.iss !== original.iss) {
+    throw new IdTokenError(
+      'ERR_ID_TOKEN_ISS_MISMATCH',
+      502,
+      'refreshed ID token: "iss" differs from the original ID token (OIDC Core §12.2)',
+    )
+  }
+  if (claims.sub !== original.sub) {
+    throw new IdTokenError(
+      'ERR_ID_TOKEN_SUB_MISMATCH',
+      502,
+      'refreshed ID token: "sub" differs from the original ID token (OIDC Core §12.2)',
+    )
+  }
+  if (audiences(claims.aud) !== audiences(original.aud)) {
+    throw new IdTokenError(
+      'ERR_ID_TOKEN_AUD_MISMATCH',
+      502,
+      'refreshed ID token: "aud" differs from the original ID token (OIDC Core §12.2)',
+    )
+  }
+  if (
+    claims.auth_time !== undefined &&
+    original.auth_time !== undefined &&
+    claims.auth_time !== original.auth_time
+  ) {
+    throw new IdTokenError(
+      'ERR_ID_TOKEN_CLAIMS_INVALID',
+      502,
+      'refreshed ID token: "auth_time" differs from the original authentication (OIDC Core §12.2)',
+    )
+  }
+  return claims
 }

@@ -52,22 +52,28 @@ function checkTokenType(tokenType: string, expected: TokenType): void {
   )
 }
 
-/** Checks a token endpoint answer's body (RFC 6749 §5.1); unknown members are ignored. */
-export function checkTokenResponse(
+/** A checked token response whose ID token may be absent (a refresh, OIDC Core §12.2). */
+export type RefreshedTokenSet = Omit<TokenSet, 'idToken'> & { readonly idToken: string | undefined }
+
+/** What a token response is checked against. */
+interface TokenResponseExpectations {
+  readonly requestedScope: string
+  readonly now: number
+  readonly tokenType: TokenType
+}
+
+/** Checks a token endpoint answer's body (RFC 6749 §5.1) but `id_token`; unknown members ignored. */
+function checkTokenFields(
   body: Record<string, unknown>,
-  options: { requestedScope: string; now: number; tokenType: TokenType },
-): TokenSet {
+  options: TokenResponseExpectations,
+): RefreshedTokenSet {
   const { access_token, token_type, id_token, expires_in, refresh_token, scope } = body
   if (typeof access_token !== 'string' || access_token === '')
     throw invalid('"access_token" is missing')
   if (typeof token_type !== 'string') throw invalid('"token_type" is missing')
   checkTokenType(token_type, options.tokenType)
-  if (typeof id_token !== 'string' || id_token === '') {
-    throw new ServerResponseError(
-      'ERR_ID_TOKEN_MISSING',
-      502,
-      'token response: "id_token" is missing (scope has openid)',
-    )
+  if (id_token !== undefined && (typeof id_token !== 'string' || id_token === '')) {
+    throw invalid('"id_token" is not a non-empty string')
   }
   if (
     expires_in !== undefined &&
@@ -88,6 +94,28 @@ export function checkTokenResponse(
   }
 }
 
+/** Checks a token endpoint answer's body (RFC 6749 §5.1); unknown members are ignored. */
+export function checkTokenResponse(
+  body: Record<string, unknown>,
+  options: TokenResponseExpectations,
+): TokenSet {
+  if (typeof body.id_token !== 'string' || body.id_token === '') {
+    // The access token and its type are checked before a missing ID token is reported.
+    const { access_token, token_type } = body
+    if (typeof access_token !== 'string' || access_token === '')
+      throw invalid('"access_token" is missing')
+    if (typeof token_type !== 'string') throw invalid('"token_type" is missing')
+    checkTokenType(token_type, options.tokenType)
+    throw new ServerResponseError(
+      'ERR_ID_TOKEN_MISSING',
+      502,
+      'token response: "id_token" is missing (scope has openid)',
+    )
+  }
+  const tokens = checkTokenFields(body, options)
+  return { ...tokens, idToken: body.id_token }
+}
+
 /**
  * Redeems the code: `grant_type=authorization_code`, the code, the exact `redirect_uri` of the
  * request, the PKCE `code_verifier`, and client authentication (all in `form`, built per
@@ -103,6 +131,27 @@ export async function requestTokens(
     rejected: 'ERR_TOKEN_REJECTED',
   })
   return checkTokenResponse(body, {
+    requestedScope: options.requestedScope,
+    now: options.now(),
+    tokenType: options.dpop === undefined ? 'Bearer' : 'DPoP',
+  })
+}
+
+/**
+ * Refreshes (RFC 6749 §6): `grant_type=refresh_token` and the refresh token with client
+ * authentication (all in `form`, built per attempt), a DPoP proof when the login is DPoP-bound. The
+ * answer is checked as a code exchange's, but its `id_token` is optional (OIDC Core §12.2).
+ */
+export async function requestRefresh(
+  endpoint: string,
+  form: () => Promise<URLSearchParams>,
+  options: OAuthPostOptions & { requestedScope: string; now: () => number },
+): Promise<RefreshedTokenSet> {
+  const body = await postOAuthForm(endpoint, form, options, 'token', {
+    expected: 200,
+    rejected: 'ERR_TOKEN_REJECTED',
+  })
+  return checkTokenFields(body, {
     requestedScope: options.requestedScope,
     now: options.now(),
     tokenType: options.dpop === undefined ? 'Bearer' : 'DPoP',

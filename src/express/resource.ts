@@ -1,7 +1,9 @@
 /**
  * `fetchResource(req, url, init?)`: calls a resource server (or the userinfo endpoint) as the
  * logged-in user of `req`, with the token bound as the login was: DPoP with a proof, or over mTLS
- * with the client certificate, or as a plain bearer token under `senderConstraint: 'none'`.
+ * with the client certificate, or as a plain bearer token under `senderConstraint: 'none'`. An
+ * expired access token (by `expiresAt`, within the clock tolerance) is refreshed once first when
+ * the login has a refresh token.
  *
  * @module
  */
@@ -10,9 +12,16 @@ import { isAllowedServerUrl } from '../config.js'
 import { isDpopKey } from '../core/dpop.js'
 import type { ClientContext } from '../core/flow.js'
 import { callResource, type BoundToken, type ResourceRequestInit } from '../core/resource.js'
-import { SessionError } from '../errors.js'
-import { currentLogin } from './guards.js'
+import type { Config } from '../config.js'
+import {
+  accessTokenExpired,
+  hasRefreshToken,
+  loginRequired,
+  requireLogin,
+  type RefreshStored,
+} from './refresh.js'
 import { toFapiError } from './request.js'
+import type { StoredLogin } from './session.js'
 
 /** Calls a resource server as the logged-in user of a request. */
 export type FetchResource = (
@@ -24,15 +33,8 @@ export type FetchResource = (
 /** Statuses whose responses have no body (the Fetch standard's null body statuses). */
 const NULL_BODY = new Set([101, 103, 204, 205, 304])
 
-function loginRequired(): SessionError {
-  return new SessionError('ERR_LOGIN_REQUIRED', 401, 'login required: no login in this session')
-}
-
 /** The login's token and binding, or `ERR_LOGIN_REQUIRED`. */
-function boundToken(req: Request, context: ClientContext): BoundToken {
-  const { config } = context
-  const login = currentLogin(req, config)
-  if (login === undefined) throw loginRequired()
+function boundToken(login: StoredLogin, config: Config): BoundToken {
   const { accessToken, tokenType } = login.tokens
   if (typeof accessToken !== 'string' || accessToken === '') throw loginRequired()
   if (tokenType === 'DPoP') {
@@ -50,11 +52,19 @@ function boundToken(req: Request, context: ClientContext): BoundToken {
 }
 
 /** The helper factory. Internal: reached through `fapiClient().fetchResource`. */
-export function createFetchResource(context: ClientContext): FetchResource {
+export function createFetchResource(
+  context: ClientContext,
+  refreshStored: RefreshStored,
+): FetchResource {
   const { config } = context
   return async function fetchResource(req, url, init = {}) {
     try {
-      const token = boundToken(req, context)
+      let login = requireLogin(req, context)
+      // Once, before the call: an expired token would only earn a 401.
+      if (accessTokenExpired(login, context) && hasRefreshToken(login)) {
+        login = await refreshStored(req, login)
+      }
+      const token = boundToken(login, config)
       const aliases = token.certificate ? (await context.discovery.get()).resourceAliases : {}
       const response = await callResource(url, init, token, {
         httpTimeout: config.httpTimeout,

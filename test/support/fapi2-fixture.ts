@@ -32,6 +32,10 @@ export interface Fapi2Case {
   readonly dpopNonces?: boolean
   readonly encryption?: EncryptionOptions
   readonly alg?: 'PS256' | 'ES256' | 'RS256'
+  /** The server issues rotating refresh tokens. */
+  readonly refreshTokens?: boolean
+  /** The client's clock (milliseconds). */
+  readonly now?: () => number
 }
 
 export interface Fapi2Login {
@@ -82,6 +86,7 @@ export async function startFapi2Login(t: TestContext, c: Fapi2Case): Promise<Fap
         ...(tls ? { tls } : {}),
         dpopNonces: c.dpopNonces === true,
         rs256: alg === 'RS256',
+        refreshTokens: c.refreshTokens === true,
         clients: [
           {
             clientId: 'portal',
@@ -117,6 +122,7 @@ export async function startFapi2Login(t: TestContext, c: Fapi2Case): Promise<Fap
         clientAuthMethod: method,
         scope: 'openid profile',
         allowInsecureLoopback: true,
+        ...(c.now ? { now: c.now } : {}),
         ...(c.responseMode ? { responseMode: c.responseMode } : {}),
         ...(c.par === undefined ? {} : { pushedAuthorizationRequests: c.par }),
         ...(c.requestObject === undefined ? {} : { requestObject: c.requestObject }),
@@ -139,6 +145,20 @@ export async function startFapi2Login(t: TestContext, c: Fapi2Case): Promise<Fap
           .fetchResource(req, String(req.query.url))
           .then(async (answer) => res.json({ status: answer.status, body: await answer.json() }))
           .catch(next)
+      })
+      router.post('/refresh', (req, res, next) => {
+        client.refresh(req).then((result) => res.json(result), next)
+      })
+      // A test's view of the stored login, and a way to put an old refresh token back.
+      router.get('/stored', (req, res) => {
+        res.json(req.session.fapi?.login ?? null)
+      })
+      router.post('/stored/refresh-token', (req, res) => {
+        const login = req.session.fapi?.login
+        if (login === undefined) return void res.status(404).end()
+        const refreshToken = String(req.query.value)
+        req.session.fapi = { login: { ...login, tokens: { ...login.tokens, refreshToken } } }
+        res.status(204).end()
       })
     },
   })

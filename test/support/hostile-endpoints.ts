@@ -34,6 +34,14 @@ export interface Grant {
   readonly jkt?: string | undefined
 }
 
+/** A refresh token the server issued: its authorization request, binding and auth time. */
+export interface RefreshGrant {
+  readonly request: JWTPayload
+  used: boolean
+  readonly jkt?: string | undefined
+  readonly authTime: number
+}
+
 /** The server state the endpoints read and write. */
 export interface EndpointState {
   readonly clientId: string
@@ -44,6 +52,8 @@ export interface EndpointState {
   readonly seenJtis: Set<string>
   readonly requestUris: Map<string, Grant>
   readonly codes: Map<string, Grant>
+  /** Issued refresh tokens (rotated on every use). */
+  readonly refreshTokens: Map<string, RefreshGrant>
   violation(message: string): void
   record(pushed: Pushed): void
   recordToken(form: URLSearchParams): void
@@ -137,6 +147,7 @@ export async function token(
   url: string,
 ): Promise<Reply> {
   state.recordToken(form)
+  if (form.get('grant_type') === 'refresh_token') return refresh(state, form, req, connection, url)
   if (form.get('grant_type') !== 'authorization_code') {
     state.violation('token: grant_type is not authorization_code')
     return oauthError(400, 'unsupported_grant_type', 'authorization_code only')
@@ -164,13 +175,32 @@ export async function token(
     state.violation('token: the DPoP proof key is not the one the code is bound to')
     return oauthError(400, 'invalid_grant', 'DPoP key mismatch')
   }
+  const iat = Math.floor(state.now() / 1000)
+  return issueTokens(state, request, proof?.thumbprint, connection, iat, {
+    nonce: request.nonce,
+  })
+}
+
+/** A token response: a new bound access token, an ID token and a new refresh token. */
+async function issueTokens(
+  state: EndpointState,
+  request: JWTPayload,
+  jkt: string | undefined,
+  connection: ConnectionRecord,
+  authTime: number,
+  extraClaims: JWTPayload,
+): Promise<Reply> {
   const accessToken = randomBytes(24).toString('base64url')
   state.bindings.tokens.set(accessToken, {
-    ...(proof ? { jkt: proof.thumbprint } : {}),
+    ...(jkt ? { jkt } : {}),
     ...(connection.via === 'alias' && connection.certificate
       ? { certificate: connection.certificate }
       : {}),
   })
+  const refreshToken = randomBytes(24).toString('base64url')
+  if (state.refreshTokens.size < MAX_LOG) {
+    state.refreshTokens.set(refreshToken, { request, used: false, jkt, authTime })
+  }
   const iat = Math.floor(state.now() / 1000)
   const idToken = await state.sign(
     {
@@ -179,8 +209,8 @@ export async function token(
       aud: state.clientId,
       exp: iat + 300,
       iat,
-      auth_time: iat,
-      nonce: request.nonce,
+      auth_time: authTime,
+      ...extraClaims,
       at_hash: atHash(accessToken),
     },
     state.hooks.idToken,
@@ -191,10 +221,37 @@ export async function token(
     body: {
       access_token: accessToken,
       // RFC 9449 §5: DPoP when the request carried a proof.
-      token_type: proof ? 'DPoP' : 'Bearer',
+      token_type: jkt ? 'DPoP' : 'Bearer',
       expires_in: 300,
       id_token: state.hooks.encryptIdToken ? await state.hooks.encryptIdToken(idToken) : idToken,
+      refresh_token: refreshToken,
       scope: request.scope,
     },
   }
+}
+
+/** The refresh grant (RFC 6749 §6): proof, client authentication, the token, its DPoP key. */
+async function refresh(
+  state: EndpointState,
+  form: URLSearchParams,
+  req: IncomingMessage,
+  connection: ConnectionRecord,
+  url: string,
+): Promise<Reply> {
+  const proof = await state.bindings.proof(req, url, '/token')
+  if (proof !== undefined && 'reply' in proof) return proof.reply
+  const denied = await assertionOk(state, form, connection)
+  if (denied) return denied
+  const grant = state.refreshTokens.get(form.get('refresh_token') ?? '')
+  if (grant === undefined || grant.used) {
+    state.violation('token: unknown or reused (rotated) refresh token')
+    return oauthError(400, 'invalid_grant', 'unknown or used refresh token')
+  }
+  // Rotation: every refresh token is good for one refresh.
+  grant.used = true
+  if (grant.jkt !== undefined && proof?.thumbprint !== grant.jkt) {
+    state.violation('token: the DPoP proof key is not the one the refresh token is bound to')
+    return oauthError(400, 'invalid_grant', 'DPoP key mismatch')
+  }
+  return issueTokens(state, grant.request, proof?.thumbprint, connection, grant.authTime, {})
 }

@@ -76,6 +76,14 @@ function resourceRoute(router: Express, client: FapiClient): void {
       .then(async (answer) => res.json({ status: answer.status, body: await answer.text() }))
       .catch(next)
   })
+  // `POST /refresh`: the app calls `refresh(req)` and answers with what it resolved to.
+  router.post('/refresh', (req, res, next) => {
+    client.refresh(req).then((result) => res.json(result), next)
+  })
+  // `GET /stored`: the login in the session, as stored (a test's view; never in a real app).
+  router.get('/stored', (req, res) => {
+    res.json(req.session.fapi?.login ?? null)
+  })
 }
 
 /** Starts a server and an app for one test; both are closed after it. */

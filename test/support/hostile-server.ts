@@ -35,6 +35,7 @@ import {
   type EndpointState,
   type Grant,
   type Pushed,
+  type RefreshGrant,
 } from './hostile-endpoints.js'
 import { oauthError, readBody, send, type Reply } from './hostile-http.js'
 
@@ -124,6 +125,7 @@ export async function startHostileServer(options: HostileOptions): Promise<Hosti
   const tokenForms: URLSearchParams[] = []
   const requestUris = new Map<string, Grant>()
   const codes = new Map<string, Grant>()
+  const refreshTokens = new Map<string, RefreshGrant>()
   const seenJtis = new Set<string>()
 
   const { tls } = options
@@ -159,6 +161,7 @@ export async function startHostileServer(options: HostileOptions): Promise<Hosti
     seenJtis,
     requestUris,
     codes,
+    refreshTokens,
     violation,
     record: (item) => bounded(pushed, item),
     recordToken: (form) => bounded(tokenForms, form),

@@ -49,6 +49,8 @@ export interface Fapi2ProviderOptions {
   readonly dpopNonces?: boolean
   /** Sign ID tokens and JARM responses of RS256 clients (profile `oidc`). */
   readonly rs256?: boolean
+  /** Issue refresh tokens on every code exchange, rotated on every refresh. */
+  readonly refreshTokens?: boolean
 }
 
 export interface StartedFapi2Provider {
@@ -75,14 +77,14 @@ async function encryptionKey(): Promise<JWK> {
   return { ...(await exportJWK(privateKey)), kid: `as-enc-${randomUUID()}`, use: 'enc' }
 }
 
-function clientMetadata(client: Fapi2Client): Record<string, unknown> {
+function clientMetadata(client: Fapi2Client, refresh: boolean): Record<string, unknown> {
   const method = client.authMethod ?? 'private_key_jwt'
   return {
     client_id: client.clientId,
     application_type: 'web',
     redirect_uris: [client.redirectUri],
     response_types: ['code'],
-    grant_types: ['authorization_code'],
+    grant_types: refresh ? ['authorization_code', 'refresh_token'] : ['authorization_code'],
     scope: 'openid profile email',
     token_endpoint_auth_method: method,
     ...(method === 'private_key_jwt' ? { token_endpoint_auth_signing_alg: client.signingAlg } : {}),
@@ -158,7 +160,12 @@ export async function startFapi2Provider(
   const jwksUris = new Set(options.clients.flatMap((client) => client.jwksUri ?? []))
 
   const configuration = {
-    clients: options.clients.map(clientMetadata),
+    clients: options.clients.map((client) =>
+      clientMetadata(client, options.refreshTokens === true),
+    ),
+    ...(options.refreshTokens === true
+      ? { issueRefreshToken: async () => true, rotateRefreshToken: true }
+      : {}),
     jwks: { keys },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     async findAccount(_ctx: unknown, id: string) {
@@ -227,6 +234,7 @@ export async function startFapi2Provider(
       Interaction: 600,
       Session: 3600,
       Grant: 3600,
+      ...(options.refreshTokens === true ? { RefreshToken: 3600 } : {}),
     },
     clientBasedCORS: () => false,
     // oidc-provider guards its fetches against loopback addresses (SSRF); the registered client
