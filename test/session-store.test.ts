@@ -3,11 +3,10 @@
  * (with their size measured), against a real authorization server.
  */
 import assert from 'node:assert/strict'
-import { after, describe, test } from 'node:test'
+import { describe, test, type TestContext } from 'node:test'
 import session from 'express-session'
-import { AppBrowser, startApp, type StartedApp } from './support/app.js'
-import { generateJwks } from './support/keys.js'
-import { startProvider, type StartedProvider } from './support/provider.js'
+import { AppBrowser } from './support/app.js'
+import { startRealLogin, type RealLogin } from './support/real-login.js'
 import { UserAgent } from './support/user-agent.js'
 
 /** A MemoryStore whose writes and reads can be made to fail. */
@@ -33,46 +32,13 @@ class FlakyStore extends session.MemoryStore {
   }
 }
 
-const running: Array<{ close(): Promise<void> }> = []
-after(async () => {
-  await Promise.all(running.map((server) => server.close()))
-})
-
+/** A real server and app for one test, sharing `store`, with a login helper. */
 async function setUp(
+  t: TestContext,
   store: session.Store,
   extra: { maxPendingLogins?: number } = {},
-): Promise<{ app: StartedApp; as: StartedProvider }> {
-  const keys = await generateJwks('ES256')
-  let as: StartedProvider | undefined
-  const app = await startApp({
-    store,
-    client: async ({ redirectUri }) => {
-      as = await startProvider({
-        fapiProfile: '2.0',
-        clients: [
-          {
-            clientId: 'portal',
-            redirectUri,
-            jwks: { keys: [keys.publicJwk] },
-            profile: 'fapi2-message-signing',
-            signingAlg: 'ES256',
-          },
-        ],
-      })
-      running.push(as)
-      return {
-        issuer: as.issuer,
-        clientId: 'portal',
-        redirectUri,
-        keys: { signing: [keys.privateJwk] },
-        allowInsecureLoopback: true,
-        ...extra,
-      }
-    },
-  })
-  running.push(app)
-  assert.ok(as)
-  return { app, as }
+): Promise<RealLogin> {
+  return startRealLogin(t, extra, { store })
 }
 
 async function errorOf(response: Response): Promise<string> {
@@ -80,9 +46,9 @@ async function errorOf(response: Response): Promise<string> {
 }
 
 describe('session store failures', () => {
-  test('a store that cannot save at login: ERR_SESSION_STORE, no redirect to the server', async () => {
+  test('a store that cannot save at login: ERR_SESSION_STORE, no redirect to the server', async (t) => {
     const store = new FlakyStore()
-    const { app, as } = await setUp(store)
+    const { app, as } = await setUp(t, store)
     store.failSet = true
     const response = await new AppBrowser(app.origin).request('/auth/login')
     assert.equal(response.status, 500)
@@ -92,9 +58,9 @@ describe('session store failures', () => {
     void as
   })
 
-  test('a store that cannot save at the callback: ERR_SESSION_STORE before any token request', async () => {
+  test('a store that cannot save at the callback: ERR_SESSION_STORE before any token request', async (t) => {
     const store = new FlakyStore()
-    const { app, as } = await setUp(store)
+    const { app, as } = await setUp(t, store)
     const browser = new AppBrowser(app.origin)
     const delivery = await new UserAgent().authorize(await browser.startLogin(), {
       redirectUri: app.redirectUri,
@@ -113,9 +79,9 @@ describe('session store failures', () => {
     assert.equal((await browser.request('/me')).status, 401)
   })
 
-  test('a store that cannot read: express-session fails the request, the handler is never called', async () => {
+  test('a store that cannot read: express-session fails the request, the handler is never called', async (t) => {
     const store = new FlakyStore()
-    const { app, as } = await setUp(store)
+    const { app, as } = await setUp(t, store)
     const browser = new AppBrowser(app.origin)
     const delivery = await new UserAgent().authorize(await browser.startLogin(), {
       redirectUri: app.redirectUri,
@@ -129,8 +95,8 @@ describe('session store failures', () => {
     assert.equal(app.unexpectedErrors.length, 1)
   })
 
-  test('a lost session cookie at the callback: ERR_TRANSACTION_NOT_FOUND, not a crash', async () => {
-    const { app, as } = await setUp(new session.MemoryStore())
+  test('a lost session cookie at the callback: ERR_TRANSACTION_NOT_FOUND, not a crash', async (t) => {
+    const { app, as } = await setUp(t, new session.MemoryStore())
     const browser = new AppBrowser(app.origin)
     const delivery = await new UserAgent().authorize(await browser.startLogin(), {
       redirectUri: app.redirectUri,
@@ -144,9 +110,9 @@ describe('session store failures', () => {
 })
 
 describe('pending logins per session are bounded', () => {
-  test('at most maxPendingLogins are kept, oldest dropped; measured size per pending login', async () => {
+  test('at most maxPendingLogins are kept, oldest dropped; measured size per pending login', async (t) => {
     const store = new session.MemoryStore()
-    const { app } = await setUp(store, { maxPendingLogins: 5 })
+    const { app } = await setUp(t, store, { maxPendingLogins: 5 })
     const browser = new AppBrowser(app.origin)
     const sizes: number[] = []
     for (let i = 0; i < 8; i += 1) {

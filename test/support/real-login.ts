@@ -3,6 +3,7 @@
  * the steps of a login up to the moment the browser delivers the response to the callback.
  */
 import type { TestContext } from 'node:test'
+import type { Store } from 'express-session'
 import type { FapiClientOptions } from '../../src/index.js'
 import { AppBrowser, startApp, type StartedApp } from './app.js'
 import { generateJwks } from './keys.js'
@@ -24,10 +25,12 @@ export interface RealLogin {
 export async function startRealLogin(
   t: TestContext,
   client: Partial<FapiClientOptions>,
+  options: { store?: Store } = {},
 ): Promise<RealLogin> {
   const keys = await generateJwks('ES256')
   let as: StartedProvider | undefined
   const app = await startApp({
+    ...(options.store === undefined ? {} : { store: options.store }),
     client: async ({ redirectUri }) => {
       as = await startProvider({
         fapiProfile: '2.0',
