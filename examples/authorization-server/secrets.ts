@@ -3,9 +3,8 @@
  * git-ignored folder (`examples/authorization-server/.data/` by default), readable by the owner.
  */
 import { randomBytes, randomUUID } from 'node:crypto'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import { exportJWK, generateKeyPair, type JWK } from 'jose'
+import { loadOrCreateSecrets } from '../shared/secrets-file.js'
 
 export interface ServerSecrets {
   /** Private JWKs for ID tokens and JARM responses: one PS256 (RSA) and one ES256 (P-256). */
@@ -36,24 +35,9 @@ async function signingKey(alg: 'PS256' | 'ES256'): Promise<JWK> {
 }
 
 /** Reads `secrets.json` from `dir`, or creates it on first start. */
-export async function loadServerSecrets(dir: string): Promise<ServerSecrets> {
-  const file = join(dir, 'secrets.json')
-  let text: string | undefined
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
-  }
-  if (text !== undefined) {
-    const parsed: unknown = JSON.parse(text)
-    if (!isSecrets(parsed)) throw new Error(`${file} is not usable: delete it to make new keys`)
-    return parsed
-  }
-  const secrets: ServerSecrets = {
+export function loadServerSecrets(dir: string): Promise<ServerSecrets> {
+  return loadOrCreateSecrets(dir, isSecrets, async () => ({
     signingKeys: [await signingKey('PS256'), await signingKey('ES256')],
     cookieKeys: [randomBytes(32).toString('base64url')],
-  }
-  await mkdir(dir, { recursive: true, mode: 0o700 })
-  await writeFile(file, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600, flag: 'wx' })
-  return secrets
+  }))
 }

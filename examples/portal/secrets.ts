@@ -9,9 +9,8 @@
  * remove the old one.
  */
 import { randomBytes, randomUUID } from 'node:crypto'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import { exportJWK, generateKeyPair, type JWK } from 'jose'
+import { loadOrCreateSecrets } from '../shared/secrets-file.js'
 
 export interface PortalSecrets {
   /** Private JWKs, each with a `kid`; the first one signs. */
@@ -41,21 +40,6 @@ async function createSecrets(): Promise<PortalSecrets> {
 }
 
 /** Reads `secrets.json` from `dir`, or creates it on first start. */
-export async function loadPortalSecrets(dir: string): Promise<PortalSecrets> {
-  const file = join(dir, 'secrets.json')
-  let text: string | undefined
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
-  }
-  if (text !== undefined) {
-    const parsed: unknown = JSON.parse(text)
-    if (!isSecrets(parsed)) throw new Error(`${file} is not usable: delete it to make new secrets`)
-    return parsed
-  }
-  const secrets = await createSecrets()
-  await mkdir(dir, { recursive: true, mode: 0o700 })
-  await writeFile(file, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600, flag: 'wx' })
-  return secrets
+export function loadPortalSecrets(dir: string): Promise<PortalSecrets> {
+  return loadOrCreateSecrets(dir, isSecrets, createSecrets)
 }
