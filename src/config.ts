@@ -6,29 +6,19 @@
  */
 import { FapiConfigError, failOption as fail } from './errors.js'
 import type { Agents } from './core/agents.js'
-import type { EncryptionKey } from './core/encryption-keys.js'
-import type { SigningKey } from './core/keys.js'
 import type { FapiClientOptions, JwsAlgorithm } from './options.js'
 import { resolveProfile, type ProfileChoices } from './profiles.js'
-import { resolveSecurity } from './security-options.js'
+import { resolveSecurity, type ResolvedSecurity } from './security-options.js'
 import type { JWK } from 'jose'
 
 export type { FapiClientOptions, JwsAlgorithm, Profile, ResponseMode } from './options.js'
 
 /** The resolved, frozen configuration. Internal. */
-export interface Config extends Omit<ProfileChoices, 'algorithms'> {
+export interface Config extends Omit<ProfileChoices, 'algorithms'>, Omit<ResolvedSecurity, 'tls'> {
   readonly issuer: string
   readonly clientId: string
   readonly redirectUri: string
   readonly redirectPath: string
-  readonly signingKeys: readonly SigningKey[]
-  readonly encryptionKeys: readonly EncryptionKey[]
-  /** What is encrypted: request objects (by us), ID tokens and JARM responses (required). */
-  readonly encryption: {
-    readonly requestObject: boolean
-    readonly idToken: boolean
-    readonly authorizationResponse: boolean
-  }
   /** The client certificate as a JWK with `x5c`, for `jwks()` under `self_signed_tls_client_auth`. */
   readonly certificateJwk: Readonly<JWK> | undefined
   /** Connection pools (plain, https, https with the client certificate). */

@@ -7,9 +7,9 @@
  * @module
  */
 import { AuthorizationError } from '../errors.js'
-import { addClientAuthentication, usesClientCertificate } from './client-auth.js'
+import { addClientAuthentication } from './client-auth.js'
 import type { ServerMetadata } from './discovery.js'
-import { dpopContext, type ClientContext } from './flow.js'
+import { serverJwtContext, tokenEndpointOptions, type ClientContext } from './flow.js'
 import { signedIdToken, validateIdToken, type IdTokenClaims } from './id-token.js'
 import { verifyJarmResponse, type AuthorizationResponse } from './jarm.js'
 import { checkPlainResponse } from './plain-response.js'
@@ -30,12 +30,7 @@ export async function verifyAuthorizationResponse(
   const { config } = context
   const metadata = await context.discovery.get()
   const verified = await verifyJarmResponse(response, {
-    issuer: config.issuer,
-    clientId: config.clientId,
-    algorithms: metadata.jarmAlgorithms,
-    clockTolerance: config.clockTolerance,
-    now: config.now(),
-    jwks: context.jwks,
+    ...serverJwtContext(context, metadata.jarmAlgorithms),
     decryption: {
       keys: config.encryptionKeys,
       required: config.encryption.authorizationResponse,
@@ -93,17 +88,7 @@ export async function completeAuthorization(
         config,
         metadata.signingKey,
       ),
-    {
-      httpTimeout: config.httpTimeout,
-      maxResponseBytes: config.maxResponseBytes,
-      agents: config.agents,
-      dpop: dpopContext(context, transaction.dpopKey),
-      // RFC 8705: the certificate authenticates the client, or binds the tokens, or both.
-      clientCertificate:
-        usesClientCertificate(config.clientAuthMethod) || config.senderConstraint === 'mtls',
-      requestedScope: config.scope,
-      now: config.now,
-    },
+    tokenEndpointOptions(context, transaction.dpopKey, config.scope),
   )
   // The signed ID token: what the app can read, and what RP-Initiated Logout §2 wants as
   // `id_token_hint` (an encrypted one must be decrypted first).
@@ -112,12 +97,7 @@ export async function completeAuthorization(
     required: config.encryption.idToken,
   })
   const claims = await validateIdToken(idToken, {
-    issuer: config.issuer,
-    clientId: config.clientId,
-    algorithms: metadata.idTokenAlgorithms,
-    clockTolerance: config.clockTolerance,
-    now: config.now(),
-    jwks: context.jwks,
+    ...serverJwtContext(context, metadata.idTokenAlgorithms),
     nonce: transaction.nonce,
     accessToken: tokens.accessToken,
   })

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Config } from '../config.js'
+import type { Config, JwsAlgorithm } from '../config.js'
 import { ServerResponseError } from '../errors.js'
 import { addClientAuthentication, usesClientCertificate } from './client-auth.js'
 import type { Discovery, ServerMetadata } from './discovery.js'
@@ -15,7 +15,8 @@ import { createDpopKey, dpopThumbprint, type DpopKey, type DpopNonces } from './
 import { encryptToServer } from './encryption.js'
 import { signRequestObject } from './jar.js'
 import type { RemoteJwks } from './jwks.js'
-import type { DpopContext } from './oauth-post.js'
+import type { ServerJwtContext } from './jws.js'
+import type { DpopContext, OAuthPostOptions } from './oauth-post.js'
 import { pushAuthorizationRequest } from './par.js'
 import { createPkce } from './pkce.js'
 import { randomToken } from './random.js'
@@ -43,6 +44,42 @@ export function dpopContext(
   key: DpopKey | undefined,
 ): DpopContext | undefined {
   return key === undefined ? undefined : { key, nonces: context.nonces, now: context.config.now }
+}
+
+/** What every JWT from the server is checked against (JARM responses, ID tokens). */
+export function serverJwtContext(
+  context: ClientContext,
+  algorithms: readonly JwsAlgorithm[],
+): ServerJwtContext {
+  const { config } = context
+  return {
+    issuer: config.issuer,
+    clientId: config.clientId,
+    algorithms,
+    clockTolerance: config.clockTolerance,
+    now: config.now(),
+    jwks: context.jwks,
+  }
+}
+
+/** Options of a token-endpoint call (code or refresh grant) made for a login. */
+export function tokenEndpointOptions(
+  context: ClientContext,
+  dpopKey: DpopKey | undefined,
+  requestedScope: string,
+): OAuthPostOptions & { requestedScope: string; now: () => number } {
+  const { config } = context
+  return {
+    httpTimeout: config.httpTimeout,
+    maxResponseBytes: config.maxResponseBytes,
+    agents: config.agents,
+    dpop: dpopContext(context, dpopKey),
+    // RFC 8705: the certificate authenticates the client, or binds the tokens, or both.
+    clientCertificate:
+      usesClientCertificate(config.clientAuthMethod) || config.senderConstraint === 'mtls',
+    requestedScope,
+    now: config.now,
+  }
 }
 
 /** A form value: strings as they are, anything else (e.g. `claims`) as JSON. */

@@ -7,9 +7,9 @@
  *
  * @module
  */
-import { addClientAuthentication, usesClientCertificate } from './client-auth.js'
+import { addClientAuthentication } from './client-auth.js'
 import type { DpopKey } from './dpop.js'
-import { dpopContext, type ClientContext } from './flow.js'
+import { serverJwtContext, tokenEndpointOptions, type ClientContext } from './flow.js'
 import { signedIdToken, validateRefreshedIdToken } from './id-token.js'
 import { requestRefresh, type TokenSet } from './token.js'
 
@@ -51,16 +51,7 @@ export async function refreshLogin(
         config,
         metadata.signingKey,
       ),
-    {
-      httpTimeout: config.httpTimeout,
-      maxResponseBytes: config.maxResponseBytes,
-      agents: config.agents,
-      dpop: dpopContext(context, login.dpopKey),
-      clientCertificate:
-        usesClientCertificate(config.clientAuthMethod) || config.senderConstraint === 'mtls',
-      requestedScope: login.scope,
-      now: config.now,
-    },
+    tokenEndpointOptions(context, login.dpopKey, login.scope),
   )
   let claims = login.claims
   let idToken = login.idToken
@@ -73,12 +64,7 @@ export async function refreshLogin(
       ...(await validateRefreshedIdToken(
         idToken,
         {
-          issuer: config.issuer,
-          clientId: config.clientId,
-          algorithms: metadata.idTokenAlgorithms,
-          clockTolerance: config.clockTolerance,
-          now: config.now(),
-          jwks: context.jwks,
+          ...serverJwtContext(context, metadata.idTokenAlgorithms),
           accessToken: tokens.accessToken,
         },
         login.claims,
