@@ -4,12 +4,12 @@
  * @module
  */
 import type { RequestHandler } from 'express'
-import { resolveConfig, type FapiClientOptions } from './config.js'
-import { Discovery } from './core/discovery.js'
-import { DpopNonces } from './core/dpop.js'
-import type { ClientContext } from './core/flow.js'
-import { RemoteJwks } from './core/jwks.js'
-import { ConsumedStates } from './core/transaction.js'
+import { resolveConfig, type FapiClientOptions } from './config/index.js'
+import { Discovery } from './core/server/discovery.js'
+import { DpopNonces } from './core/jwt/dpop.js'
+import type { ClientContext } from './core/flows/login.js'
+import { RemoteJwks } from './core/server/jwks.js'
+import { ConsumedStates } from './core/flows/transaction.js'
 import { createCallback, type LoginHandler } from './express/callback.js'
 import { createRequiresAuth } from './express/guards.js'
 import { createJwksRoute } from './express/jwks-route.js'

@@ -5,19 +5,19 @@
  */
 export { fapiClient } from './client.js'
 export type { FapiClient } from './client.js'
-export type { FapiClientOptions, Profile, ResponseMode, JwsAlgorithm } from './config.js'
+export type { FapiClientOptions, Profile, ResponseMode, JwsAlgorithm } from './config/index.js'
 export type {
   ClientAuthMethod,
   EncryptionOptions,
   SenderConstraint,
   TlsOptions,
-} from './options.js'
-export type { SigningKeyInput } from './core/keys.js'
-export type { EncryptionKeyInput, KeyManagementAlgorithm } from './core/encryption-keys.js'
-export type { DpopKey } from './core/dpop.js'
-export type { IdTokenClaims } from './core/id-token.js'
-export type { TokenSet, TokenType } from './core/token.js'
-export type { ResourceRequestInit } from './core/resource.js'
+} from './config/options.js'
+export type { SigningKeyInput } from './config/keys.js'
+export type { EncryptionKeyInput, KeyManagementAlgorithm } from './config/encryption-keys.js'
+export type { DpopKey } from './core/jwt/dpop.js'
+export type { IdTokenClaims } from './core/jwt/id-token.js'
+export type { TokenSet, TokenType } from './core/server/token.js'
+export type { ResourceRequestInit } from './core/server/resource.js'
 export type { FetchResource } from './express/resource.js'
 export type { Refresh, RefreshResult } from './express/refresh.js'
 export type { LoginHandler, LoginResult } from './express/callback.js'

@@ -8,7 +8,7 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { test } from 'node:test'
 import { EmbeddedJWK, calculateJwkThumbprint, jwtVerify, type JWK } from 'jose'
-import { Agents } from '../src/core/agents.js'
+import { Agents } from '../src/config/agents.js'
 import {
   DpopNonces,
   createDpopKey,
@@ -16,9 +16,9 @@ import {
   dpopThumbprint,
   htu,
   isDpopKey,
-} from '../src/core/dpop.js'
-import { requestJson } from '../src/core/http.js'
-import { isTransaction } from '../src/core/transaction.js'
+} from '../src/core/jwt/dpop.js'
+import { requestJson } from '../src/core/transport/http.js'
+import { isTransaction } from '../src/core/flows/transaction.js'
 
 for (const alg of ['ES256', 'EdDSA'] as const) {
   test(`RFC 9449 §4.2, RFC 7638: an ${alg} proof verifies with its embedded public key, whose thumbprint is dpop_jkt`, async () => {

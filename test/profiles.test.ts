@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { generateKeyPairSync } from 'node:crypto'
 import { before, describe, test } from 'node:test'
 import { FapiConfigError, fapiClient, type FapiClientOptions } from '../src/index.js'
-import { resolveConfig } from '../src/config.js'
+import { resolveConfig } from '../src/config/index.js'
 import { testCertificates, type TestCertificates } from './support/certs.js'
 import { generateEncryptionJwks, generateJwks, type KeyPairJwks } from './support/keys.js'
 

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict'
 import { createPublicKey } from 'node:crypto'
 import { test } from 'node:test'
 import { decodeProtectedHeader, jwtVerify } from 'jose'
-import { importSigningKey } from '../src/core/keys.js'
-import { signJwt } from '../src/core/sign.js'
+import { importSigningKey } from '../src/config/keys.js'
+import { signJwt } from '../src/core/jwt/sign.js'
 import { generateJwks } from './support/keys.js'
 
 for (const alg of ['PS256', 'ES256', 'EdDSA'] as const) {

@@ -11,19 +11,19 @@
  * @module
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
-import type { Config } from '../config.js'
+import type { Config } from '../config/index.js'
 import {
   completeAuthorization,
   verifyAuthorizationResponse,
   verifyPlainResponse,
   type CompletedLogin,
-} from '../core/completion.js'
-import type { ClientContext } from '../core/flow.js'
-import type { IdTokenClaims } from '../core/id-token.js'
-import type { TokenSet } from '../core/token.js'
-import { isTransaction, type Transaction } from '../core/transaction.js'
+} from '../core/flows/callback.js'
+import type { ClientContext } from '../core/flows/login.js'
+import type { IdTokenClaims } from '../core/jwt/id-token.js'
+import type { TokenSet } from '../core/server/token.js'
+import { isTransaction, type Transaction } from '../core/flows/transaction.js'
 import { AuthorizationResponseError, SessionError } from '../errors.js'
-import { readDelivery } from './delivery.js'
+import { readDelivery } from '../core/flows/delivery.js'
 import { needsFormPostRelay, sendFormPostRelay, sendFragmentRelay } from './relay.js'
 import { requestPath, toFapiError } from './request.js'
 import { regenerateSession, requireSession, saveSession, type StoredLogin } from './session.js'

@@ -6,7 +6,7 @@
  * @module
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
-import { isSafeRelativePath, type Config } from '../config.js'
+import { isSafeRelativePath, type Config } from '../config/index.js'
 import type { FapiErrorCode } from '../errors.js'
 import { requireSession, type StoredLogin } from './session.js'
 import { toFapiError } from './request.js'

@@ -7,7 +7,7 @@
  * @module
  */
 import type { RequestHandler } from 'express'
-import type { Config } from '../config.js'
+import type { Config } from '../config/index.js'
 
 /** The JWKS route factory. Internal: reached through `fapiClient().jwks()`. */
 export function createJwksRoute(config: Config): RequestHandler {

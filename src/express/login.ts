@@ -6,9 +6,9 @@
  * @module
  */
 import type { Request, RequestHandler, Response } from 'express'
-import { isSafeRelativePath, type Config } from '../config.js'
-import { startAuthorization, type ClientContext } from '../core/flow.js'
-import { addTransaction } from '../core/transaction.js'
+import { isSafeRelativePath, type Config } from '../config/index.js'
+import { startAuthorization, type ClientContext } from '../core/flows/login.js'
+import { addTransaction } from '../core/flows/transaction.js'
 import { FapiError } from '../errors.js'
 import { queryParams, toFapiError } from './request.js'
 import { requireSession, saveSession } from './session.js'

@@ -7,7 +7,7 @@
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import type { Session } from 'express-session'
-import type { ClientContext } from '../core/flow.js'
+import type { ClientContext } from '../core/flows/login.js'
 import { SessionError } from '../errors.js'
 import { currentLogin } from './guards.js'
 import { toFapiError } from './request.js'

@@ -8,10 +8,10 @@
  * @module
  */
 import type { Request } from 'express'
-import { isDpopKey, type DpopKey } from '../core/dpop.js'
-import type { ClientContext } from '../core/flow.js'
-import { refreshLogin, type RefreshedLogin } from '../core/refresh.js'
-import type { TokenSet } from '../core/token.js'
+import { isDpopKey, type DpopKey } from '../core/jwt/dpop.js'
+import type { ClientContext } from '../core/flows/login.js'
+import { refreshLogin, type RefreshedLogin } from '../core/flows/refresh.js'
+import type { TokenSet } from '../core/server/token.js'
 import { SessionError } from '../errors.js'
 import { currentLogin } from './guards.js'
 import { toFapiError } from './request.js'

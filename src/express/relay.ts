@@ -18,10 +18,10 @@
  */
 import { createHash } from 'node:crypto'
 import type { Request, Response } from 'express'
-import type { Config } from '../config.js'
-import type { TransactionMap } from '../core/transaction.js'
+import type { Config } from '../config/index.js'
+import type { TransactionMap } from '../core/flows/transaction.js'
 import { escapeHtml } from './error-handler.js'
-import { RELAY_FIELD } from './delivery.js'
+import { RELAY_FIELD } from '../core/flows/delivery.js'
 
 const FORM_ID = 'fapi-relay'
 

@@ -8,11 +8,11 @@
  * @module
  */
 import type { Request } from 'express'
-import { isAllowedServerUrl } from '../config.js'
-import { isDpopKey } from '../core/dpop.js'
-import type { ClientContext } from '../core/flow.js'
-import { callResource, type BoundToken, type ResourceRequestInit } from '../core/resource.js'
-import type { Config } from '../config.js'
+import { isAllowedServerUrl } from '../config/index.js'
+import { isDpopKey } from '../core/jwt/dpop.js'
+import type { ClientContext } from '../core/flows/login.js'
+import { callResource, type BoundToken, type ResourceRequestInit } from '../core/server/resource.js'
+import type { Config } from '../config/index.js'
 import {
   accessTokenExpired,
   hasRefreshToken,

@@ -7,8 +7,8 @@
 import type { Request } from 'express'
 import type { Session, SessionData } from 'express-session'
 import { SessionError } from '../errors.js'
-import type { DpopKey } from '../core/dpop.js'
-import type { TransactionMap } from '../core/transaction.js'
+import type { DpopKey } from '../core/jwt/dpop.js'
+import type { TransactionMap } from '../core/flows/transaction.js'
 
 /** What a completed login keeps in the session. */
 export interface StoredLogin {

@@ -7,19 +7,19 @@
  *
  * @module
  */
-import type { Config, JwsAlgorithm } from '../config.js'
-import { ServerResponseError } from '../errors.js'
-import { addClientAuthentication, usesClientCertificate } from './client-auth.js'
-import type { Discovery, ServerMetadata } from './discovery.js'
-import { createDpopKey, dpopThumbprint, type DpopKey, type DpopNonces } from './dpop.js'
-import { encryptToServer } from './encryption.js'
-import { signRequestObject } from './jar.js'
-import type { RemoteJwks } from './jwks.js'
-import type { ServerJwtContext } from './jws.js'
-import type { DpopContext, OAuthPostOptions } from './oauth-post.js'
-import { pushAuthorizationRequest } from './par.js'
+import type { Config, JwsAlgorithm } from '../../config/index.js'
+import { ServerResponseError } from '../../errors.js'
+import { addClientAuthentication, usesClientCertificate } from '../server/client-auth.js'
+import type { Discovery, ServerMetadata } from '../server/discovery.js'
+import { createDpopKey, dpopThumbprint, type DpopKey, type DpopNonces } from '../jwt/dpop.js'
+import { encryptToServer } from '../jwt/encryption.js'
+import { signRequestObject } from '../jwt/jar.js'
+import type { RemoteJwks } from '../server/jwks.js'
+import type { ServerJwtContext } from '../jwt/jws.js'
+import type { DpopContext, OAuthPostOptions } from '../transport/oauth-post.js'
+import { pushAuthorizationRequest } from '../server/par.js'
 import { createPkce } from './pkce.js'
-import { randomToken } from './random.js'
+import { randomToken } from '../jwt/random.js'
 import type { ConsumedStates, Transaction } from './transaction.js'
 
 /** What the flows share for one client. Internal. */

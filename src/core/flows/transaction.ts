@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { isDpopKey, type DpopKey } from './dpop.js'
+import { isDpopKey, type DpopKey } from '../jwt/dpop.js'
 
 /** One pending login. */
 export interface Transaction {

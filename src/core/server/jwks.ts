@@ -11,10 +11,10 @@
  * @module
  */
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto'
-import type { JwsAlgorithm } from '../config.js'
-import { ServerResponseError } from '../errors.js'
-import type { KeyManagementAlgorithm } from './encryption-keys.js'
-import { requestJson, type HttpOptions } from './http.js'
+import type { JwsAlgorithm } from '../../config/index.js'
+import { ServerResponseError } from '../../errors.js'
+import type { KeyManagementAlgorithm } from '../../config/encryption-keys.js'
+import { requestJson, type HttpOptions } from '../transport/http.js'
 
 /** What a key must look like to verify a signature made with an algorithm. */
 const KEY_SHAPE: Readonly<Record<JwsAlgorithm, { kty: string; crv?: string }>> = {

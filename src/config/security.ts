@@ -6,12 +6,12 @@
  *
  * @module
  */
-import { importEncryptionKey, type EncryptionKey } from './core/encryption-keys.js'
-import { importSigningKey, type SigningKey } from './core/keys.js'
-import { failOption as fail } from './errors.js'
+import { importEncryptionKey, type EncryptionKey } from './encryption-keys.js'
+import { importSigningKey, type SigningKey } from './keys.js'
+import { failOption as fail } from '../errors.js'
 import type { FapiClientOptions } from './options.js'
 import { bindingRule, type ProfileChoices } from './profiles.js'
-import { resolveTls, type ResolvedTls } from './tls-options.js'
+import { resolveTls, type ResolvedTls } from './tls.js'
 
 /** The resolved keys and transport settings. */
 export interface ResolvedSecurity {

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { ServerResponseError } from '../errors.js'
-import { postOAuthForm, type OAuthPostOptions } from './oauth-post.js'
+import { ServerResponseError } from '../../errors.js'
+import { postOAuthForm, type OAuthPostOptions } from '../transport/oauth-post.js'
 
 /** The token types this client understands (RFC 6749 §7.1): bearer, or DPoP-bound. */
 export type TokenType = 'Bearer' | 'DPoP'

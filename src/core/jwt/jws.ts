@@ -7,9 +7,9 @@
  * @module
  */
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose'
-import type { JwsAlgorithm } from '../config.js'
-import type { FapiError, FapiErrorClass, FapiErrorCode } from '../errors.js'
-import type { RemoteJwks } from './jwks.js'
+import type { JwsAlgorithm } from '../../config/index.js'
+import type { FapiError, FapiErrorClass, FapiErrorCode } from '../../errors.js'
+import type { RemoteJwks } from '../server/jwks.js'
 
 /** The failures a verification can end in, by code suffix. */
 type Failure =

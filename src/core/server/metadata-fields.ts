@@ -4,9 +4,9 @@
  *
  * @module
  */
-import type { Config, JwsAlgorithm } from '../config.js'
-import { isAllowedServerUrl } from '../config.js'
-import { ServerResponseError } from '../errors.js'
+import type { Config, JwsAlgorithm } from '../../config/index.js'
+import { isAllowedServerUrl } from '../../config/index.js'
+import { ServerResponseError } from '../../errors.js'
 
 /** A metadata failure. */
 export function invalid(message: string): ServerResponseError {

@@ -8,7 +8,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto'
 import type { JWK } from 'jose'
 import { failOption as fail } from '../errors.js'
 import { importPrivateKey } from './private-key.js'
-import type { JwsAlgorithm } from '../config.js'
+import type { JwsAlgorithm } from './index.js'
 
 /** A private key as given in the options: a private JWK with `kid`, or a `KeyObject` with a `kid`. */
 export type SigningKeyInput =

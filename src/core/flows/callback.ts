@@ -6,14 +6,14 @@
  *
  * @module
  */
-import { AuthorizationError } from '../errors.js'
-import { addClientAuthentication } from './client-auth.js'
-import type { ServerMetadata } from './discovery.js'
-import { serverJwtContext, tokenEndpointOptions, type ClientContext } from './flow.js'
-import { signedIdToken, validateIdToken, type IdTokenClaims } from './id-token.js'
-import { verifyJarmResponse, type AuthorizationResponse } from './jarm.js'
+import { AuthorizationError } from '../../errors.js'
+import { addClientAuthentication } from '../server/client-auth.js'
+import type { ServerMetadata } from '../server/discovery.js'
+import { serverJwtContext, tokenEndpointOptions, type ClientContext } from './login.js'
+import { signedIdToken, validateIdToken, type IdTokenClaims } from '../jwt/id-token.js'
+import { verifyJarmResponse, type AuthorizationResponse } from '../jwt/jarm.js'
 import { checkPlainResponse } from './plain-response.js'
-import { requestTokens, tokenRequestForm, type TokenSet } from './token.js'
+import { requestTokens, tokenRequestForm, type TokenSet } from '../server/token.js'
 import type { Transaction } from './transaction.js'
 
 /** A verified authorization response and the metadata it was checked against. */

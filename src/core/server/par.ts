@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { ServerResponseError } from '../errors.js'
-import { postOAuthForm, type OAuthPostOptions } from './oauth-post.js'
+import { ServerResponseError } from '../../errors.js'
+import { postOAuthForm, type OAuthPostOptions } from '../transport/oauth-post.js'
 
 /** A checked PAR answer. */
 export interface PushedRequest {

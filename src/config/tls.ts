@@ -7,8 +7,8 @@
  */
 import { X509Certificate, createHash, createPrivateKey, type KeyObject } from 'node:crypto'
 import type { JWK } from 'jose'
-import { Agents } from './core/agents.js'
-import { FapiConfigError, failOption as fail } from './errors.js'
+import { Agents } from './agents.js'
+import { FapiConfigError, failOption as fail } from '../errors.js'
 import type { TlsOptions } from './options.js'
 
 /** The resolved TLS material. */

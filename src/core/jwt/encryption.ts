@@ -9,8 +9,8 @@
  */
 import type { KeyObject } from 'node:crypto'
 import { CompactEncrypt, compactDecrypt, decodeProtectedHeader } from 'jose'
-import type { FapiError, FapiErrorCode, FapiErrorClass } from '../errors.js'
-import type { EncryptionKey, KeyManagementAlgorithm } from './encryption-keys.js'
+import type { FapiError, FapiErrorCode, FapiErrorClass } from '../../errors.js'
+import type { EncryptionKey, KeyManagementAlgorithm } from '../../config/encryption-keys.js'
 
 /** Content encryption algorithms accepted (RFC 7518 §5). */
 export const CONTENT_ENCRYPTION = [

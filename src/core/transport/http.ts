@@ -9,8 +9,8 @@
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { request as httpsRequest } from 'node:https'
-import type { Agents } from './agents.js'
-import { ServerResponseError, type FapiErrorCode } from '../errors.js'
+import type { Agents } from '../../config/agents.js'
+import { ServerResponseError, type FapiErrorCode } from '../../errors.js'
 
 /** What an HTTP exchange needs from the configuration. */
 export interface HttpOptions {

@@ -7,13 +7,13 @@
  *
  * @module
  */
-import type { Config, JwsAlgorithm } from '../config.js'
-import { ServerResponseError } from '../errors.js'
+import type { Config, JwsAlgorithm } from '../../config/index.js'
+import { ServerResponseError } from '../../errors.js'
 import { usesClientCertificate } from './client-auth.js'
-import { DPOP_ALGORITHMS, type DpopAlgorithm } from './dpop.js'
-import type { KeyManagementAlgorithm } from './encryption-keys.js'
-import { CONTENT_ENCRYPTION, KEY_MANAGEMENT } from './encryption.js'
-import type { SigningKey } from './keys.js'
+import { DPOP_ALGORITHMS, type DpopAlgorithm } from '../jwt/dpop.js'
+import type { KeyManagementAlgorithm } from '../../config/encryption-keys.js'
+import { CONTENT_ENCRYPTION, KEY_MANAGEMENT } from '../jwt/encryption.js'
+import type { SigningKey } from '../../config/keys.js'
 import {
   allowedAdvertised,
   certificateEndpoint,

@@ -8,10 +8,10 @@
  *
  * @module
  */
-import type { ClientAuthMethod } from '../options.js'
-import { signJwt } from './sign.js'
-import { randomToken } from './random.js'
-import type { SigningKey } from './keys.js'
+import type { ClientAuthMethod } from '../../config/options.js'
+import { signJwt } from '../jwt/sign.js'
+import { randomToken } from '../jwt/random.js'
+import type { SigningKey } from '../../config/keys.js'
 
 /** The `client_assertion_type` of a JWT assertion. */
 export const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'

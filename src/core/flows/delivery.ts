@@ -9,10 +9,10 @@
  * @module
  */
 import type { Request } from 'express'
-import type { Config, ResponseMode } from '../config.js'
-import { AuthorizationResponseError } from '../errors.js'
-import { readFormBody } from './form-body.js'
-import { queryParams } from './request.js'
+import type { Config, ResponseMode } from '../../config/index.js'
+import { AuthorizationResponseError } from '../../errors.js'
+import { readFormBody } from '../../express/form-body.js'
+import { queryParams } from '../../express/request.js'
 
 /** The form field that marks a POST sent by the form_post relay page (at most one relay). */
 export const RELAY_FIELD = 'fapi_relay'

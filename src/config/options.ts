@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { EncryptionKeyInput } from './core/encryption-keys.js'
-import type { SigningKeyInput } from './core/keys.js'
+import type { EncryptionKeyInput } from './encryption-keys.js'
+import type { SigningKeyInput } from './keys.js'
 
 /**
  * The security profiles a client can be held to, checked at startup:

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { ServerResponseError, printable } from '../errors.js'
-import { dpopProof, type DpopKey, type DpopNonces } from './dpop.js'
+import { ServerResponseError, printable } from '../../errors.js'
+import { dpopProof, type DpopKey, type DpopNonces } from '../jwt/dpop.js'
 import { requestJson, type HttpOptions, type JsonResponse } from './http.js'
 
 /** DPoP for one request: the login's key and the client's nonce cache. */

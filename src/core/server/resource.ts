@@ -7,9 +7,14 @@
  *
  * @module
  */
-import { FapiError } from '../errors.js'
-import { dpopProof, type DpopKey, type DpopNonces } from './dpop.js'
-import { sendRequest, type FailureCodes, type HttpOptions, type HttpResponse } from './http.js'
+import { FapiError } from '../../errors.js'
+import { dpopProof, type DpopKey, type DpopNonces } from '../jwt/dpop.js'
+import {
+  sendRequest,
+  type FailureCodes,
+  type HttpOptions,
+  type HttpResponse,
+} from '../transport/http.js'
 
 /** What an app may pass beside the URL. */
 export interface ResourceRequestInit {

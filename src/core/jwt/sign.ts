@@ -6,8 +6,8 @@
  * @module
  */
 import { constants, sign, type KeyObject } from 'node:crypto'
-import type { JwsAlgorithm } from '../config.js'
-import type { SigningKey } from './keys.js'
+import type { JwsAlgorithm } from '../../config/index.js'
+import type { SigningKey } from '../../config/keys.js'
 
 function encode(value: object): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url')

@@ -4,7 +4,7 @@
  * @module
  */
 import { createHash } from 'node:crypto'
-import { randomToken } from './random.js'
+import { randomToken } from '../jwt/random.js'
 
 /** A fresh verifier and its S256 challenge. */
 export interface Pkce {

@@ -4,11 +4,11 @@
  *
  * @module
  */
-import { FapiConfigError, failOption as fail } from './errors.js'
-import type { Agents } from './core/agents.js'
+import { FapiConfigError, failOption as fail } from '../errors.js'
+import type { Agents } from './agents.js'
 import type { FapiClientOptions, JwsAlgorithm } from './options.js'
 import { resolveProfile, type ProfileChoices } from './profiles.js'
-import { resolveSecurity, type ResolvedSecurity } from './security-options.js'
+import { resolveSecurity, type ResolvedSecurity } from './security.js'
 import type { JWK } from 'jose'
 
 export type { FapiClientOptions, JwsAlgorithm, Profile, ResponseMode } from './options.js'

@@ -6,8 +6,8 @@
  */
 import { createHash } from 'node:crypto'
 import type { JWTPayload } from 'jose'
-import type { JwsAlgorithm } from '../config.js'
-import { IdTokenError } from '../errors.js'
+import type { JwsAlgorithm } from '../../config/index.js'
+import { IdTokenError } from '../../errors.js'
 import { decryptJwe, isCompactJwe } from './encryption.js'
 import type { Decryption } from './jarm.js'
 import { verifyJws, type ServerJwtContext } from './jws.js'

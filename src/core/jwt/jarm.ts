@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { AuthorizationResponseError, printable } from '../errors.js'
-import type { EncryptionKey } from './encryption-keys.js'
+import { AuthorizationResponseError, printable } from '../../errors.js'
+import type { EncryptionKey } from '../../config/encryption-keys.js'
 import { decryptJwe, isCompactJwe } from './encryption.js'
 import { verifyJws, type ServerJwtContext } from './jws.js'
 

@@ -7,11 +7,11 @@
  *
  * @module
  */
-import { addClientAuthentication } from './client-auth.js'
-import type { DpopKey } from './dpop.js'
-import { serverJwtContext, tokenEndpointOptions, type ClientContext } from './flow.js'
-import { signedIdToken, validateRefreshedIdToken } from './id-token.js'
-import { requestRefresh, type TokenSet } from './token.js'
+import { addClientAuthentication } from '../server/client-auth.js'
+import type { DpopKey } from '../jwt/dpop.js'
+import { serverJwtContext, tokenEndpointOptions, type ClientContext } from './login.js'
+import { signedIdToken, validateRefreshedIdToken } from '../jwt/id-token.js'
+import { requestRefresh, type TokenSet } from '../server/token.js'
 
 /** What a refresh needs of a stored login. */
 export interface RefreshableLogin {

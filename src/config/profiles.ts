@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { failOption as fail } from './errors.js'
+import { failOption as fail } from '../errors.js'
 import type {
   ClientAuthMethod,
   FapiClientOptions,

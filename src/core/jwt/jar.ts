@@ -7,7 +7,7 @@
  * @module
  */
 import { signJwt } from './sign.js'
-import type { SigningKey } from './keys.js'
+import type { SigningKey } from '../../config/keys.js'
 import { randomToken } from './random.js'
 
 /** The `typ` of a request object (JAR §4). */

@@ -4,9 +4,9 @@
  *
  * @module
  */
-import type { Config } from '../config.js'
-import { ServerResponseError } from '../errors.js'
-import { requestJson } from './http.js'
+import type { Config } from '../../config/index.js'
+import { ServerResponseError } from '../../errors.js'
+import { requestJson } from '../transport/http.js'
 import { checkMetadata, type ServerMetadata } from './metadata.js'
 
 export type { ServerMetadata } from './metadata.js'

@@ -12,8 +12,8 @@
  * @module
  * @see RFC 9207 §2.4; FAPI 2.0 §5.3.3.2 (5)
  */
-import { AuthorizationError, AuthorizationResponseError, printable } from '../errors.js'
-import type { AuthorizationResponse } from './jarm.js'
+import { AuthorizationError, AuthorizationResponseError, printable } from '../../errors.js'
+import type { AuthorizationResponse } from '../jwt/jarm.js'
 
 /** The parameters of a plain authorization response, each at most once. */
 const SINGLE = ['iss', 'state', 'code', 'error', 'error_description'] as const
