@@ -3,35 +3,47 @@
  *
  * @module
  */
-import type { RequestHandler } from 'express'
-import { resolveConfig, type FapiClientOptions } from './config/index.js'
-import { Discovery } from './core/server/discovery.js'
-import { DpopNonces } from './core/jwt/dpop.js'
-import type { ClientContext } from './core/flows/login.js'
-import { RemoteJwks } from './core/server/jwks.js'
-import { ConsumedStates } from './core/flows/transaction.js'
-import { createCallback, type LoginHandler } from './express/callback.js'
-import { createRequiresAuth } from './express/guards.js'
-import { createJwksRoute } from './express/jwks-route.js'
-import { createLogin } from './express/login.js'
-import { createLogout } from './express/logout.js'
-import { createRefresh, createRefreshStored, type Refresh } from './express/refresh.js'
-import { createFetchResource, type FetchResource } from './express/resource.js'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { FapiClientOptions } from './config/index.js'
+import { createFapiCore, type FapiCore } from './core/client.js'
+import { createCallback, type LoginHandler } from './middleware/callback.js'
+import { createRequiresAuth } from './middleware/guards.js'
+import type { Middleware } from './middleware/http.js'
+import { createJwksRoute } from './middleware/jwks-route.js'
+import { createLogin } from './middleware/login.js'
+import { createLogout } from './middleware/logout.js'
+import { createRefresh, type Refresh } from './middleware/refresh.js'
+import { createFetchResource, type FetchResource } from './middleware/resource.js'
 
-/** The middlewares of one FAPI client. */
+/**
+ * The middlewares of one FAPI client, typed over `node:http`: they work in Express 4 and 5 and in
+ * Connect 3 alike.
+ */
 export interface FapiClient {
   /**
    * The login route: accepts `?returnTo=` (a path on this site, or a URL on `returnToOrigins`),
    * stores a pending login in the session and redirects to the authorization server.
    */
-  login(): RequestHandler
+  login(): Middleware
   /**
    * The callback route at `redirectUri`'s path, for GET and POST (`app.all`). Calls `handler`
    * only after every check passed and the session was regenerated; without a handler, redirects
    * to `returnTo`. For `form_post.jwt` and `fragment.jwt` it also serves the small relay pages
-   * that bring the response back with the session cookie.
+   * that bring the response back with the session cookie. Annotate the handler's `req` and `res`
+   * with your framework's types to use its helpers:
+   *
+   * @example
+   * ```ts
+   * import type { Request, Response } from 'express'
+   * app.all('/auth/callback', auth.callback((req: Request, res: Response, { returnTo }) => res.redirect(returnTo)))
+   * ```
    */
-  callback(handler?: LoginHandler): RequestHandler
+  callback<
+    Req extends IncomingMessage = IncomingMessage,
+    Res extends ServerResponse = ServerResponse,
+  >(
+    handler?: LoginHandler<Req, Res>,
+  ): Middleware<Req, Res>
   /**
    * A guard for routes that need a logged-in user (a login of this client at this issuer in the
    * session). Page requests of anyone else are redirected (303) to `loginPath` with `returnTo` set
@@ -46,7 +58,7 @@ export interface FapiClient {
    * ```
    * @see RFC 9700 §4.11 (`returnTo` is checked by `login()`, never an open redirect)
    */
-  requiresAuth(): RequestHandler
+  requiresAuth(): Middleware
   /**
    * Logs out: destroys the local session, then redirects (303) to the server's
    * `end_session_endpoint` with `id_token_hint`, `client_id` and `post_logout_redirect_uri`, or,
@@ -59,12 +71,12 @@ export interface FapiClient {
    * ```
    * @see OpenID Connect RP-Initiated Logout 1.0 §2
    */
-  logout(): RequestHandler
+  logout(): Middleware
   /**
    * The client's public keys as a JWKS, for the server's `jwks_uri` of this client: signing keys,
    * encryption keys (`use: enc`), and the client certificate under `self_signed_tls_client_auth`.
    */
-  jwks(): RequestHandler
+  jwks(): Middleware
   /**
    * Calls a resource server as the logged-in user of `req`: `Authorization: DPoP <token>` with a
    * DPoP proof (`ath`, server nonce retried once), or `Bearer` over mTLS with the client
@@ -111,6 +123,8 @@ export interface FapiClient {
    * Rejects with a `FapiError` when the server is unreachable or its metadata is unusable.
    */
   ready(): Promise<void>
+  /** The protocol core these middlewares use (see `express-fapi/core`). */
+  readonly core: FapiCore
 }
 
 /**
@@ -125,34 +139,25 @@ export interface FapiClient {
  *   keys: { signing: [privateJwk] },
  * })
  * app.get('/auth/login', auth.login())
- * app.all('/auth/callback', auth.callback((req, res, { returnTo }) => res.redirect(returnTo)))
+ * app.all('/auth/callback', auth.callback())
  * app.get('/.well-known/jwks.json', auth.jwks())
  * ```
  * @see FAPI 2.0 Message Signing; RFC 9101 (JAR); RFC 9126 (PAR); JARM
  */
 export function fapiClient(options: FapiClientOptions): FapiClient {
-  const config = resolveConfig(options)
-  const discovery = new Discovery(config)
-  const jwks = new RemoteJwks(async () => (await discovery.get()).jwksUri, config)
-  const context: ClientContext = {
-    config,
-    discovery,
-    jwks,
-    consumed: new ConsumedStates(config.pendingLoginMaxAge * 1000),
-    nonces: new DpopNonces(),
-  }
-  const refreshStored = createRefreshStored(context)
+  const core = createFapiCore(options)
+  const jwks = createJwksRoute(core)
   return Object.freeze({
-    login: () => createLogin(context),
-    callback: (handler?: LoginHandler) => createCallback(context, handler),
-    jwks: () => createJwksRoute(config),
-    requiresAuth: () => createRequiresAuth(config),
-    logout: () => createLogout(context),
-    fetchResource: createFetchResource(context, refreshStored),
-    refresh: createRefresh(context, refreshStored),
-    async ready() {
-      await discovery.get()
-      await jwks.load()
-    },
+    login: () => createLogin(core),
+    callback: <Req extends IncomingMessage, Res extends ServerResponse>(
+      handler?: LoginHandler<Req, Res>,
+    ) => createCallback(core, handler),
+    jwks: () => jwks,
+    requiresAuth: () => createRequiresAuth(core),
+    logout: () => createLogout(core),
+    fetchResource: createFetchResource(core),
+    refresh: createRefresh(core),
+    ready: () => core.ready(),
+    core,
   })
 }

@@ -192,3 +192,9 @@ export type FapiErrorClass = new (
   message: string,
   options?: { cause?: unknown },
 ) => FapiError
+
+/** Our errors pass through; anything else (a bug, a thrown non-error) becomes `ERR_INTERNAL`. */
+export function toFapiError(error: unknown): FapiError {
+  if (error instanceof FapiError) return error
+  return new FapiError('ERR_INTERNAL', 500, 'express-fapi failed unexpectedly', { cause: error })
+}

@@ -18,11 +18,12 @@ export type { DpopKey } from './core/jwt/dpop.js'
 export type { IdTokenClaims } from './core/jwt/id-token.js'
 export type { TokenSet, TokenType } from './core/server/token.js'
 export type { ResourceRequestInit } from './core/server/resource.js'
-export type { FetchResource } from './express/resource.js'
-export type { Refresh, RefreshResult } from './express/refresh.js'
-export type { LoginHandler, LoginResult } from './express/callback.js'
-export type { FapiSessionData, StoredLogin } from './express/session.js'
-export { errorHandler } from './express/error-handler.js'
+export type { FetchResource } from './middleware/resource.js'
+export type { Refresh, RefreshResult } from './middleware/refresh.js'
+export type { LoginHandler, LoginResult } from './middleware/callback.js'
+export type { FapiSessionData } from './middleware/session.js'
+export type { StoredLogin } from './core/flows/stored-login.js'
+export { errorHandler } from './middleware/error-handler.js'
 export {
   FapiError,
   FapiConfigError,

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { describe, test } from 'node:test'
-import type { AppBrowser } from './support/app.js'
+import { frameworkName, type AppBrowser } from './support/app.js'
 import { segment } from './support/hostile-jwt.js'
 import {
   expectError,
@@ -62,8 +62,8 @@ const GARBAGE: readonly [string, string][] = [
   ['a NUL byte', 'a\u0000b.c.d'],
 ]
 
-for (const express of [5, 4] as const) {
-  describe(`callback input on Express ${express}`, () => {
+for (const express of [5, 4, 'connect'] as const) {
+  describe(`callback input on ${frameworkName(express)}`, () => {
     test('JARM §4.3, RFC 9700 §4.8: rejects a plain ?code=&state= response (downgrade)', async (t) => {
       const fx = await setup(t, { express })
       const { request } = await login(fx)

@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net'
 import { describe, test } from 'node:test'
 import express from 'express'
 import { resolveConfig } from '../src/config/index.js'
-import { sendFormPostRelay } from '../src/express/relay.js'
+import { formPostRelayPage } from '../src/core/flows/relay.js'
 import { generateJwks } from './support/keys.js'
 import { startRealLogin, type RealLogin } from './support/real-login.js'
 import { decodeHtmlEntities } from './support/user-agent.js'
@@ -202,7 +202,8 @@ describe('form_post.jwt: the same-origin relay', () => {
     })
     const app = express()
     app.post('/', (_req, res) => {
-      sendFormPostRelay(res, config, '"><script>alert(1)</script>')
+      const page = formPostRelayPage(config, '"><script>alert(1)</script>')
+      res.status(page.status).set(page.headers).send(page.body)
     })
     const server = createServer(app).listen(0, '127.0.0.1')
     await once(server, 'listening')

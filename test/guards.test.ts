@@ -67,7 +67,7 @@ async function startGuardedApp(
   app.get('/auth/login', client.login())
   app.all(
     '/auth/callback',
-    client.callback((_req, res, result) => {
+    client.callback((_req: express.Request, res: express.Response, result) => {
       idTokens.push(result.tokens.idToken)
       res.redirect(303, result.returnTo)
     }),

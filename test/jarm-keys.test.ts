@@ -8,10 +8,11 @@ import { randomUUID } from 'node:crypto'
 import { describe, test } from 'node:test'
 import type { JWK } from 'jose'
 import { runAttackerKeys, segment, withHeader } from './support/hostile-jwt.js'
+import { frameworkName } from './support/app.js'
 import { expectLogin, expectRejected, login, setup } from './support/hostile-fixture.js'
 
-for (const express of [5, 4] as const) {
-  describe(`JARM signatures and keys on Express ${express}`, () => {
+for (const express of [5, 4, 'connect'] as const) {
+  describe(`JARM signatures and keys on ${frameworkName(express)}`, () => {
     test('JARM §4.4 (5), RFC 8725 §3.1: rejects alg none (unsecured JWT)', async (t) => {
       const fx = await setup(t, { express })
       const response = await login(fx, { sign: 'none' })

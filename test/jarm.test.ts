@@ -18,7 +18,7 @@ import {
   setup,
   type Fixture,
 } from './support/hostile-fixture.js'
-import { AppBrowser, startApp, type StartedApp } from './support/app.js'
+import { AppBrowser, frameworkName, startApp, type StartedApp } from './support/app.js'
 import type { Delivery } from './support/hostile-server.js'
 
 const seconds = () => Math.floor(Date.now() / 1000)
@@ -36,8 +36,8 @@ const ODD_CLAIMS: readonly [string, (c: JWTPayload) => JWTPayload, FapiErrorCode
   ['an array iss', (c) => withClaim(c, 'iss', [c.iss]), 'ERR_JARM_ISS_MISMATCH'],
 ]
 
-for (const express of [5, 4] as const) {
-  describe(`JARM claims on Express ${express}`, () => {
+for (const express of [5, 4, 'connect'] as const) {
+  describe(`JARM claims on ${frameworkName(express)}`, () => {
     test('JARM §4.4 (2): rejects a response whose iss is another issuer', async (t) => {
       const fx = await setup(t, { express })
       const response = await login(fx, { claims: (c) => ({ ...c, iss: 'https://evil.example' }) })

@@ -5,7 +5,13 @@
 import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
 import type { ResponseMode, Profile } from '../src/index.js'
-import { AppBrowser, startApp, type ExpressVersion, type StartedApp } from './support/app.js'
+import {
+  AppBrowser,
+  frameworkName,
+  startApp,
+  type ExpressVersion,
+  type StartedApp,
+} from './support/app.js'
 import { generateJwks } from './support/keys.js'
 import { startProvider, type StartedProvider } from './support/provider.js'
 import { UserAgent } from './support/user-agent.js'
@@ -19,7 +25,7 @@ interface Case {
 }
 
 const cases: Case[] = []
-for (const express of [5, 4] as const) {
+for (const express of [5, 4, 'connect'] as const) {
   for (const alg of ['PS256', 'ES256'] as const) {
     for (const mode of ['jwt', 'query.jwt', 'form_post.jwt'] as const) {
       cases.push({ profile: 'fapi2-message-signing', par: true, mode, alg, express })
@@ -75,7 +81,7 @@ async function setUp(c: Case): Promise<{ app: StartedApp; as: StartedProvider }>
 
 describe('full login against a real oidc-provider', () => {
   for (const c of cases) {
-    const name = `${c.profile} ${c.par ? 'PAR' : 'by value'} ${c.mode} ${c.alg} Express ${c.express}`
+    const name = `${c.profile} ${c.par ? 'PAR' : 'by value'} ${c.mode} ${c.alg} ${frameworkName(c.express)}`
     test(`${name}: logs in, lands on returnTo, session established`, async () => {
       const { app, as } = await setUp(c)
       const browser = new AppBrowser(app.origin)

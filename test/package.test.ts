@@ -5,6 +5,18 @@ import { describe, test } from 'node:test'
 
 const root = new URL('../', import.meta.url)
 
+/** Every file below `dir` whose name ends with `ending`: its name, its text and its folder. */
+function sourceFiles(dir: URL, ending = '.ts'): [string, string, URL][] {
+  const files: [string, string, URL][] = []
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) files.push(...sourceFiles(new URL(`${entry.name}/`, dir), ending))
+    else if (entry.name.endsWith(ending)) {
+      files.push([entry.name, readFileSync(new URL(entry.name, dir), 'utf8'), dir])
+    }
+  }
+  return files
+}
+
 describe('the package', () => {
   test('CommonJS users can require() the built package (require(esm), Node >= 20.19)', () => {
     const require = createRequire(new URL('package.json', root))
@@ -36,14 +48,47 @@ describe('the package', () => {
     )
   })
 
+  test('express-fapi/core is importable from ESM and from CommonJS (require(esm))', async () => {
+    const specifier: string = 'express-fapi/core'
+    const esm = (await import(specifier)) as Record<string, unknown>
+    const require = createRequire(new URL('package.json', root))
+    const cjs = require('express-fapi/core') as Record<string, unknown>
+    for (const loaded of [esm, cjs]) {
+      assert.equal(typeof loaded.createFapiCore, 'function')
+      assert.equal(typeof loaded.FapiError, 'function')
+      assert.equal(loaded.fapiClient, undefined, 'the core entry has no middleware')
+    }
+    // One module graph: an error thrown by the core is an instance of the main entry's class.
+    const main = (await import('express-fapi' as string)) as Record<string, unknown>
+    assert.equal(esm.FapiError, main.FapiError)
+  })
+
+  test('the source maps point to sources the package ships', () => {
+    const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as {
+      files: string[]
+    }
+    const maps = sourceFiles(new URL('dist/', root), '.js.map')
+    assert.ok(maps.length > 20)
+    for (const [name, text, dir] of maps) {
+      const map = JSON.parse(text) as { sources: string[] }
+      for (const source of map.sources) {
+        const target = new URL(source, dir)
+        const shipped = pkg.files.some((entry) =>
+          target.href.startsWith(new URL(`${entry}/`, root).href),
+        )
+        assert.ok(shipped, `${name} points to ${source}, which the package does not ship`)
+        assert.ok(readFileSync(target, 'utf8').length > 0, `${name}: ${source} exists`)
+      }
+    }
+  })
+
   test('src/core never imports Express (protocol code is framework-free)', () => {
-    const dir = new URL('src/core/', root)
-    const files = readdirSync(dir).filter((name) => name.endsWith('.ts'))
-    assert.ok(files.length > 5)
-    for (const name of files) {
-      const text = readFileSync(new URL(name, dir), 'utf8')
-      assert.doesNotMatch(text, /from ['"](express|express-session)['"]/, name)
-      assert.doesNotMatch(text, /from ['"]\.\.\/express\//, name)
+    const files = sourceFiles(new URL('src/core/', root))
+    assert.ok(files.length > 20)
+    for (const [name, text] of files) {
+      assert.doesNotMatch(text, /from ['"](express|express-session|connect)['"]/, name)
+      assert.doesNotMatch(text, /from ['"](\.\.\/)+(express|middleware)\//, name)
+      assert.doesNotMatch(text, /\b(req|res)\.(set|status|redirect|json|send|get|accepts)\(/, name)
     }
   })
 

@@ -5,7 +5,12 @@
  * One client registration (`portal`) with one callback per JARM response mode, so that the home
  * page can offer all three: `query.jwt`, `form_post.jwt` and `fragment.jwt`.
  */
-import express, { type ErrorRequestHandler, type RequestHandler } from 'express'
+import express, {
+  type ErrorRequestHandler,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from 'express'
 import session from 'express-session'
 import { AuthorizationError, FapiError, fapiClient, type ResponseMode } from '../../src/index.js'
 import type { PortalSecrets } from './secrets.js'
@@ -168,7 +173,7 @@ export function createPortal(options: PortalOptions): express.Express {
   for (const { mode, callbackPath, client } of clients) {
     app.all(
       callbackPath,
-      client.callback((req, res, { returnTo }) => {
+      client.callback((req: Request, res: Response, { returnTo }) => {
         req.session.responseMode = mode
         res.redirect(303, returnTo)
       }),

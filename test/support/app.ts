@@ -1,10 +1,11 @@
 /**
- * A real Express app (4 or 5) with express-session and express-fapi mounted as a user would, on
- * 127.0.0.1, plus a small cookie-keeping client for it.
+ * A real Express (4 or 5) or Connect 3 app with express-session and express-fapi mounted as a user
+ * would, on 127.0.0.1, plus a small cookie-keeping client for it.
  */
 import { once } from 'node:events'
-import { createServer, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import connect from 'connect'
 import express5 from 'express'
 import express4 from 'express4'
 import session, { type Store } from 'express-session'
@@ -16,7 +17,13 @@ import {
   type LoginResult,
 } from '../../src/index.js'
 
-export type ExpressVersion = 4 | 5
+/** The framework of the app: Express 4 or 5, or Connect 3. */
+export type ExpressVersion = 4 | 5 | 'connect'
+
+/** The framework's name, for test titles: `Express 5`, `Express 4`, `Connect`. */
+export function frameworkName(version: ExpressVersion): string {
+  return version === 'connect' ? 'Connect' : `Express ${version}`
+}
 
 export interface StartedApp {
   /** e.g. http://127.0.0.1:PORT */
@@ -40,7 +47,7 @@ export interface AppOptions {
     redirectUri: string
     jwksUri: string
   }) => FapiClientOptions | Promise<FapiClientOptions>
-  /** More routes, mounted after the login routes and before the error handlers. */
+  /** More routes (Express only), mounted after the login routes and before the error handlers. */
   readonly routes?: (app: express5.Express, client: FapiClient) => void
 }
 
@@ -61,45 +68,53 @@ export async function startApp(options: AppOptions): Promise<StartedApp> {
   const logins: LoginResult[] = []
   const unexpectedErrors: unknown[] = []
 
-  const express = (options.express ?? 5) === 4 ? express4 : express5
-  const app = express()
-  app.use(
-    session({
-      secret: 'test-secret-not-for-production',
-      resave: false,
-      saveUninitialized: false,
-      ...(options.store ? { store: options.store } : {}),
-    }),
-  )
-  app.get('/auth/login', client.login())
-  app.all(
-    '/auth/callback',
-    client.callback((req, res, result) => {
-      logins.push(result)
-      res.json({ sub: result.claims.sub, returnTo: result.returnTo })
-    }),
-  )
-  app.get('/jwks', client.jwks())
-  app.get('/me', (req, res) => {
-    const login = req.session.fapi?.login
-    if (login === undefined) res.status(401).json({ error: 'not logged in' })
-    else res.json({ sub: login.claims.sub })
+  const sessions = session({
+    secret: 'test-secret-not-for-production',
+    resave: false,
+    saveUninitialized: false,
+    ...(options.store ? { store: options.store } : {}),
   })
-  options.routes?.(app as express5.Express, client)
-  app.use(errorHandler())
-  app.use(
-    (
-      err: unknown,
-      _req: express5.Request,
-      res: express5.Response,
-      _next: express5.NextFunction,
-    ) => {
-      void _next
-      unexpectedErrors.push(err)
-      res.status(500).json({ error: 'unexpected' })
-    },
-  )
-  server.on('request', app)
+  const version = options.express ?? 5
+  if (version === 'connect') {
+    if (options.routes !== undefined) {
+      server.close()
+      throw new Error('routes are Express routes: not for a Connect app')
+    }
+    server.on('request', connectApp(client, sessions, logins, unexpectedErrors))
+  } else {
+    const express = version === 4 ? express4 : express5
+    const app = express()
+    app.use(sessions)
+    app.get('/auth/login', client.login())
+    app.all(
+      '/auth/callback',
+      client.callback((_req: express5.Request, res: express5.Response, result) => {
+        logins.push(result)
+        res.json({ sub: result.claims.sub, returnTo: result.returnTo })
+      }),
+    )
+    app.get('/jwks', client.jwks())
+    app.get('/me', (req, res) => {
+      const login = req.session.fapi?.login
+      if (login === undefined) res.status(401).json({ error: 'not logged in' })
+      else res.json({ sub: login.claims.sub })
+    })
+    options.routes?.(app as express5.Express, client)
+    app.use(errorHandler())
+    app.use(
+      (
+        err: unknown,
+        _req: express5.Request,
+        res: express5.Response,
+        _next: express5.NextFunction,
+      ) => {
+        void _next
+        unexpectedErrors.push(err)
+        res.status(500).json({ error: 'unexpected' })
+      },
+    )
+    server.on('request', app)
+  }
 
   return {
     origin,
@@ -181,4 +196,57 @@ export class AppBrowser {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
     })
   }
+}
+
+function json(res: ServerResponse, status: number, value: unknown): void {
+  res.statusCode = status
+  res.setHeader('content-type', 'application/json; charset=utf-8')
+  res.end(JSON.stringify(value))
+}
+
+/** The same routes on Connect 3, which routes by path prefix only: methods are checked here. */
+function connectApp(
+  client: FapiClient,
+  sessions: ReturnType<typeof session>,
+  logins: LoginResult[],
+  unexpectedErrors: unknown[],
+): connect.Server {
+  type Handler = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void
+  const only =
+    (methods: readonly string[], handler: Handler): Handler =>
+    (req, res, next) => {
+      if (methods.includes(req.method ?? '')) handler(req, res, next)
+      else next()
+    }
+  const app = connect()
+  // express-session is Connect middleware; its types name Express's request type only.
+  app.use(sessions as unknown as connect.NextHandleFunction)
+  app.use('/auth/login', only(['GET'], client.login()))
+  app.use(
+    '/auth/callback',
+    client.callback((_req, res, result) => {
+      logins.push(result)
+      json(res, 200, { sub: result.claims.sub, returnTo: result.returnTo })
+    }),
+  )
+  app.use('/jwks', only(['GET'], client.jwks()))
+  app.use(
+    '/me',
+    only(['GET'], (req, res) => {
+      const login = (
+        req as IncomingMessage & { session?: { fapi?: { login?: { claims: { sub?: unknown } } } } }
+      ).session?.fapi?.login
+      if (login === undefined) json(res, 401, { error: 'not logged in' })
+      else json(res, 200, { sub: login.claims.sub })
+    }),
+  )
+  app.use(errorHandler())
+  app.use(
+    (err: unknown, _req: IncomingMessage, res: ServerResponse, _next: (err?: unknown) => void) => {
+      void _next
+      unexpectedErrors.push(err)
+      json(res, 500, { error: 'unexpected' })
+    },
+  )
+  return app
 }

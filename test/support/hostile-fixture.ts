@@ -104,7 +104,8 @@ export async function setup(t: TestContext, options: SetupOptions = {}): Promise
     ...(certificates ? { tls: certificates } : {}),
   })
   const app = await startApp({
-    routes: resourceRoute,
+    // The resource routes are Express routes; the Connect app runs the protocol tests.
+    ...(options.express === 'connect' ? {} : { routes: resourceRoute }),
     express: options.express ?? 5,
     ...(options.store ? { store: options.store } : {}),
     client: ({ origin, redirectUri }) => ({

@@ -1,20 +1,28 @@
 /**
- * The second half of a login as plain async functions over plain data: the authorization response
- * verified (a JARM JWT, or a plain response by its RFC 9207 `iss`) before anything in it is used,
- * then, once the caller has taken the transaction, the code redeemed (with the login's DPoP key
- * and the client certificate where they apply) and the ID token validated.
+ * The second half of a login over plain data, in the order of DESIGN.md: only the requested
+ * response mode is accepted (a plain `?code=` where JARM was requested is a downgrade); the
+ * response is verified before anything in it is used (a JARM JWT, decrypted first if it is a JWE;
+ * or, in plain `query` mode, its RFC 9207 `iss`); a response that came without the session cookie
+ * (`form_post.jwt`) or in the fragment (`fragment.jwt`) is answered once with a same-origin relay
+ * page; the pending login for its `state` is taken (single use, persisted) before the code is
+ * redeemed (with the login's DPoP key or the client certificate); the ID token is validated. The
+ * adapter then regenerates the session and stores the login record.
  *
  * @module
  */
-import { AuthorizationError } from '../../errors.js'
+import { AuthorizationError, AuthorizationResponseError, SessionError } from '../../errors.js'
 import { addClientAuthentication } from '../server/client-auth.js'
 import type { ServerMetadata } from '../server/discovery.js'
-import { serverJwtContext, tokenEndpointOptions, type ClientContext } from './login.js'
 import { signedIdToken, validateIdToken, type IdTokenClaims } from '../jwt/id-token.js'
 import { verifyJarmResponse, type AuthorizationResponse } from '../jwt/jarm.js'
-import { checkPlainResponse } from './plain-response.js'
 import { requestTokens, tokenRequestForm, type TokenSet } from '../server/token.js'
-import type { Transaction } from './transaction.js'
+import { serverJwtContext, tokenEndpointOptions, type ClientContext } from './context.js'
+import { readDelivery, type CallbackRequest } from './delivery.js'
+import type { Page } from './page.js'
+import { checkPlainResponse } from './plain-response.js'
+import { formPostRelayPage, fragmentRelayPage, needsFormPostRelay } from './relay.js'
+import { storedLoginOf, type StoredLogin } from './stored-login.js'
+import { isTransaction, type Transaction } from './transaction.js'
 
 /** A verified authorization response and the metadata it was checked against. */
 export interface VerifiedResponse {
@@ -102,4 +110,128 @@ export async function completeAuthorization(
     accessToken: tokens.accessToken,
   })
   return { claims, tokens: { ...tokens, idToken } }
+}
+
+/**
+ * The session's pending logins, as the adapter holds them: {@link handleCallback} reads whether one
+ * exists (the form_post relay decision) and takes the one its response names.
+ */
+export interface PendingLogins {
+  /** Whether the session has a pending login for `state`. */
+  has(state: string): boolean
+  /**
+   * Removes the pending login of `state` from the session and persists the session before
+   * resolving (single use also when the token request then fails); resolves with the entry as it
+   * was stored (untrusted), or `undefined` when there is none.
+   */
+  take(state: string): Promise<unknown>
+}
+
+/** What {@link handleCallback} ends with: a page to send as it is, or a finished login. */
+export type CallbackOutcome =
+  | { readonly kind: 'page'; readonly page: Page }
+  | {
+      readonly kind: 'login'
+      readonly claims: IdTokenClaims
+      readonly tokens: TokenSet
+      readonly returnTo: string
+      /** The record to keep in the (regenerated) session. */
+      readonly login: StoredLogin
+    }
+
+function transactionNotFound(): SessionError {
+  return new SessionError(
+    'ERR_TRANSACTION_NOT_FOUND',
+    400,
+    'no pending login in this session matches the response "state" (used already, or started in another browser)',
+  )
+}
+
+/**
+ * Takes the pending login of `state` (single use), then checks it: this process has not consumed
+ * the state already (parallel delivery), it was made by this client for this redirect URI and
+ * mode, and it is not too old.
+ */
+async function takeTransaction(
+  context: ClientContext,
+  pending: PendingLogins,
+  state: string,
+): Promise<Transaction> {
+  const { config } = context
+  const found = await pending.take(state)
+  if (found === undefined) throw transactionNotFound()
+  // The session is a copy per request: a parallel delivery of the same response is stopped here.
+  if (!context.consumed.claim(state, config.now())) throw transactionNotFound()
+  if (
+    !isTransaction(found) ||
+    found.issuer !== config.issuer ||
+    found.clientId !== config.clientId ||
+    found.redirectUri !== config.redirectUri
+  ) {
+    throw transactionNotFound()
+  }
+  if (found.responseMode !== config.responseMode) {
+    throw new AuthorizationResponseError(
+      'ERR_RESPONSE_MODE_MISMATCH',
+      400,
+      'the response arrived in another mode than the one requested',
+    )
+  }
+  if (config.now() - found.createdAt > config.pendingLoginMaxAge * 1000) {
+    throw new SessionError(
+      'ERR_TRANSACTION_EXPIRED',
+      400,
+      'the pending login is older than pendingLoginMaxAge',
+    )
+  }
+  return found
+}
+
+/**
+ * Handles a request to the callback: a relay page to send, or a finished login whose record the
+ * adapter stores after regenerating the session. Rejects with a `FapiError`.
+ */
+export async function handleCallback(
+  context: ClientContext,
+  request: CallbackRequest,
+  pending: PendingLogins,
+): Promise<CallbackOutcome> {
+  const { config } = context
+  // FAPI 1.0 Baseline §5.2.3 (4): the response arrives at the redirect URI it was requested for.
+  if (request.path !== config.redirectPath) {
+    throw new AuthorizationResponseError(
+      'ERR_REDIRECT_URI_MISMATCH',
+      400,
+      `the callback is mounted at another path than redirectUri's "${config.redirectPath}"`,
+    )
+  }
+  const delivery = await readDelivery(request, config)
+  if (delivery.kind === 'fragment') return { kind: 'page', page: fragmentRelayPage(config) }
+  // Verified before it is relayed: the relay page only ever repeats what the server signed.
+  const verified =
+    delivery.kind === 'plain'
+      ? await verifyPlainResponse(context, delivery.params)
+      : await verifyAuthorizationResponse(context, delivery.response)
+  const { state } = verified.response
+  if (
+    delivery.kind === 'response' &&
+    config.responseMode === 'form_post.jwt' &&
+    needsFormPostRelay(request.header('sec-fetch-site'), delivery.relayed, pending.has(state))
+  ) {
+    return { kind: 'page', page: formPostRelayPage(config, delivery.response) }
+  }
+  const transaction = await takeTransaction(context, pending, state)
+  const login = await completeAuthorization(
+    context,
+    verified.metadata,
+    verified.response,
+    transaction,
+  )
+  return {
+    kind: 'login',
+    claims: login.claims,
+    tokens: login.tokens,
+    returnTo: transaction.returnTo,
+    login: storedLoginOf(login, transaction, config),
+  }
 }

@@ -8,14 +8,31 @@
  *
  * @module
  */
-import type { Request } from 'express'
 import type { Config, ResponseMode } from '../../config/index.js'
 import { AuthorizationResponseError } from '../../errors.js'
-import { readFormBody } from '../../express/form-body.js'
-import { queryParams } from '../../express/request.js'
 
 /** The form field that marks a POST sent by the form_post relay page (at most one relay). */
 export const RELAY_FIELD = 'fapi_relay'
+
+/**
+ * The callback request as plain data: what an adapter reads from its framework's request.
+ */
+export interface CallbackRequest {
+  /** The HTTP method, upper case. */
+  readonly method: string
+  /** The path of the request as the app received it (no query). */
+  readonly path: string
+  /** The query parameters exactly as sent, repeated names kept. */
+  readonly query: URLSearchParams
+  /** A request header by lower-case name (`sec-fetch-site` is read). */
+  readonly header: (name: string) => string | undefined
+  /**
+   * Reads the `application/x-www-form-urlencoded` body of at most `limit` bytes: called at most once, and only for a POST
+   * in a mode that expects one. Rejects with a `FapiError` (`ERR_CALLBACK_CONTENT_TYPE`,
+   * `ERR_CALLBACK_BODY_TOO_LARGE`, `ERR_CALLBACK_MALFORMED`).
+   */
+  readonly readBody: (limit: number) => Promise<URLSearchParams>
+}
 
 /** How the authorization response reached the callback. */
 export type Delivery =
@@ -67,7 +84,9 @@ function singleResponse(params: URLSearchParams, mode: ResponseMode): string {
     throw new AuthorizationResponseError(
       'ERR_CALLBACK_MALFORMED',
       400,
-      'the "response" parameter is missing',
+      params.size === 0
+        ? 'the callback was opened without an authorization response (no parameters at all): start the login at the login route'
+        : 'the "response" parameter is missing',
     )
   }
   const [response] = values
@@ -85,11 +104,11 @@ function singleResponse(params: URLSearchParams, mode: ResponseMode): string {
  * Reads the authorization response from where the configured mode puts it. Outer parameters
  * beside `response` are ignored, never merged with the JWT's.
  */
-export async function readDelivery(req: Request, config: Config): Promise<Delivery> {
+export async function readDelivery(req: CallbackRequest, config: Config): Promise<Delivery> {
   const mode = config.responseMode
   const carrier = CARRIER[mode]
   if (req.method === 'GET') {
-    const params = queryParams(req)
+    const params = req.query
     if (mode === 'query') {
       if (params.has('response')) {
         throw mismatch('a JARM "response" arrived where a plain "query" response was requested')
@@ -111,7 +130,7 @@ export async function readDelivery(req: Request, config: Config): Promise<Delive
   }
   if (req.method === 'POST') {
     if (carrier === 'query') throw mismatch(`response mode "${mode}" expects a GET, got a POST`)
-    const params = await readFormBody(req, config.maxCallbackBodyBytes)
+    const params = await req.readBody(config.maxCallbackBodyBytes)
     return {
       kind: 'response',
       response: singleResponse(params, mode),

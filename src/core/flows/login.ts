@@ -2,84 +2,28 @@
  * The first half of a login as a plain async function over plain data: a new transaction (state,
  * nonce, PKCE verifier, and a DPoP key when tokens are DPoP-bound), the authorization parameters
  * (in a signed, possibly encrypted, request object, or as they are), pushed to the PAR endpoint or
- * put in the URL, and the URL to send the browser to. Framework-free: the Express layer only
- * moves data between this and the request, the session and the response.
+ * put in the URL, and the URL to send the browser to. Framework-free: an adapter only moves data
+ * between this and the request, the session and the response.
  *
  * @module
  */
-import type { Config, JwsAlgorithm } from '../../config/index.js'
 import { ServerResponseError } from '../../errors.js'
 import { addClientAuthentication, usesClientCertificate } from '../server/client-auth.js'
-import type { Discovery, ServerMetadata } from '../server/discovery.js'
-import { createDpopKey, dpopThumbprint, type DpopKey, type DpopNonces } from '../jwt/dpop.js'
+import type { ServerMetadata } from '../server/discovery.js'
+import { createDpopKey, dpopThumbprint } from '../jwt/dpop.js'
 import { encryptToServer } from '../jwt/encryption.js'
 import { signRequestObject } from '../jwt/jar.js'
-import type { RemoteJwks } from '../server/jwks.js'
-import type { ServerJwtContext } from '../jwt/jws.js'
-import type { DpopContext, OAuthPostOptions } from '../transport/oauth-post.js'
 import { pushAuthorizationRequest } from '../server/par.js'
-import { createPkce } from './pkce.js'
 import { randomToken } from '../jwt/random.js'
-import type { ConsumedStates, Transaction } from './transaction.js'
-
-/** What the flows share for one client. Internal. */
-export interface ClientContext {
-  readonly config: Config
-  readonly discovery: Discovery
-  readonly jwks: RemoteJwks
-  readonly consumed: ConsumedStates
-  /** The servers' DPoP nonces, by origin (RFC 9449 §8, §9). */
-  readonly nonces: DpopNonces
-}
+import { dpopContext, type ClientContext } from './context.js'
+import { createPkce } from './pkce.js'
+import { returnToOf } from './return-to.js'
+import { addTransaction, type Transaction, type TransactionMap } from './transaction.js'
 
 /** A started authorization: the transaction to keep and where to send the browser. */
 export interface StartedAuthorization {
   readonly transaction: Transaction
   readonly authorizationUrl: string
-}
-
-/** DPoP for calls made with a login's key, if it has one. */
-export function dpopContext(
-  context: ClientContext,
-  key: DpopKey | undefined,
-): DpopContext | undefined {
-  return key === undefined ? undefined : { key, nonces: context.nonces, now: context.config.now }
-}
-
-/** What every JWT from the server is checked against (JARM responses, ID tokens). */
-export function serverJwtContext(
-  context: ClientContext,
-  algorithms: readonly JwsAlgorithm[],
-): ServerJwtContext {
-  const { config } = context
-  return {
-    issuer: config.issuer,
-    clientId: config.clientId,
-    algorithms,
-    clockTolerance: config.clockTolerance,
-    now: config.now(),
-    jwks: context.jwks,
-  }
-}
-
-/** Options of a token-endpoint call (code or refresh grant) made for a login. */
-export function tokenEndpointOptions(
-  context: ClientContext,
-  dpopKey: DpopKey | undefined,
-  requestedScope: string,
-): OAuthPostOptions & { requestedScope: string; now: () => number } {
-  const { config } = context
-  return {
-    httpTimeout: config.httpTimeout,
-    maxResponseBytes: config.maxResponseBytes,
-    agents: config.agents,
-    dpop: dpopContext(context, dpopKey),
-    // RFC 8705: the certificate authenticates the client, or binds the tokens, or both.
-    clientCertificate:
-      usesClientCertificate(config.clientAuthMethod) || config.senderConstraint === 'mtls',
-    requestedScope,
-    now: config.now,
-  }
 }
 
 /** A form value: strings as they are, anything else (e.g. `claims`) as JSON. */
@@ -187,4 +131,47 @@ export async function startAuthorization(
     for (const [name, value] of Object.entries(params)) url.searchParams.set(name, formValue(value))
   }
   return { transaction, authorizationUrl: url.href }
+}
+
+/** What an adapter hands to {@link startLogin}. */
+export interface LoginRequest {
+  /** Every `returnTo` value of the login request's query, as sent (none, one, or a repeated one). */
+  readonly returnTo: readonly string[]
+  /** The session's pending logins, as stored (untrusted: entries are checked). */
+  readonly transactions: unknown
+}
+
+/** What the adapter keeps and where it sends the browser (303, `Cache-Control: no-store`). */
+export interface StartedLogin {
+  /** The session's new map of pending logins, the new one included: store it before redirecting. */
+  readonly transactions: TransactionMap
+  readonly authorizationUrl: string
+  /** The new pending login (its `state` is the key in `transactions`). */
+  readonly transaction: Transaction
+}
+
+/**
+ * Starts a login: a checked `returnTo` (no open redirector: RFC 9700 §4.11), a new transaction
+ * added to the session's (bounded in count and age), and the authorization URL.
+ */
+export async function startLogin(
+  context: ClientContext,
+  request: LoginRequest,
+): Promise<StartedLogin> {
+  const { config } = context
+  const returnTo = returnToOf(request.returnTo, config)
+  const started = await startAuthorization(context, returnTo)
+  const current =
+    typeof request.transactions === 'object' && request.transactions !== null
+      ? (request.transactions as TransactionMap)
+      : undefined
+  return {
+    transactions: addTransaction(current, started.transaction, {
+      max: config.maxPendingLogins,
+      maxAgeMs: config.pendingLoginMaxAge * 1000,
+      now: config.now(),
+    }),
+    authorizationUrl: started.authorizationUrl,
+    transaction: started.transaction,
+  }
 }

@@ -17,11 +17,9 @@
  * @see JARM §4.3; RFC 9700 §4.2 (leaks through Referer and history)
  */
 import { createHash } from 'node:crypto'
-import type { Request, Response } from 'express'
-import type { Config } from '../config/index.js'
-import type { TransactionMap } from '../core/flows/transaction.js'
-import { escapeHtml } from './error-handler.js'
-import { RELAY_FIELD } from '../core/flows/delivery.js'
+import type { Config } from '../../config/index.js'
+import { RELAY_FIELD } from './delivery.js'
+import { escapeHtml, type Page } from './page.js'
 
 const FORM_ID = 'fapi-relay'
 
@@ -61,27 +59,29 @@ function relayAction(config: Config): string {
   return `${url.pathname}${url.search}`
 }
 
-function sendPage(
-  res: Response,
-  page: { action: string; fields: string; script: InlineScript; noscript: string },
-): void {
+function relayPage(page: {
+  action: string
+  fields: string
+  script: InlineScript
+  noscript: string
+}): Page {
   // No form-action: after the POST the callback (or the app's handler) may redirect to another
   // origin, which Chromium checks against form-action too. The page has no injection point.
-  res.status(200)
-  res.set({
-    'Cache-Control': 'no-store',
-    'Referrer-Policy': 'no-referrer',
-    'X-Content-Type-Options': 'nosniff',
-    'Content-Security-Policy': `default-src 'none'; script-src ${page.script.source}; base-uri 'none'; frame-ancestors 'none'`,
-  })
-  res
-    .type('html')
-    .send(
+  return {
+    status: 200,
+    headers: {
+      'Cache-Control': 'no-store',
+      'Referrer-Policy': 'no-referrer',
+      'X-Content-Type-Options': 'nosniff',
+      'Content-Security-Policy': `default-src 'none'; script-src ${page.script.source}; base-uri 'none'; frame-ancestors 'none'`,
+      'Content-Type': 'text/html; charset=utf-8',
+    },
+    body:
       '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Signing in…</title></head><body>' +
-        `<form id="${FORM_ID}" method="post" action="${escapeHtml(page.action)}">${page.fields}` +
-        `<noscript><p>${page.noscript}</p></noscript></form>` +
-        `<script>${page.script.text}</script></body></html>`,
-    )
+      `<form id="${FORM_ID}" method="post" action="${escapeHtml(page.action)}">${page.fields}` +
+      `<noscript><p>${page.noscript}</p></noscript></form>` +
+      `<script>${page.script.text}</script></body></html>`,
+  }
 }
 
 /**
@@ -91,21 +91,16 @@ function sendPage(
  * handled at once: a replay with the cookie fails as it would without the relay.
  */
 export function needsFormPostRelay(
-  req: Request,
+  secFetchSite: string | undefined,
   relayed: boolean,
-  transactions: Readonly<TransactionMap> | undefined,
-  state: string,
+  hasPending: boolean,
 ): boolean {
-  return (
-    !relayed &&
-    req.get('sec-fetch-site') === 'cross-site' &&
-    (transactions === undefined || !Object.hasOwn(transactions, state))
-  )
+  return !relayed && secFetchSite === 'cross-site' && !hasPending
 }
 
-/** Answers a cross-site form POST with a page that posts the same `response` from this origin. */
-export function sendFormPostRelay(res: Response, config: Config, response: string): void {
-  sendPage(res, {
+/** The page that posts a cross-site form POST's `response` again from this origin. */
+export function formPostRelayPage(config: Config, response: string): Page {
+  return relayPage({
     action: relayAction(config),
     fields:
       `<input type="hidden" name="response" value="${escapeHtml(response)}">` +
@@ -115,9 +110,9 @@ export function sendFormPostRelay(res: Response, config: Config, response: strin
   })
 }
 
-/** Answers a `fragment.jwt` GET with a page that posts the fragment's parameters. */
-export function sendFragmentRelay(res: Response, config: Config): void {
-  sendPage(res, {
+/** The page that posts a `fragment.jwt` response's fragment parameters. */
+export function fragmentRelayPage(config: Config): Page {
+  return relayPage({
     action: relayAction(config),
     fields: '',
     script: FRAGMENT_SCRIPT,

@@ -4,11 +4,11 @@
  *
  * @module
  */
-import type { Request } from 'express'
+import type { IncomingMessage } from 'node:http'
 import { AuthorizationResponseError } from '../errors.js'
 
 /** Reads `application/x-www-form-urlencoded` parameters of at most `limit` bytes. */
-export async function readFormBody(req: Request, limit: number): Promise<URLSearchParams> {
+export async function readFormBody(req: IncomingMessage, limit: number): Promise<URLSearchParams> {
   const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase()
   if (type !== 'application/x-www-form-urlencoded') {
     throw new AuthorizationResponseError(
@@ -17,9 +17,9 @@ export async function readFormBody(req: Request, limit: number): Promise<URLSear
       'the callback accepts only application/x-www-form-urlencoded bodies',
     )
   }
-  const parsed: unknown = (req as Request & { body?: unknown }).body
+  const parsed: unknown = (req as IncomingMessage & { body?: unknown }).body
   // body-parser marks a parsed request with `_body`; a drained stream has `readableEnded`.
-  if (req.readableEnded || (req as Request & { _body?: unknown })._body === true) {
+  if (req.readableEnded || (req as IncomingMessage & { _body?: unknown })._body === true) {
     // A body parser of the app consumed the stream already: take its result, as untrusted data.
     const params = new URLSearchParams()
     if (typeof parsed === 'object' && parsed !== null) {

@@ -1,0 +1,113 @@
+/**
+ * `createFapiCore()`: one FAPI client's whole protocol behind plain-data entry points, for the
+ * middleware of this package and for adapters of other frameworks. It never sees a request or a
+ * response object: an adapter reads the request into plain data, calls one entry point, and
+ * writes what it returns (a redirect, a page, a record to keep in the session).
+ *
+ * @module
+ */
+import type { JWK } from 'jose'
+import { isSafeRelativePath, resolveConfig, type FapiClientOptions } from '../config/index.js'
+import { toFapiError } from '../errors.js'
+import type { ResourceRequestInit } from './server/resource.js'
+import { handleCallback, type CallbackOutcome, type PendingLogins } from './flows/callback.js'
+import { createClientContext } from './flows/context.js'
+import type { CallbackRequest } from './flows/delivery.js'
+import { startLogin, type LoginRequest, type StartedLogin } from './flows/login.js'
+import { logoutTarget } from './flows/logout.js'
+import { createRefresher } from './flows/refresh.js'
+import { fetchResourceAs, type ResourceResult } from './flows/resource.js'
+import { isLoginOf, requireLoginOf, type StoredLogin } from './flows/stored-login.js'
+
+/** One FAPI client's protocol, framework-free. Every entry point rejects only with a `FapiError`. */
+export interface FapiCore {
+  /**
+   * Starts a login: checks `returnTo`, creates the pending login and returns the session's new
+   * map of pending logins (store it, and persist the session, before redirecting) and the
+   * authorization URL (answer 303 with `Cache-Control: no-store`).
+   */
+  startLogin(request: LoginRequest): Promise<StartedLogin>
+  /**
+   * Handles a request to the callback (GET or POST at the redirect URI's path): resolves with a
+   * page to send as it is (a relay page), or with a finished login whose `login` record the
+   * adapter stores after regenerating the session.
+   */
+  handleCallback(request: CallbackRequest, pending: PendingLogins): Promise<CallbackOutcome>
+  /** The session's login record when it is a login of this client at this issuer. */
+  currentLogin(stored: unknown): StoredLogin | undefined
+  /** Refreshes a stored login (single flight per refresh token); store the record it resolves with. */
+  refresh(stored: unknown): Promise<StoredLogin>
+  /**
+   * Calls a resource server with a stored login's token (refreshed once first when expired);
+   * `refreshed`, when set, is the record to store.
+   */
+  fetchResource(stored: unknown, url: string, init?: ResourceRequestInit): Promise<ResourceResult>
+  /** Where to send the browser after the local session ended (never rejects). */
+  logoutTarget(stored: unknown): Promise<string>
+  /**
+   * Where an anonymous page request is sent: the login route, with `returnTo` set to the page
+   * (`url`, path and query) when the method is GET or HEAD and it is a path on this site.
+   */
+  loginRedirect(method: string, url: string): string
+  /** The client's public keys (the body of its `jwks_uri`). */
+  publicJwks(): { readonly keys: readonly JWK[] }
+  /** Fetches discovery and the server's JWKS now (both are fetched on first use anyway). */
+  ready(): Promise<void>
+}
+
+/** Rejections become `FapiError`s (anything unexpected is `ERR_INTERNAL`, its cause withheld). */
+function guarded<A extends unknown[], R>(
+  run: (...args: A) => Promise<R>,
+): (...args: A) => Promise<R> {
+  return (...args) => run(...args).catch((error: unknown) => Promise.reject(toFapiError(error)))
+}
+
+/**
+ * Creates the protocol core of one client. Throws a `FapiConfigError` at once on a configuration
+ * mistake.
+ *
+ * @example
+ * ```ts
+ * import { createFapiCore } from 'express-fapi/core'
+ * const core = createFapiCore({ issuer, clientId, redirectUri, keys: { signing: [jwk] } })
+ * const { transactions, authorizationUrl } = await core.startLogin({ returnTo: [], transactions: {} })
+ * ```
+ * @see FAPI 2.0 Message Signing; RFC 9101 (JAR); RFC 9126 (PAR); JARM
+ */
+export function createFapiCore(options: FapiClientOptions): FapiCore {
+  const config = resolveConfig(options)
+  const context = createClientContext(config)
+  const refreshStored = createRefresher(context)
+  const keys = Object.freeze([
+    ...config.signingKeys.map((key) => key.publicJwk),
+    ...config.encryptionKeys.map((key) => key.publicJwk),
+    ...(config.clientAuthMethod === 'self_signed_tls_client_auth' &&
+    config.certificateJwk !== undefined
+      ? [config.certificateJwk]
+      : []),
+  ])
+  return Object.freeze({
+    startLogin: guarded((request: LoginRequest) => startLogin(context, request)),
+    handleCallback: guarded((request: CallbackRequest, pending: PendingLogins) =>
+      handleCallback(context, request, pending),
+    ),
+    currentLogin: (stored: unknown) => (isLoginOf(stored, config) ? stored : undefined),
+    refresh: guarded(async (stored: unknown) => refreshStored(requireLoginOf(stored, config))),
+    fetchResource: guarded(async (stored: unknown, url: string, init: ResourceRequestInit = {}) =>
+      fetchResourceAs(context, refreshStored, requireLoginOf(stored, config), url, init),
+    ),
+    logoutTarget: (stored: unknown) =>
+      logoutTarget(context, isLoginOf(stored, config) ? stored.tokens.idToken : undefined),
+    loginRedirect(method: string, url: string) {
+      if ((method === 'GET' || method === 'HEAD') && isSafeRelativePath(url)) {
+        return `${config.loginPath}?${new URLSearchParams({ returnTo: url }).toString()}`
+      }
+      return config.loginPath
+    },
+    publicJwks: () => ({ keys }),
+    ready: guarded(async () => {
+      await context.discovery.get()
+      await context.jwks.load()
+    }),
+  })
+}

@@ -1,0 +1,81 @@
+/**
+ * What the flows of one client share: the frozen configuration, the server's discovery and JWKS,
+ * the consumed-state claims and the DPoP nonces; and the option sets derived from it that several
+ * flows use.
+ *
+ * @module
+ */
+import type { Config, JwsAlgorithm } from '../../config/index.js'
+import { usesClientCertificate } from '../server/client-auth.js'
+import { Discovery } from '../server/discovery.js'
+import { DpopNonces, type DpopKey } from '../jwt/dpop.js'
+import { RemoteJwks } from '../server/jwks.js'
+import type { ServerJwtContext } from '../jwt/jws.js'
+import type { DpopContext, OAuthPostOptions } from '../transport/oauth-post.js'
+import { ConsumedStates } from './transaction.js'
+
+/** What the flows share for one client. Internal. */
+export interface ClientContext {
+  readonly config: Config
+  readonly discovery: Discovery
+  readonly jwks: RemoteJwks
+  readonly consumed: ConsumedStates
+  /** The servers' DPoP nonces, by origin (RFC 9449 §8, §9). */
+  readonly nonces: DpopNonces
+}
+
+/** DPoP for calls made with a login's key, if it has one. */
+export function dpopContext(
+  context: ClientContext,
+  key: DpopKey | undefined,
+): DpopContext | undefined {
+  return key === undefined ? undefined : { key, nonces: context.nonces, now: context.config.now }
+}
+
+/** What every JWT from the server is checked against (JARM responses, ID tokens). */
+export function serverJwtContext(
+  context: ClientContext,
+  algorithms: readonly JwsAlgorithm[],
+): ServerJwtContext {
+  const { config } = context
+  return {
+    issuer: config.issuer,
+    clientId: config.clientId,
+    algorithms,
+    clockTolerance: config.clockTolerance,
+    now: config.now(),
+    jwks: context.jwks,
+  }
+}
+
+/** Options of a token-endpoint call (code or refresh grant) made for a login. */
+export function tokenEndpointOptions(
+  context: ClientContext,
+  dpopKey: DpopKey | undefined,
+  requestedScope: string,
+): OAuthPostOptions & { requestedScope: string; now: () => number } {
+  const { config } = context
+  return {
+    httpTimeout: config.httpTimeout,
+    maxResponseBytes: config.maxResponseBytes,
+    agents: config.agents,
+    dpop: dpopContext(context, dpopKey),
+    // RFC 8705: the certificate authenticates the client, or binds the tokens, or both.
+    clientCertificate:
+      usesClientCertificate(config.clientAuthMethod) || config.senderConstraint === 'mtls',
+    requestedScope,
+    now: config.now,
+  }
+}
+
+/** The shared state of a client, made once from its configuration. */
+export function createClientContext(config: Config): ClientContext {
+  const discovery = new Discovery(config)
+  return {
+    config,
+    discovery,
+    jwks: new RemoteJwks(async () => (await discovery.get()).jwksUri, config),
+    consumed: new ConsumedStates(config.pendingLoginMaxAge * 1000),
+    nonces: new DpopNonces(),
+  }
+}

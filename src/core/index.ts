@@ -1,0 +1,40 @@
+/**
+ * `express-fapi/core`: the whole FAPI client protocol without a framework. The middleware of
+ * `express-fapi` is one adapter over it; an adapter for another framework reads its request into
+ * the plain data these entry points take and writes what they return.
+ *
+ * @example A plain `node:http` callback route (see the README, "Other frameworks")
+ * ```ts
+ * import { createFapiCore } from 'express-fapi/core'
+ * const core = createFapiCore(options)
+ * const outcome = await core.handleCallback(
+ *   { method, path, query, header: (name) => headers[name], readBody: (limit) => readForm(req, limit) },
+ *   { has: (state) => state in pending, take: async (state) => takeAndPersist(state) },
+ * )
+ * ```
+ * @module
+ */
+export { createFapiCore } from './client.js'
+export type { FapiCore } from './client.js'
+export type { CallbackOutcome, PendingLogins } from './flows/callback.js'
+export type { CallbackRequest } from './flows/delivery.js'
+export type { LoginRequest, StartedLogin } from './flows/login.js'
+export type { Page } from './flows/page.js'
+export type { ResourceResult } from './flows/resource.js'
+export type { StoredLogin } from './flows/stored-login.js'
+export type { Transaction, TransactionMap } from './flows/transaction.js'
+export type { IdTokenClaims } from './jwt/id-token.js'
+export type { DpopKey } from './jwt/dpop.js'
+export type { ResourceRequestInit } from './server/resource.js'
+export type { TokenSet, TokenType } from './server/token.js'
+export type { FapiClientOptions } from '../config/index.js'
+export {
+  FapiError,
+  FapiConfigError,
+  AuthorizationError,
+  AuthorizationResponseError,
+  ServerResponseError,
+  IdTokenError,
+  SessionError,
+} from '../errors.js'
+export type { FapiErrorCode } from '../errors.js'

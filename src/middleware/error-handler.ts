@@ -1,0 +1,54 @@
+/**
+ * An error handler for express-fapi's errors: the status, the stable code and the message, as JSON
+ * or as a small HTML page; never a stack trace, a token or a code. Other errors pass on untouched.
+ *
+ * @module
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { escapeHtml } from '../core/flows/page.js'
+import { FapiError } from '../errors.js'
+import { prefersJson, send, sendJson, type Next } from './http.js'
+
+/** An error-handling middleware of Connect and Express (four parameters). */
+export type ErrorMiddleware = (
+  err: unknown,
+  req: IncomingMessage,
+  res: ServerResponse,
+  next: Next,
+) => void
+
+/**
+ * Renders {@link FapiError}s; passes every other error to the next error handler.
+ *
+ * @example
+ * ```ts
+ * app.use(errorHandler())
+ * ```
+ */
+export function errorHandler(): ErrorMiddleware {
+  return function fapiErrorHandler(err, req, res, next) {
+    if (!(err instanceof FapiError) || res.headersSent) {
+      next(err)
+      return
+    }
+    // An unexpected failure is not described to the user; its code is enough to find it.
+    const message =
+      err.status >= 500 && err.code === 'ERR_INTERNAL' ? 'internal error' : err.message
+    if (prefersJson(req)) {
+      sendJson(req, res, err.status, { error: err.code, message }, { 'Cache-Control': 'no-store' })
+      return
+    }
+    send(
+      req,
+      res,
+      err.status,
+      {
+        'Cache-Control': 'no-store',
+        'Content-Security-Policy': "default-src 'none'",
+        'Content-Type': 'text/html; charset=utf-8',
+      },
+      `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Login failed</title></head>` +
+        `<body><h1>Login failed</h1><p>${escapeHtml(message)}</p><p>Error code: <code>${escapeHtml(err.code)}</code></p></body></html>`,
+    )
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * `logout()`: ends the local session, then sends the browser where the core says: the server's
+ * `end_session_endpoint` (OpenID Connect RP-Initiated Logout 1.0 §2), or `postLogoutRedirectUri`
+ * (or `/`).
+ *
+ * @module
+ */
+import type { FapiCore } from '../core/client.js'
+import { toFapiError } from '../errors.js'
+import { redirect, type Middleware } from './http.js'
+import { destroySession, requireSession } from './session.js'
+
+/** The logout middleware factory. Internal: reached through `fapiClient().logout()`. */
+export function createLogout(core: FapiCore): Middleware {
+  return function fapiLogout(req, res, next) {
+    Promise.resolve()
+      .then(async () => {
+        const session = requireSession(req)
+        const stored = session.fapi?.login
+        await destroySession(session)
+        redirect(req, res, await core.logoutTarget(stored))
+      })
+      .catch((error: unknown) => next(toFapiError(error)))
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * `refresh(req)`: refreshes the tokens of the logged-in user of `req` (the core's single flight,
+ * FAPI 2.0 §5.3.3.1 (6)) and saves the session with the record it returns.
+ *
+ * @module
+ */
+import type { IncomingMessage } from 'node:http'
+import type { FapiCore } from '../core/client.js'
+import type { StoredLogin } from '../core/flows/stored-login.js'
+import type { TokenSet } from '../core/server/token.js'
+import { toFapiError } from '../errors.js'
+import { requireSession, saveSession } from './session.js'
+
+/** What `refresh(req)` resolves with. */
+export interface RefreshResult {
+  /** The claims of the new ID token, or the login's claims when the server sent none. */
+  readonly claims: Readonly<Record<string, unknown>>
+  /** The tokens now stored: the new access token, and the rotated (or kept) refresh token. */
+  readonly tokens: TokenSet
+}
+
+/** Refreshes the tokens of the logged-in user of a request. */
+export type Refresh = (req: IncomingMessage) => Promise<RefreshResult>
+
+/** Keeps a refreshed login record in the request's session. */
+export async function storeLogin(req: IncomingMessage, login: StoredLogin): Promise<void> {
+  const session = requireSession(req)
+  session.fapi = { ...session.fapi, login }
+  await saveSession(session)
+}
+
+/** The `refresh(req)` factory. Internal: reached through `fapiClient().refresh`. */
+export function createRefresh(core: FapiCore): Refresh {
+  return async function refresh(req) {
+    try {
+      const stored = await core.refresh(requireSession(req).fapi?.login)
+      await storeLogin(req, stored)
+      const { tokens } = stored
+      return {
+        claims: stored.claims,
+        tokens: {
+          accessToken: tokens.accessToken,
+          tokenType: tokens.tokenType === 'DPoP' ? 'DPoP' : 'Bearer',
+          idToken: tokens.idToken,
+          expiresAt: tokens.expiresAt,
+          refreshToken: tokens.refreshToken,
+          scope: tokens.scope,
+        },
+      }
+    } catch (error) {
+      throw toFapiError(error)
+    }
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * `fetchResource(req, url, init?)`: calls a resource server (or the userinfo endpoint) as the
+ * logged-in user of `req`; when the core refreshed the login first, its new record is saved.
+ *
+ * @module
+ */
+import type { IncomingMessage } from 'node:http'
+import type { FapiCore } from '../core/client.js'
+import type { ResourceRequestInit } from '../core/server/resource.js'
+import { toFapiError } from '../errors.js'
+import { storeLogin } from './refresh.js'
+import { requireSession } from './session.js'
+
+/** Calls a resource server as the logged-in user of a request. */
+export type FetchResource = (
+  req: IncomingMessage,
+  url: string,
+  init?: ResourceRequestInit,
+) => Promise<Response>
+
+/** The helper factory. Internal: reached through `fapiClient().fetchResource`. */
+export function createFetchResource(core: FapiCore): FetchResource {
+  return async function fetchResource(req, url, init = {}) {
+    try {
+      const result = await core.fetchResource(requireSession(req).fapi?.login, url, init)
+      if (result.refreshed !== undefined) await storeLogin(req, result.refreshed)
+      return result.response
+    } catch (error) {
+      throw toFapiError(error)
+    }
+  }
+}
