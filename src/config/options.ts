@@ -4,8 +4,9 @@
  *
  * @module
  */
+import type { KeyObject } from 'node:crypto'
+import type { JWK } from 'jose'
 import type { EncryptionKeyInput } from './encryption-keys.js'
-import type { SigningKeyInput } from './keys.js'
 
 /**
  * The security profiles a client can be held to, checked at startup:
@@ -31,6 +32,10 @@ export type ResponseMode = 'query' | 'jwt' | 'query.jwt' | 'form_post.jwt' | 'fr
 
 /** JWS algorithms, for what we sign and for what we accept. RS256 only under `oidc`, if listed. */
 export type JwsAlgorithm = 'PS256' | 'ES256' | 'EdDSA' | 'RS256'
+
+/** A private key as given in the options: a private JWK with `kid`, or a `KeyObject` with a `kid`. */
+export type SigningKeyInput =
+  (JWK & { kid: string }) | { kid: string; key: KeyObject; alg?: JwsAlgorithm }
 
 /**
  * How access tokens are bound to this client (FAPI 2.0 §5.3.3.1 (1), FAPI 1.0 Adv §5.2.3 (1)):
