@@ -9,9 +9,17 @@ import type { Agents } from './agents.js'
 import type { FapiClientOptions, JwsAlgorithm } from './options.js'
 import { resolveProfile, type ProfileChoices } from './profiles.js'
 import { resolveSecurity, type ResolvedSecurity } from './security.js'
+import { browserTarget, isAllowedServerUrl, isSafeRelativePath, parseUrl } from './urls.js'
 import type { JWK } from 'jose'
 
 export type { FapiClientOptions, JwsAlgorithm, Profile, ResponseMode } from './options.js'
+export {
+  browserTarget,
+  isAllowedServerUrl,
+  isLoopbackHost,
+  isSafeRelativePath,
+  parseUrl,
+} from './urls.js'
 
 /** The resolved, frozen configuration. Internal. */
 export interface Config extends Omit<ProfileChoices, 'algorithms'>, Omit<ResolvedSecurity, 'tls'> {
@@ -64,49 +72,6 @@ const RESERVED_PARAMS = new Set([
   'request_uri',
   'dpop_jkt',
 ])
-
-function isLoopbackHost(hostname: string): boolean {
-  return (
-    hostname === 'localhost' ||
-    hostname === '[::1]' ||
-    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
-  )
-}
-
-/**
- * Whether `url` may be used to talk to the authorization server: `https:`, or `http:` on a loopback
- * host when `allowInsecureLoopback` is set.
- */
-export function isAllowedServerUrl(url: URL, allowInsecureLoopback: boolean): boolean {
-  if (url.protocol === 'https:') return true
-  return url.protocol === 'http:' && allowInsecureLoopback && isLoopbackHost(url.hostname)
-}
-
-function parseUrl(option: string, value: unknown): URL {
-  if (typeof value !== 'string' || value === '') fail(option, 'must be a non-empty URL string')
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    fail(option, `must be an absolute URL, got "${value}"`)
-  }
-  if (url.hash !== '') fail(option, 'must not have a fragment')
-  if (url.username !== '' || url.password !== '') fail(option, 'must not carry credentials')
-  return url
-}
-
-/** A URL the browser is sent to with protocol data: https, or http on loopback when allowed. */
-function browserTarget(option: string, value: unknown, allowInsecureLoopback: boolean): URL {
-  const url = parseUrl(option, value)
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') fail(option, 'must be an http(s) URL')
-  if (url.protocol === 'http:' && !(allowInsecureLoopback && isLoopbackHost(url.hostname))) {
-    fail(
-      option,
-      'must be an https URL (RFC 9700 §2.6). For loopback development, set allowInsecureLoopback: true',
-    )
-  }
-  return url
-}
 
 function integer(
   option: string,
@@ -256,18 +221,4 @@ export function resolveConfig(options: FapiClientOptions): Config {
     allowInsecureLoopback,
     now,
   })
-}
-
-/**
- * A path on this site: starts with one `/`, no `//` or `/\` (protocol-relative URLs), no
- * backslashes or control characters (browsers normalise them into `/`).
- */
-export function isSafeRelativePath(value: string): boolean {
-  return (
-    value.startsWith('/') &&
-    !value.startsWith('//') &&
-    // eslint-disable-next-line no-control-regex
-    !/[\\\u0000-\u001f\u007f]/.test(value) &&
-    value.length <= 2048
-  )
 }
