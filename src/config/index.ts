@@ -1,11 +1,12 @@
 /**
- * Options -> frozen, validated configuration. The one home of defaults and profiles: nothing else
- * reads raw options.
+ * Options -> frozen, validated configuration. With `defaults.ts` (every default) and
+ * `profiles.ts` (what each profile requires), the one place that reads raw options.
  *
  * @module
  */
 import { FapiConfigError, failOption as fail } from '../errors.js'
 import type { Agents } from './agents.js'
+import { DEFAULTS, type IntegerOption } from './defaults.js'
 import type { FapiClientOptions, JwsAlgorithm } from './options.js'
 import { resolveProfile, type ProfileChoices } from './profiles.js'
 import { resolveSecurity, type ResolvedSecurity } from './security.js'
@@ -73,14 +74,10 @@ const RESERVED_PARAMS = new Set([
   'dpop_jkt',
 ])
 
-function integer(
-  option: string,
-  value: unknown,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  if (value === undefined) return fallback
+/** An integer option: its default when absent, else a value within its bounds. */
+function integer(option: IntegerOption, value: unknown): number {
+  if (value === undefined) return DEFAULTS[option]
+  const { min, max } = DEFAULTS.bounds[option]
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     fail(option, `must be an integer from ${min} to ${max}`)
   }
@@ -96,7 +93,8 @@ export function resolveConfig(options: FapiClientOptions): Config {
   if (typeof options !== 'object' || options === null) {
     throw new FapiConfigError('express-fapi: fapiClient() needs an options object')
   }
-  const allowInsecureLoopback = options.allowInsecureLoopback === true
+  const allowInsecureLoopback =
+    (options.allowInsecureLoopback ?? DEFAULTS.allowInsecureLoopback) === true
 
   const issuerUrl = parseUrl('issuer', options.issuer)
   if (!isAllowedServerUrl(issuerUrl, allowInsecureLoopback)) {
@@ -117,7 +115,7 @@ export function resolveConfig(options: FapiClientOptions): Config {
 
   const choices = resolveProfile(options)
 
-  const scope = options.scope ?? 'openid'
+  const scope = options.scope ?? DEFAULTS.scope
   if (
     typeof scope !== 'string' ||
     !/^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/.test(scope)
@@ -129,7 +127,7 @@ export function resolveConfig(options: FapiClientOptions): Config {
     fail('scope', 'must include "openid": express-fapi logs users in with an ID token')
   }
 
-  const authorizationParams = { ...(options.authorizationParams ?? {}) }
+  const authorizationParams = { ...(options.authorizationParams ?? DEFAULTS.authorizationParams) }
   for (const name of Object.keys(authorizationParams)) {
     if (RESERVED_PARAMS.has(name)) {
       fail(`authorizationParams.${name}`, 'is set by express-fapi itself; remove it')
@@ -138,23 +136,25 @@ export function resolveConfig(options: FapiClientOptions): Config {
 
   const security = resolveSecurity(options, choices)
 
-  const returnToOrigins = (options.returnToOrigins ?? []).map((origin, index) => {
-    const url = parseUrl(`returnToOrigins[${index}]`, origin)
-    if (url.origin !== origin) {
-      fail(
-        `returnToOrigins[${index}]`,
-        `must be an origin such as "${url.origin}", got "${origin}"`,
-      )
-    }
-    return url.origin
-  })
+  const returnToOrigins = (options.returnToOrigins ?? DEFAULTS.returnToOrigins).map(
+    (origin, index) => {
+      const url = parseUrl(`returnToOrigins[${index}]`, origin)
+      if (url.origin !== origin) {
+        fail(
+          `returnToOrigins[${index}]`,
+          `must be an origin such as "${url.origin}", got "${origin}"`,
+        )
+      }
+      return url.origin
+    },
+  )
 
-  const defaultReturnTo = options.defaultReturnTo ?? '/'
+  const defaultReturnTo = options.defaultReturnTo ?? DEFAULTS.defaultReturnTo
   if (!isSafeRelativePath(defaultReturnTo)) {
     fail('defaultReturnTo', 'must be a path on this site starting with "/"')
   }
 
-  const loginPath = options.loginPath ?? '/auth/login'
+  const loginPath = options.loginPath ?? DEFAULTS.loginPath
   if (typeof loginPath !== 'string' || !isSafeRelativePath(loginPath) || /[?#]/.test(loginPath)) {
     fail('loginPath', 'must be the path where login() is mounted, e.g. "/auth/login"')
   }
@@ -189,31 +189,13 @@ export function resolveConfig(options: FapiClientOptions): Config {
     openid,
     authorizationParams: Object.freeze(authorizationParams),
     allowedAlgorithms: choices.algorithms,
-    clockTolerance: integer('clockTolerance', options.clockTolerance, 5, 0, 60),
-    httpTimeout: integer('httpTimeout', options.httpTimeout, 5000, 1, 120_000),
-    maxResponseBytes: integer(
-      'maxResponseBytes',
-      options.maxResponseBytes,
-      1 << 20,
-      1024,
-      16 << 20,
-    ),
-    requestObjectLifetime: integer(
-      'requestObjectLifetime',
-      options.requestObjectLifetime,
-      300,
-      10,
-      3600,
-    ),
-    maxPendingLogins: integer('maxPendingLogins', options.maxPendingLogins, 5, 1, 50),
-    pendingLoginMaxAge: integer('pendingLoginMaxAge', options.pendingLoginMaxAge, 600, 10, 86_400),
-    maxCallbackBodyBytes: integer(
-      'maxCallbackBodyBytes',
-      options.maxCallbackBodyBytes,
-      32 << 10,
-      1024,
-      1 << 20,
-    ),
+    clockTolerance: integer('clockTolerance', options.clockTolerance),
+    httpTimeout: integer('httpTimeout', options.httpTimeout),
+    maxResponseBytes: integer('maxResponseBytes', options.maxResponseBytes),
+    requestObjectLifetime: integer('requestObjectLifetime', options.requestObjectLifetime),
+    maxPendingLogins: integer('maxPendingLogins', options.maxPendingLogins),
+    pendingLoginMaxAge: integer('pendingLoginMaxAge', options.pendingLoginMaxAge),
+    maxCallbackBodyBytes: integer('maxCallbackBodyBytes', options.maxCallbackBodyBytes),
     returnToOrigins: Object.freeze(returnToOrigins),
     defaultReturnTo,
     loginPath,

@@ -1,6 +1,6 @@
 /**
  * The options of `fapiClient()` and the names they use: the public, documented input that
- * `config.ts` validates once.
+ * `index.ts` validates once.
  *
  * @module
  */
