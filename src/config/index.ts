@@ -1,17 +1,26 @@
 /**
- * Options -> frozen, validated configuration. The one home of defaults and profiles: nothing else
- * reads raw options.
+ * Options -> frozen, validated configuration. With `defaults.ts` (every default) and
+ * `profiles.ts` (what each profile requires), the one place that reads raw options.
  *
  * @module
  */
 import { FapiConfigError, failOption as fail } from '../errors.js'
 import type { Agents } from './agents.js'
+import { DEFAULTS, type IntegerOption } from './defaults.js'
 import type { FapiClientOptions, JwsAlgorithm } from './options.js'
 import { resolveProfile, type ProfileChoices } from './profiles.js'
 import { resolveSecurity, type ResolvedSecurity } from './security.js'
+import { browserTarget, isAllowedServerUrl, isSafeRelativePath, parseUrl } from './urls.js'
 import type { JWK } from 'jose'
 
 export type { FapiClientOptions, JwsAlgorithm, Profile, ResponseMode } from './options.js'
+export {
+  browserTarget,
+  isAllowedServerUrl,
+  isLoopbackHost,
+  isSafeRelativePath,
+  parseUrl,
+} from './urls.js'
 
 /** The resolved, frozen configuration. Internal. */
 export interface Config extends Omit<ProfileChoices, 'algorithms'>, Omit<ResolvedSecurity, 'tls'> {
@@ -65,57 +74,10 @@ const RESERVED_PARAMS = new Set([
   'dpop_jkt',
 ])
 
-function isLoopbackHost(hostname: string): boolean {
-  return (
-    hostname === 'localhost' ||
-    hostname === '[::1]' ||
-    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
-  )
-}
-
-/**
- * Whether `url` may be used to talk to the authorization server: `https:`, or `http:` on a loopback
- * host when `allowInsecureLoopback` is set.
- */
-export function isAllowedServerUrl(url: URL, allowInsecureLoopback: boolean): boolean {
-  if (url.protocol === 'https:') return true
-  return url.protocol === 'http:' && allowInsecureLoopback && isLoopbackHost(url.hostname)
-}
-
-function parseUrl(option: string, value: unknown): URL {
-  if (typeof value !== 'string' || value === '') fail(option, 'must be a non-empty URL string')
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    fail(option, `must be an absolute URL, got "${value}"`)
-  }
-  if (url.hash !== '') fail(option, 'must not have a fragment')
-  if (url.username !== '' || url.password !== '') fail(option, 'must not carry credentials')
-  return url
-}
-
-/** A URL the browser is sent to with protocol data: https, or http on loopback when allowed. */
-function browserTarget(option: string, value: unknown, allowInsecureLoopback: boolean): URL {
-  const url = parseUrl(option, value)
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') fail(option, 'must be an http(s) URL')
-  if (url.protocol === 'http:' && !(allowInsecureLoopback && isLoopbackHost(url.hostname))) {
-    fail(
-      option,
-      'must be an https URL (RFC 9700 §2.6). For loopback development, set allowInsecureLoopback: true',
-    )
-  }
-  return url
-}
-
-function integer(
-  option: string,
-  value: unknown,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  if (value === undefined) return fallback
+/** An integer option: its default when absent, else a value within its bounds. */
+function integer(option: IntegerOption, value: unknown): number {
+  if (value === undefined) return DEFAULTS[option]
+  const { min, max } = DEFAULTS.bounds[option]
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     fail(option, `must be an integer from ${min} to ${max}`)
   }
@@ -131,7 +93,8 @@ export function resolveConfig(options: FapiClientOptions): Config {
   if (typeof options !== 'object' || options === null) {
     throw new FapiConfigError('express-fapi: fapiClient() needs an options object')
   }
-  const allowInsecureLoopback = options.allowInsecureLoopback === true
+  const allowInsecureLoopback =
+    (options.allowInsecureLoopback ?? DEFAULTS.allowInsecureLoopback) === true
 
   const issuerUrl = parseUrl('issuer', options.issuer)
   if (!isAllowedServerUrl(issuerUrl, allowInsecureLoopback)) {
@@ -152,7 +115,7 @@ export function resolveConfig(options: FapiClientOptions): Config {
 
   const choices = resolveProfile(options)
 
-  const scope = options.scope ?? 'openid'
+  const scope = options.scope ?? DEFAULTS.scope
   if (
     typeof scope !== 'string' ||
     !/^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/.test(scope)
@@ -164,7 +127,7 @@ export function resolveConfig(options: FapiClientOptions): Config {
     fail('scope', 'must include "openid": express-fapi logs users in with an ID token')
   }
 
-  const authorizationParams = { ...(options.authorizationParams ?? {}) }
+  const authorizationParams = { ...(options.authorizationParams ?? DEFAULTS.authorizationParams) }
   for (const name of Object.keys(authorizationParams)) {
     if (RESERVED_PARAMS.has(name)) {
       fail(`authorizationParams.${name}`, 'is set by express-fapi itself; remove it')
@@ -173,23 +136,25 @@ export function resolveConfig(options: FapiClientOptions): Config {
 
   const security = resolveSecurity(options, choices)
 
-  const returnToOrigins = (options.returnToOrigins ?? []).map((origin, index) => {
-    const url = parseUrl(`returnToOrigins[${index}]`, origin)
-    if (url.origin !== origin) {
-      fail(
-        `returnToOrigins[${index}]`,
-        `must be an origin such as "${url.origin}", got "${origin}"`,
-      )
-    }
-    return url.origin
-  })
+  const returnToOrigins = (options.returnToOrigins ?? DEFAULTS.returnToOrigins).map(
+    (origin, index) => {
+      const url = parseUrl(`returnToOrigins[${index}]`, origin)
+      if (url.origin !== origin) {
+        fail(
+          `returnToOrigins[${index}]`,
+          `must be an origin such as "${url.origin}", got "${origin}"`,
+        )
+      }
+      return url.origin
+    },
+  )
 
-  const defaultReturnTo = options.defaultReturnTo ?? '/'
+  const defaultReturnTo = options.defaultReturnTo ?? DEFAULTS.defaultReturnTo
   if (!isSafeRelativePath(defaultReturnTo)) {
     fail('defaultReturnTo', 'must be a path on this site starting with "/"')
   }
 
-  const loginPath = options.loginPath ?? '/auth/login'
+  const loginPath = options.loginPath ?? DEFAULTS.loginPath
   if (typeof loginPath !== 'string' || !isSafeRelativePath(loginPath) || /[?#]/.test(loginPath)) {
     fail('loginPath', 'must be the path where login() is mounted, e.g. "/auth/login"')
   }
@@ -224,31 +189,13 @@ export function resolveConfig(options: FapiClientOptions): Config {
     openid,
     authorizationParams: Object.freeze(authorizationParams),
     allowedAlgorithms: choices.algorithms,
-    clockTolerance: integer('clockTolerance', options.clockTolerance, 5, 0, 60),
-    httpTimeout: integer('httpTimeout', options.httpTimeout, 5000, 1, 120_000),
-    maxResponseBytes: integer(
-      'maxResponseBytes',
-      options.maxResponseBytes,
-      1 << 20,
-      1024,
-      16 << 20,
-    ),
-    requestObjectLifetime: integer(
-      'requestObjectLifetime',
-      options.requestObjectLifetime,
-      300,
-      10,
-      3600,
-    ),
-    maxPendingLogins: integer('maxPendingLogins', options.maxPendingLogins, 5, 1, 50),
-    pendingLoginMaxAge: integer('pendingLoginMaxAge', options.pendingLoginMaxAge, 600, 10, 86_400),
-    maxCallbackBodyBytes: integer(
-      'maxCallbackBodyBytes',
-      options.maxCallbackBodyBytes,
-      32 << 10,
-      1024,
-      1 << 20,
-    ),
+    clockTolerance: integer('clockTolerance', options.clockTolerance),
+    httpTimeout: integer('httpTimeout', options.httpTimeout),
+    maxResponseBytes: integer('maxResponseBytes', options.maxResponseBytes),
+    requestObjectLifetime: integer('requestObjectLifetime', options.requestObjectLifetime),
+    maxPendingLogins: integer('maxPendingLogins', options.maxPendingLogins),
+    pendingLoginMaxAge: integer('pendingLoginMaxAge', options.pendingLoginMaxAge),
+    maxCallbackBodyBytes: integer('maxCallbackBodyBytes', options.maxCallbackBodyBytes),
     returnToOrigins: Object.freeze(returnToOrigins),
     defaultReturnTo,
     loginPath,
@@ -256,18 +203,4 @@ export function resolveConfig(options: FapiClientOptions): Config {
     allowInsecureLoopback,
     now,
   })
-}
-
-/**
- * A path on this site: starts with one `/`, no `//` or `/\` (protocol-relative URLs), no
- * backslashes or control characters (browsers normalise them into `/`).
- */
-export function isSafeRelativePath(value: string): boolean {
-  return (
-    value.startsWith('/') &&
-    !value.startsWith('//') &&
-    // eslint-disable-next-line no-control-regex
-    !/[\\\u0000-\u001f\u007f]/.test(value) &&
-    value.length <= 2048
-  )
 }

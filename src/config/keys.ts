@@ -8,11 +8,9 @@ import { createPublicKey, type KeyObject } from 'node:crypto'
 import type { JWK } from 'jose'
 import { failOption as fail } from '../errors.js'
 import { importPrivateKey } from './private-key.js'
-import type { JwsAlgorithm } from './index.js'
+import type { JwsAlgorithm, SigningKeyInput } from './options.js'
 
-/** A private key as given in the options: a private JWK with `kid`, or a `KeyObject` with a `kid`. */
-export type SigningKeyInput =
-  (JWK & { kid: string }) | { kid: string; key: KeyObject; alg?: JwsAlgorithm }
+export type { SigningKeyInput } from './options.js'
 
 /** A checked signing key. Internal. */
 export interface SigningKey {

@@ -1,11 +1,12 @@
 /**
  * The options of `fapiClient()` and the names they use: the public, documented input that
- * `config.ts` validates once.
+ * `index.ts` validates once.
  *
  * @module
  */
+import type { KeyObject } from 'node:crypto'
+import type { JWK } from 'jose'
 import type { EncryptionKeyInput } from './encryption-keys.js'
-import type { SigningKeyInput } from './keys.js'
 
 /**
  * The security profiles a client can be held to, checked at startup:
@@ -31,6 +32,10 @@ export type ResponseMode = 'query' | 'jwt' | 'query.jwt' | 'form_post.jwt' | 'fr
 
 /** JWS algorithms, for what we sign and for what we accept. RS256 only under `oidc`, if listed. */
 export type JwsAlgorithm = 'PS256' | 'ES256' | 'EdDSA' | 'RS256'
+
+/** A private key as given in the options: a private JWK with `kid`, or a `KeyObject` with a `kid`. */
+export type SigningKeyInput =
+  (JWK & { kid: string }) | { kid: string; key: KeyObject; alg?: JwsAlgorithm }
 
 /**
  * How access tokens are bound to this client (FAPI 2.0 §5.3.3.1 (1), FAPI 1.0 Adv §5.2.3 (1)):
@@ -88,14 +93,14 @@ export interface FapiClientOptions {
   /** The response mode. Default `'jwt'`, or `'query'` under `fapi2-security` and `oidc`. */
   responseMode?: ResponseMode
   /**
-   * Push the authorization request to the PAR endpoint (RFC 9126). Default `true`, except under
-   * `oidc`; required by the FAPI 2.0 profiles.
+   * Push the authorization request to the PAR endpoint (RFC 9126). Default `true`; `false` under
+   * `oidc`. Required by the FAPI 2.0 profiles.
    */
   pushedAuthorizationRequests?: boolean
   /**
-   * Put the authorization parameters in a signed request object (JAR, RFC 9101). Required by
-   * `fapi2-message-signing` and `fapi1-advanced`; default `false` under `fapi2-security` and
-   * `oidc`, where PAR (or the query) carries them.
+   * Put the authorization parameters in a signed request object (JAR, RFC 9101). Default `false`;
+   * `true` under `fapi2-message-signing` and `fapi1-advanced`, which require it. Without it, PAR
+   * (or the query) carries the parameters.
    */
   requestObject?: boolean
   /**
@@ -107,7 +112,10 @@ export interface FapiClientOptions {
   clientAuthMethod?: ClientAuthMethod
   /** The client certificate and key (mTLS), and CAs trusted for the server. */
   tls?: TlsOptions
-  /** What is encrypted (needs `keys.encryption` for responses). Default: nothing required. */
+  /**
+   * What is encrypted (needs `keys.encryption` for responses). Default `{}`: nothing encrypted to
+   * the server, and plain responses accepted.
+   */
   encryption?: EncryptionOptions
   /**
    * JWS algorithms to accept and sign with: narrows the profile's list (PS256, ES256, EdDSA; FAPI
@@ -117,7 +125,10 @@ export interface FapiClientOptions {
   algorithms?: readonly JwsAlgorithm[]
   /** The requested scope. Must include `openid`. Default `'openid'`. */
   scope?: string
-  /** Extra authorization parameters put in every request object (e.g. `acr_values`, `claims`). */
+  /**
+   * Extra authorization parameters put in every request object (e.g. `acr_values`, `claims`).
+   * Default `{}`.
+   */
   authorizationParams?: Readonly<Record<string, string | number | boolean | object>>
   /** Seconds of clock skew tolerated when checking `exp`, `iat`, `nbf`. Default 5, max 60. */
   clockTolerance?: number
@@ -133,7 +144,7 @@ export interface FapiClientOptions {
   pendingLoginMaxAge?: number
   /** Largest accepted form body at the callback, in bytes. Default 32 KiB. */
   maxCallbackBodyBytes?: number
-  /** Origins (besides relative paths) that `returnTo` may point to. Default none. */
+  /** Origins (besides relative paths) that `returnTo` may point to. Default `[]`: none. */
   returnToOrigins?: readonly string[]
   /** Where to go after login when no `returnTo` was given. Default `'/'`. */
   defaultReturnTo?: string

@@ -1,10 +1,12 @@
 /**
- * The security profiles: what each one requires, allows and defaults to, checked once at startup
- * with messages that say what to change. Part of the configuration (`config.ts`).
+ * The security profiles: what each one requires and allows, checked once at startup with messages
+ * that say what to change. What each one defaults to is in `defaults.ts` (`DEFAULTS.byProfile`).
+ * Part of the configuration (`index.ts`).
  *
  * @module
  */
 import { failOption as fail } from '../errors.js'
+import { DEFAULTS } from './defaults.js'
 import type {
   ClientAuthMethod,
   FapiClientOptions,
@@ -17,14 +19,13 @@ import type {
 interface ProfileRules {
   /** The JWS algorithms allowed (an `algorithms` option may only narrow them, or add RS256 under `oidc`). */
   readonly algorithms: readonly JwsAlgorithm[]
-  /** PAR: required, or its default. */
-  readonly par: 'required' | boolean
-  /** Signed request objects (JAR): required, or off by default. */
-  readonly requestObject: 'required' | false
+  /** PAR is required (else optional). */
+  readonly parRequired: boolean
+  /** Signed request objects (JAR) are required (else optional). */
+  readonly requestObjectRequired: boolean
   /** Whether a plain `query` response (RFC 9207) is allowed; else JARM only. */
   readonly plainResponse: boolean
   readonly senderConstraints: readonly SenderConstraint[]
-  readonly defaultSenderConstraint: SenderConstraint
   /** The rule a sender constraint comes from, for messages. */
   readonly bindingRule: string
 }
@@ -35,41 +36,37 @@ const PROFILES: Readonly<Record<Profile, ProfileRules>> = {
   // FAPI 2.0 Security Profile: §5.4.1 algorithms, §5.3.3.2 (2) PAR, §5.3.3.1 (1) binding.
   'fapi2-security': {
     algorithms: FAPI2_ALGORITHMS,
-    par: 'required',
-    requestObject: false,
+    parRequired: true,
+    requestObjectRequired: false,
     plainResponse: true,
     senderConstraints: ['dpop', 'mtls', 'none'],
-    defaultSenderConstraint: 'dpop',
     bindingRule: 'FAPI 2.0 §5.3.3.1 (1)',
   },
   // FAPI 2.0 Message Signing: the above, plus JAR and JARM.
   'fapi2-message-signing': {
     algorithms: FAPI2_ALGORITHMS,
-    par: 'required',
-    requestObject: 'required',
+    parRequired: true,
+    requestObjectRequired: true,
     plainResponse: false,
     senderConstraints: ['dpop', 'mtls', 'none'],
-    defaultSenderConstraint: 'dpop',
     bindingRule: 'FAPI 2.0 §5.3.3.1 (1)',
   },
   // FAPI 1.0 Advanced: §8.6 PS256/ES256, §5.2.3 (2) JAR, §5.2.3.2 JARM, §5.2.3 (1) mTLS binding.
   'fapi1-advanced': {
     algorithms: ['PS256', 'ES256'],
-    par: true,
-    requestObject: 'required',
+    parRequired: false,
+    requestObjectRequired: true,
     plainResponse: false,
     senderConstraints: ['mtls', 'none'],
-    defaultSenderConstraint: 'mtls',
     bindingRule: 'FAPI 1.0 Advanced §5.2.3 (1)',
   },
   // Plain OpenID Connect: PKCE, nonce, state, signed ID tokens; everything else opt-in.
   oidc: {
     algorithms: FAPI2_ALGORITHMS,
-    par: false,
-    requestObject: false,
+    parRequired: false,
+    requestObjectRequired: false,
     plainResponse: true,
     senderConstraints: ['dpop', 'mtls', 'none'],
-    defaultSenderConstraint: 'none',
     bindingRule: 'RFC 9700 §2.2',
   },
 }
@@ -122,14 +119,15 @@ function algorithmsOf(options: FapiClientOptions, profile: Profile): readonly Jw
  * @throws {FapiConfigError}
  */
 export function resolveProfile(options: FapiClientOptions): ProfileChoices {
-  const profile = options.profile ?? 'fapi2-message-signing'
+  const profile = options.profile ?? DEFAULTS.profile
   const rules = PROFILES[profile]
   if (rules === undefined) {
     fail('profile', `must be one of ${Object.keys(PROFILES).join(', ')}, got "${String(profile)}"`)
   }
+  const defaults = DEFAULTS.byProfile[profile]
 
   const modes: readonly ResponseMode[] = rules.plainResponse ? ['query', ...JARM_MODES] : JARM_MODES
-  const responseMode = options.responseMode ?? (rules.plainResponse ? 'query' : 'jwt')
+  const responseMode = options.responseMode ?? defaults.responseMode
   if (!modes.includes(responseMode)) {
     fail(
       'responseMode',
@@ -139,25 +137,25 @@ export function resolveProfile(options: FapiClientOptions): ProfileChoices {
     )
   }
 
-  const par = options.pushedAuthorizationRequests ?? rules.par !== false
+  const par = options.pushedAuthorizationRequests ?? defaults.pushedAuthorizationRequests
   if (typeof par !== 'boolean') fail('pushedAuthorizationRequests', 'must be a boolean')
-  if (rules.par === 'required' && !par) {
+  if (rules.parRequired && !par) {
     fail(
       'pushedAuthorizationRequests',
       `must be true under profile "${profile}" (FAPI 2.0 §5.3.3.2 (2)); use profile "fapi1-advanced" to send request objects by value`,
     )
   }
 
-  const requestObject = options.requestObject ?? rules.requestObject === 'required'
+  const requestObject = options.requestObject ?? defaults.requestObject
   if (typeof requestObject !== 'boolean') fail('requestObject', 'must be a boolean')
-  if (rules.requestObject === 'required' && !requestObject) {
+  if (rules.requestObjectRequired && !requestObject) {
     fail(
       'requestObject',
       `must be true under profile "${profile}" (signed request objects: FAPI 2.0 Message Signing, FAPI 1.0 Adv §5.2.3 (2))`,
     )
   }
 
-  const senderConstraint = options.senderConstraint ?? rules.defaultSenderConstraint
+  const senderConstraint = options.senderConstraint ?? defaults.senderConstraint
   if (!rules.senderConstraints.includes(senderConstraint)) {
     fail(
       'senderConstraint',
@@ -167,7 +165,7 @@ export function resolveProfile(options: FapiClientOptions): ProfileChoices {
     )
   }
 
-  const clientAuthMethod = options.clientAuthMethod ?? 'private_key_jwt'
+  const clientAuthMethod = options.clientAuthMethod ?? DEFAULTS.clientAuthMethod
   if (!CLIENT_AUTH_METHODS.includes(clientAuthMethod)) {
     fail(
       'clientAuthMethod',

@@ -2,13 +2,14 @@
  * The client's keys, TLS material and encryption settings, checked at startup against what the
  * profile choices need: a signing key for request objects and `private_key_jwt`, a client
  * certificate for mTLS authentication or binding, decryption keys for encrypted responses. Part of
- * the configuration (`config.ts`).
+ * the configuration (`index.ts`).
  *
  * @module
  */
 import { importEncryptionKey, type EncryptionKey } from './encryption-keys.js'
 import { importSigningKey, type SigningKey } from './keys.js'
 import { failOption as fail } from '../errors.js'
+import { DEFAULTS } from './defaults.js'
 import type { FapiClientOptions } from './options.js'
 import { bindingRule, type ProfileChoices } from './profiles.js'
 import { resolveTls, type ResolvedTls } from './tls.js'
@@ -91,7 +92,7 @@ export function resolveSecurity(
     )
   }
 
-  const given: unknown = options.encryption ?? {}
+  const given: unknown = options.encryption ?? DEFAULTS.encryption
   if (typeof given !== 'object' || given === null) fail('encryption', 'must be an object')
   const { requestObject, idToken, authorizationResponse } = given as Record<string, unknown>
   const encryption = Object.freeze({
