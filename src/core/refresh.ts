@@ -50,6 +50,7 @@ export async function refreshLogin(
         new URLSearchParams({ grant_type: 'refresh_token', refresh_token: login.refreshToken }),
         config,
         metadata.signingKey,
+        metadata.tokenEndpoint,
       ),
     tokenEndpointOptions(context, login.dpopKey, login.scope),
   )
