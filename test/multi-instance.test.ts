@@ -15,7 +15,7 @@ import { redisMissing, startRedis } from './support/redis.js'
 import { UserAgent } from './support/user-agent.js'
 
 const missing = redisMissing()
-if (missing !== undefined) console.log(`# skipping multi-instance tests: ${missing}`)
+if (missing !== false) console.log(`# skipping multi-instance tests: ${missing}`)
 
 const cleanups: Array<() => Promise<void>> = []
 after(async () => {

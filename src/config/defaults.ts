@@ -11,6 +11,7 @@
  * @module
  */
 import type {
+  ClientAssertionAudience,
   ClientAuthMethod,
   EncryptionOptions,
   Profile,
@@ -46,6 +47,7 @@ export type IntegerOption =
 export interface Defaults extends Readonly<Record<IntegerOption, number>> {
   readonly profile: Profile
   readonly clientAuthMethod: ClientAuthMethod
+  readonly clientAssertionAudience: ClientAssertionAudience
   readonly scope: string
   readonly authorizationParams: Readonly<Record<string, never>>
   readonly encryption: Readonly<EncryptionOptions>
@@ -79,6 +81,7 @@ function deepFreeze<T extends object>(value: T): T {
 export const DEFAULTS: Defaults = deepFreeze({
   profile: 'fapi2-message-signing',
   clientAuthMethod: 'private_key_jwt',
+  clientAssertionAudience: 'issuer',
   scope: 'openid',
   authorizationParams: {},
   encryption: {},

@@ -182,6 +182,7 @@ export function resolveConfig(options: FapiClientOptions): Config {
     requestObject: choices.requestObject,
     senderConstraint: choices.senderConstraint,
     clientAuthMethod: choices.clientAuthMethod,
+    clientAssertionAudience: choices.clientAssertionAudience,
     encryption: security.encryption,
     certificateJwk: security.tls.certificateJwk,
     agents: security.tls.agents,

@@ -47,6 +47,14 @@ export type SenderConstraint = 'dpop' | 'mtls' | 'none'
 /** How the client authenticates at the PAR and token endpoints. */
 export type ClientAuthMethod = 'private_key_jwt' | 'tls_client_auth' | 'self_signed_tls_client_auth'
 
+/**
+ * The `aud` of `private_key_jwt` client assertions: `issuer` (the issuer identifier as a string,
+ * FAPI 2.0 §5.3.3.1 (5), which also defends against audience injection) or `endpoint` (the URL of
+ * the PAR or token endpoint the assertion is posted to, OIDC Core §9; `fapi1-advanced` and `oidc`
+ * only, for servers that accept nothing else).
+ */
+export type ClientAssertionAudience = 'issuer' | 'endpoint'
+
 /** The client's TLS material, PEM-encoded. */
 export interface TlsOptions {
   /** The client certificate (mTLS client authentication and certificate-bound tokens). */
@@ -110,6 +118,11 @@ export interface FapiClientOptions {
   senderConstraint?: SenderConstraint
   /** Client authentication. Default `'private_key_jwt'`; the `tls_*` methods need `tls`. */
   clientAuthMethod?: ClientAuthMethod
+  /**
+   * The `aud` of `private_key_jwt` assertions. Default `'issuer'`; `'endpoint'` only under
+   * `fapi1-advanced` and `oidc`.
+   */
+  clientAssertionAudience?: ClientAssertionAudience
   /** The client certificate and key (mTLS), and CAs trusted for the server. */
   tls?: TlsOptions
   /**

@@ -8,6 +8,7 @@
 import { failOption as fail } from '../errors.js'
 import { DEFAULTS } from './defaults.js'
 import type {
+  ClientAssertionAudience,
   ClientAuthMethod,
   FapiClientOptions,
   JwsAlgorithm,
@@ -28,6 +29,8 @@ interface ProfileRules {
   readonly senderConstraints: readonly SenderConstraint[]
   /** The rule a sender constraint comes from, for messages. */
   readonly bindingRule: string
+  /** Whether client assertions may name the endpoint URL as `aud` (else the issuer only). */
+  readonly endpointAudience: boolean
 }
 
 const FAPI2_ALGORITHMS: readonly JwsAlgorithm[] = ['PS256', 'ES256', 'EdDSA']
@@ -41,6 +44,7 @@ const PROFILES: Readonly<Record<Profile, ProfileRules>> = {
     plainResponse: true,
     senderConstraints: ['dpop', 'mtls', 'none'],
     bindingRule: 'FAPI 2.0 §5.3.3.1 (1)',
+    endpointAudience: false,
   },
   // FAPI 2.0 Message Signing: the above, plus JAR and JARM.
   'fapi2-message-signing': {
@@ -50,6 +54,7 @@ const PROFILES: Readonly<Record<Profile, ProfileRules>> = {
     plainResponse: false,
     senderConstraints: ['dpop', 'mtls', 'none'],
     bindingRule: 'FAPI 2.0 §5.3.3.1 (1)',
+    endpointAudience: false,
   },
   // FAPI 1.0 Advanced: §8.6 PS256/ES256, §5.2.3 (2) JAR, §5.2.3.2 JARM, §5.2.3 (1) mTLS binding.
   'fapi1-advanced': {
@@ -59,6 +64,7 @@ const PROFILES: Readonly<Record<Profile, ProfileRules>> = {
     plainResponse: false,
     senderConstraints: ['mtls', 'none'],
     bindingRule: 'FAPI 1.0 Advanced §5.2.3 (1)',
+    endpointAudience: true,
   },
   // Plain OpenID Connect: PKCE, nonce, state, signed ID tokens; everything else opt-in.
   oidc: {
@@ -68,6 +74,7 @@ const PROFILES: Readonly<Record<Profile, ProfileRules>> = {
     plainResponse: true,
     senderConstraints: ['dpop', 'mtls', 'none'],
     bindingRule: 'RFC 9700 §2.2',
+    endpointAudience: true,
   },
 }
 
@@ -89,6 +96,7 @@ export interface ProfileChoices {
   readonly requestObject: boolean
   readonly senderConstraint: SenderConstraint
   readonly clientAuthMethod: ClientAuthMethod
+  readonly clientAssertionAudience: ClientAssertionAudience
 }
 
 function algorithmsOf(options: FapiClientOptions, profile: Profile): readonly JwsAlgorithm[] {
@@ -173,6 +181,21 @@ export function resolveProfile(options: FapiClientOptions): ProfileChoices {
     )
   }
 
+  const clientAssertionAudience =
+    options.clientAssertionAudience ?? DEFAULTS.clientAssertionAudience
+  if (clientAssertionAudience !== 'issuer' && clientAssertionAudience !== 'endpoint') {
+    fail(
+      'clientAssertionAudience',
+      `must be "issuer" or "endpoint", got "${String(clientAssertionAudience)}"`,
+    )
+  }
+  if (clientAssertionAudience === 'endpoint' && !rules.endpointAudience) {
+    fail(
+      'clientAssertionAudience',
+      `"endpoint" is not allowed under profile "${profile}": FAPI 2.0 §5.3.3.1 (5) requires the issuer as the sole audience of client assertions (a defence against audience injection). Remove the option, or ask the server to accept the issuer; "endpoint" is for "fapi1-advanced" and "oidc" servers that accept nothing else`,
+    )
+  }
+
   return {
     profile,
     algorithms: algorithmsOf(options, profile),
@@ -182,6 +205,7 @@ export function resolveProfile(options: FapiClientOptions): ProfileChoices {
     requestObject,
     senderConstraint,
     clientAuthMethod,
+    clientAssertionAudience,
   }
 }
 

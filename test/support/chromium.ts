@@ -1,17 +1,20 @@
 /**
  * Debian's Chromium driven by playwright-core, for the browser tests: never a downloaded browser.
- * Without /usr/bin/chromium the browser tests skip with {@link chromiumMissing}.
+ * Without /usr/bin/chromium the browser tests skip with {@link chromiumMissing} (fail under CI).
  */
 import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { chromium, type Browser, type Page } from 'playwright-core'
+import { systemDependency } from './system.js'
 
 export const CHROMIUM_PATH = '/usr/bin/chromium'
 
 /** The skip reason when Chromium is not installed, or false. */
-export const chromiumMissing: string | false = existsSync(CHROMIUM_PATH)
-  ? false
-  : `Chromium not found at ${CHROMIUM_PATH}: install it with "apt-get install chromium"`
+export const chromiumMissing: string | false = systemDependency(
+  'chromium',
+  existsSync(CHROMIUM_PATH),
+  'the browser tests',
+)
 
 /**
  * Headless Chromium as this machine runs it (no sandbox as root, no background networking: the

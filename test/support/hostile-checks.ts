@@ -39,12 +39,12 @@ function firstProblem(rules: readonly [boolean, string][]): string | undefined {
 
 /**
  * Checks `client_assertion_type`, the signature with the client's keys, `iss` = `sub` = client_id,
- * `aud` = the issuer as a string (FAPI 2.0 §5.3.3.1 (5)), a never-seen `jti`, `exp`, `iat`.
+ * `aud` = `audience` (the issuer as a string, FAPI 2.0 §5.3.3.1 (5), or the endpoint URL), a never-seen `jti`, `exp`, `iat`.
  * Returns the problem, or undefined.
  */
 export async function checkAssertion(
   form: URLSearchParams,
-  context: Context & { readonly seenJtis: Set<string> },
+  context: Context & { readonly seenJtis: Set<string>; readonly audience: string },
 ): Promise<string | undefined> {
   if (form.get('client_assertion_type') !== JWT_BEARER)
     return 'assertion: wrong client_assertion_type'
@@ -58,7 +58,12 @@ export async function checkAssertion(
     [!form.has('client_id') || form.get('client_id') === context.clientId, 'client_id differs'],
     [claims.iss === context.clientId, 'iss is not the client_id'],
     [claims.sub === context.clientId, 'sub is not the client_id'],
-    [claims.aud === context.issuer, 'aud is not the issuer as a string'],
+    [
+      claims.aud === context.audience,
+      context.audience === context.issuer
+        ? 'aud is not the issuer as a string'
+        : 'aud is not the endpoint URL',
+    ],
     [typeof claims.jti === 'string' && claims.jti !== '', 'jti missing'],
     [!context.seenJtis.has(String(claims.jti)), 'jti reused'],
     [typeof claims.exp === 'number' && claims.exp <= seconds + 86_400, 'exp missing or too late'],

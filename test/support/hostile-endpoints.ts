@@ -63,6 +63,7 @@ export interface EndpointState {
     readonly idToken: JwtMutation
     readonly encryptIdToken: ((jwt: string) => Promise<string>) | undefined
     readonly encryptJarm: ((jwt: string) => Promise<string>) | undefined
+    readonly assertionAudience: 'issuer' | 'endpoint'
   }
 }
 
@@ -79,6 +80,7 @@ async function assertionOk(
   state: EndpointState,
   form: URLSearchParams,
   connection: ConnectionRecord,
+  url: string,
 ): Promise<Reply | undefined> {
   if (!form.has('client_assertion')) {
     // RFC 8705 §2: the client certificate, on the mTLS alias, is the authentication.
@@ -92,7 +94,16 @@ async function assertionOk(
     state.violation(`${connection.path}: no client assertion and no client certificate`)
     return oauthError(401, 'invalid_client', 'no client authentication')
   }
-  const problem = await checkAssertion(form, { ...context(state), seenJtis: state.seenJtis })
+  const endpoint = new URL(url)
+  const audience =
+    state.hooks.assertionAudience === 'endpoint'
+      ? `${endpoint.origin}${endpoint.pathname}`
+      : state.issuer
+  const problem = await checkAssertion(form, {
+    ...context(state),
+    seenJtis: state.seenJtis,
+    audience,
+  })
   if (problem === undefined) return undefined
   state.violation(problem)
   return oauthError(401, 'invalid_client', problem)
@@ -109,7 +120,7 @@ export async function par(
   if (form.has('request_uri')) state.violation('PAR: the client sent request_uri (RFC 9126 §2.1)')
   const proof = await state.bindings.proof(req, url, '/par')
   if (proof !== undefined && 'reply' in proof) return proof.reply
-  const denied = await assertionOk(state, form, connection)
+  const denied = await assertionOk(state, form, connection, url)
   if (denied) return denied
   let request = form.get('request')
   let encryption: Record<string, unknown> | undefined
@@ -154,7 +165,7 @@ export async function token(
   }
   const proof = await state.bindings.proof(req, url, '/token')
   if (proof !== undefined && 'reply' in proof) return proof.reply
-  const denied = await assertionOk(state, form, connection)
+  const denied = await assertionOk(state, form, connection, url)
   if (denied) return denied
   const grant = state.codes.get(form.get('code') ?? '')
   if (grant === undefined || grant.used) {
@@ -240,7 +251,7 @@ async function refresh(
 ): Promise<Reply> {
   const proof = await state.bindings.proof(req, url, '/token')
   if (proof !== undefined && 'reply' in proof) return proof.reply
-  const denied = await assertionOk(state, form, connection)
+  const denied = await assertionOk(state, form, connection, url)
   if (denied) return denied
   const grant = state.refreshTokens.get(form.get('refresh_token') ?? '')
   if (grant === undefined || grant.used) {

@@ -64,7 +64,14 @@ export async function send(res: ServerResponse, reply: Reply, closing: AbortSign
     res.write('{"filler":"')
     for (let sent = 0; sent < reply.streamBytes && !res.destroyed; sent += chunk.length) {
       if (!res.write(chunk)) {
-        await Promise.race([once(res, 'drain'), once(res, 'close')]).catch(() => undefined)
+        // One pair of listeners per wait, removed after it: the loser of the race would stay
+        // attached otherwise, and a long stream piles them up (MaxListenersExceededWarning).
+        const waited = new AbortController()
+        await Promise.race([
+          once(res, 'drain', { signal: waited.signal }),
+          once(res, 'close', { signal: waited.signal }),
+        ]).catch(() => undefined)
+        waited.abort()
       }
     }
     if (!res.destroyed) res.end('"}')

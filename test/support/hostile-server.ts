@@ -88,6 +88,8 @@ export interface HostileServer {
   encryptIdToken: ((jwt: string) => Promise<string>) | undefined
   /** Publish the server's encryption key (`use: enc`) in its JWKS. Default true. */
   publishEncryptionKey: boolean
+  /** The `aud` required of client assertions: the issuer (default) or the endpoint URL. */
+  assertionAudience: 'issuer' | 'endpoint'
   /** DPoP proofs, connections (main or mTLS alias, certificate), token bindings, nonce policy. */
   readonly bindings: Bindings
   /** The origin of the mTLS alias server, with `tls`. */
@@ -226,6 +228,7 @@ export async function startHostileServer(options: HostileOptions): Promise<Hosti
     encryptJarm: undefined,
     encryptIdToken: undefined,
     publishEncryptionKey: true,
+    assertionAudience: 'issuer',
     bindings,
     mtlsOrigin,
     fault(path, rewrite) {

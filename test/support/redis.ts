@@ -4,18 +4,18 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { createServer } from 'node:net'
 import { once } from 'node:events'
+import { systemDependency } from './system.js'
 
 export const REDIS_SERVER = '/usr/bin/redis-server'
 
-/** Why redis tests cannot run here, or undefined when they can. */
-export function redisMissing(): string | undefined {
+/** Why redis tests cannot run here (a failure under CI), or false when they can. */
+export function redisMissing(): string | false {
   const probe = spawnSync(REDIS_SERVER, ['--version'], { encoding: 'utf8' })
-  return probe.status === 0
-    ? undefined
-    : 'redis-server is not installed: apt-get install redis-server (the multi-instance test needs it)'
+  return systemDependency('redis-server', probe.status === 0, 'the multi-instance tests')
 }
 
-async function freePort(): Promise<number> {
+/** A free TCP port on 127.0.0.1 (listen on port 0, then release it). */
+export async function freePort(): Promise<number> {
   const server = createServer()
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')

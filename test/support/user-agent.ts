@@ -198,7 +198,12 @@ export class UserAgent {
    */
   async fetch(
     url: string,
-    init: { method?: 'GET' | 'POST'; body?: URLSearchParams } = {},
+    init: {
+      method?: 'GET' | 'POST' | 'PUT' | 'DELETE'
+      body?: URLSearchParams
+      /** A JSON body (e.g. a REST login API) instead of a form. */
+      json?: unknown
+    } = {},
   ): Promise<Response> {
     const target = new URL(url)
     target.hash = ''
@@ -209,6 +214,10 @@ export class UserAgent {
     if (init.body !== undefined) {
       headers.set('content-type', 'application/x-www-form-urlencoded')
       requestInit.body = init.body.toString()
+    }
+    if (init.json !== undefined) {
+      headers.set('content-type', 'application/json')
+      requestInit.body = JSON.stringify(init.json)
     }
     const response = await this.#fetch(target, requestInit)
     this.#jar.store(target, response.headers.getSetCookie())

@@ -95,6 +95,7 @@ export async function completeAuthorization(
         }),
         config,
         metadata.signingKey,
+        metadata.tokenEndpoint,
       ),
     tokenEndpointOptions(context, transaction.dpopKey, config.scope),
   )

@@ -71,14 +71,20 @@ function hasPlainResponse(params: URLSearchParams): boolean {
 }
 
 /** Exactly one non-empty `response`; a plain response instead of it is a downgrade. */
-function singleResponse(params: URLSearchParams, mode: ResponseMode): string {
+function singleResponse(params: URLSearchParams, config: Config): string {
+  const mode = config.responseMode
+  // Some servers honour response_mode only when the client is registered with it (issue seen
+  // with pushed requests): say so, the downgrade is still refused.
+  const pushedHint = config.par
+    ? '; the server may ignore a response_mode pushed through PAR: register the client at the server for this response mode (or JARM)'
+    : ''
   const values = params.getAll('response')
   if (values.length === 0) {
     if (hasPlainResponse(params)) {
       throw new AuthorizationResponseError(
         'ERR_RESPONSE_MODE_DOWNGRADE',
         400,
-        `a plain authorization response arrived where "${mode}" was requested`,
+        `a plain authorization response arrived where "${mode}" was requested${pushedHint}`,
       )
     }
     throw new AuthorizationResponseError(
@@ -123,7 +129,7 @@ export async function readDelivery(req: CallbackRequest, config: Config): Promis
     if (mode === 'fragment.jwt' && !hasPlainResponse(params)) return { kind: 'fragment' }
     return {
       kind: 'response',
-      response: singleResponse(params, mode),
+      response: singleResponse(params, config),
       method: 'GET',
       relayed: false,
     }
@@ -133,7 +139,7 @@ export async function readDelivery(req: CallbackRequest, config: Config): Promis
     const params = await req.readBody(config.maxCallbackBodyBytes)
     return {
       kind: 'response',
-      response: singleResponse(params, mode),
+      response: singleResponse(params, config),
       method: 'POST',
       relayed: mode === 'form_post.jwt' && params.has(RELAY_FIELD),
     }

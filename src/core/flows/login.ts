@@ -111,9 +111,16 @@ export async function startAuthorization(
       request === undefined
         ? Object.entries(params).map(([name, value]): [string, string] => [name, formValue(value)])
         : [['request', request]]
+    const parEndpoint = metadata.parEndpoint as string
     const pushed = await pushAuthorizationRequest(
-      metadata.parEndpoint as string,
-      () => addClientAuthentication(new URLSearchParams(fields), config, metadata.signingKey),
+      parEndpoint,
+      () =>
+        addClientAuthentication(
+          new URLSearchParams(fields),
+          config,
+          metadata.signingKey,
+          parEndpoint,
+        ),
       {
         httpTimeout: config.httpTimeout,
         maxResponseBytes: config.maxResponseBytes,

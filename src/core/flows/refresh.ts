@@ -54,6 +54,7 @@ export async function refreshLogin(
         new URLSearchParams({ grant_type: 'refresh_token', refresh_token: login.refreshToken }),
         config,
         metadata.signingKey,
+        metadata.tokenEndpoint,
       ),
     tokenEndpointOptions(context, login.dpopKey, login.scope),
   )

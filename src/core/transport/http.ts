@@ -225,13 +225,8 @@ export async function requestJson(
     options,
     what,
   )
-  let body: unknown
-  try {
-    body = JSON.parse(response.body.toString('utf8'))
-  } catch {
-    body = undefined
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+  const body = jsonObject(response.body)
+  if (body === undefined) {
     if (response.status < 200 || response.status >= 300) {
       throw new ServerResponseError('ERR_AS_HTTP_STATUS', 502, `${what}: HTTP ${response.status}`)
     }
@@ -241,9 +236,18 @@ export async function requestJson(
       `${what}: the response is not a JSON object`,
     )
   }
-  return {
-    status: response.status,
-    headers: response.headers,
-    body: body as Record<string, unknown>,
+  return { status: response.status, headers: response.headers, body }
+}
+
+/** A body parsed as a JSON object, or `undefined` when it is not one. */
+export function jsonObject(bytes: Buffer): Record<string, unknown> | undefined {
+  let body: unknown
+  try {
+    body = JSON.parse(bytes.toString('utf8'))
+  } catch {
+    return undefined
   }
+  return typeof body === 'object' && body !== null && !Array.isArray(body)
+    ? (body as Record<string, unknown>)
+    : undefined
 }

@@ -2,13 +2,14 @@
  * One POST to an OAuth endpoint of the authorization server (PAR, token): the form built afresh
  * for each attempt (a new client assertion, never a reused `jti`), a DPoP proof when the login is
  * DPoP-bound, the client certificate when mTLS is used, and one retry with the server's nonce
- * after a `use_dpop_nonce` error (RFC 9449 §8, FAPI 2.0 §5.3.3.1 (8)).
+ * after a `use_dpop_nonce` error (RFC 9449 §8, FAPI 2.0 §5.3.3.1 (8)). A 401 or 403 without an
+ * OAuth error body is a refused client authentication, reported with what to check.
  *
  * @module
  */
 import { ServerResponseError, printable } from '../../errors.js'
 import { dpopProof, type DpopKey, type DpopNonces } from '../jwt/dpop.js'
-import { requestJson, type HttpOptions, type JsonResponse } from './http.js'
+import { jsonObject, sendRequest, type HttpOptions } from './http.js'
 
 /** DPoP for one request: the login's key and the client's nonce cache. */
 export interface DpopContext {
@@ -31,6 +32,17 @@ export interface Outcome {
   readonly rejected: 'ERR_PAR_REJECTED' | 'ERR_TOKEN_REJECTED'
 }
 
+/** An answer whose body may not be JSON (a bare 401, say). */
+interface Answer {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: Record<string, unknown> | undefined
+}
+
+/** What to check when a server refuses the client authentication without saying why. */
+const CLIENT_AUTH_CHECKS =
+  'check what the server expects of client assertions: their "aud" (option clientAssertionAudience: the issuer, or the endpoint URL where the profile allows it), "nbf", "iat" and "exp" within its clock, the registered public key (kid, jwks or jwks_uri) and signing algorithm (token_endpoint_auth_signing_alg); with mTLS, the registered certificate'
+
 /** Reads an OAuth error response (RFC 6749 §5.2) into a printable summary. */
 function oauthErrorSummary(body: Record<string, unknown>): string {
   const error = typeof body.error === 'string' ? printable(body.error, 64) : 'no error code'
@@ -44,9 +56,12 @@ async function attempt(
   form: URLSearchParams,
   options: OAuthPostOptions,
   what: string,
-): Promise<JsonResponse> {
+): Promise<Answer> {
   const { dpop } = options
-  const headers: Record<string, string> = {}
+  const headers: Record<string, string> = {
+    accept: 'application/json',
+    'content-type': 'application/x-www-form-urlencoded',
+  }
   if (dpop !== undefined) {
     const nonce = dpop.nonces.get(endpoint)
     headers.dpop = await dpopProof(dpop.key, {
@@ -56,19 +71,19 @@ async function attempt(
       ...(nonce === undefined ? {} : { nonce }),
     })
   }
-  const response = await requestJson(
+  const response = await sendRequest(
     endpoint,
     {
       method: 'POST',
-      form,
       headers,
+      body: form.toString(),
       ...(options.clientCertificate === true ? { clientCertificate: true } : {}),
     },
     options,
     what,
   )
   dpop?.nonces.remember(endpoint, response.headers['dpop-nonce'])
-  return response
+  return { status: response.status, headers: response.headers, body: jsonObject(response.body) }
 }
 
 /**
@@ -87,14 +102,30 @@ export async function postOAuthForm(
   if (
     options.dpop !== undefined &&
     (response.status === 400 || response.status === 401) &&
-    response.body.error === 'use_dpop_nonce' &&
+    response.body?.error === 'use_dpop_nonce' &&
     response.headers['dpop-nonce'] !== undefined
   ) {
     // RFC 9449 §8: the server wants a nonce it just gave; once, so a server cannot loop us.
     response = await attempt(endpoint, await form(), options, what)
   }
   const { status, body } = response
-  if (status === outcome.expected) return body
+  if (status === outcome.expected && body !== undefined) return body
+  if ((status === 401 || status === 403) && typeof body?.error !== 'string') {
+    throw new ServerResponseError(
+      'ERR_CLIENT_AUTH_REFUSED',
+      502,
+      `${what}: the server refused the client authentication (HTTP ${status} without an OAuth error); ${CLIENT_AUTH_CHECKS}`,
+    )
+  }
+  if (body === undefined) {
+    throw new ServerResponseError(
+      status === outcome.expected ? 'ERR_AS_INVALID_JSON' : 'ERR_AS_HTTP_STATUS',
+      502,
+      status === outcome.expected
+        ? `${what}: the response is not a JSON object`
+        : `${what}: HTTP ${status}, expected ${outcome.expected}`,
+    )
+  }
   if (status >= 400 && status < 500 && typeof body.error === 'string') {
     throw new ServerResponseError(
       outcome.rejected,
