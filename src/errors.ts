@@ -7,96 +7,455 @@
  * - {@link FapiError} and its subclasses: a request-time failure, passed to `next(err)`. Each has a
  *   stable `code` (the contract: documented in the README), an HTTP `status`, and, where useful, a
  *   `cause`. Messages name the claim or parameter and what was expected; they never contain
- *   tokens, authorization codes or keys.
+ *   tokens, authorization codes or keys, and neither does the `cause` (it is reduced to its name,
+ *   code and a redacted message: see {@link FapiError}).
+ *
+ * Every code has one row in {@link ERROR_TABLE}: its class, its HTTP status and its default
+ * message. A throw site names the code (never a code built from parts) and, where it knows more,
+ * a message; the status comes from the table.
  *
  * @module
  */
 
-/** The stable error codes of request-time failures. */
-export type FapiErrorCode =
-  // the callback request itself
-  | 'ERR_CALLBACK_MALFORMED'
-  | 'ERR_CALLBACK_BODY_TOO_LARGE'
-  | 'ERR_CALLBACK_CONTENT_TYPE'
-  | 'ERR_RESPONSE_MODE_DOWNGRADE'
-  | 'ERR_RESPONSE_MODE_MISMATCH'
-  | 'ERR_REDIRECT_URI_MISMATCH'
-  // a plain (query) authorization response: RFC 9207 issuer identification
-  | 'ERR_AUTHORIZATION_RESPONSE_ISS_MISSING'
-  | 'ERR_AUTHORIZATION_RESPONSE_ISS_MISMATCH'
-  // the JARM response
-  | 'ERR_JARM_MALFORMED'
-  | 'ERR_JARM_ENCRYPTED'
-  | 'ERR_JARM_NOT_ENCRYPTED'
-  | 'ERR_JARM_ENC_ALG_NOT_ALLOWED'
-  | 'ERR_JARM_DECRYPTION_FAILED'
-  | 'ERR_JARM_ALG_NOT_ALLOWED'
-  | 'ERR_JARM_ISS_MISMATCH'
-  | 'ERR_JARM_AUD_MISMATCH'
-  | 'ERR_JARM_EXPIRED'
-  | 'ERR_JARM_IAT_IN_FUTURE'
-  | 'ERR_JARM_SIGNATURE_INVALID'
-  | 'ERR_JARM_KEY_NOT_FOUND'
-  | 'ERR_JARM_CLAIMS_INVALID'
-  // transactions and sessions
-  | 'ERR_TRANSACTION_NOT_FOUND'
-  | 'ERR_TRANSACTION_EXPIRED'
-  | 'ERR_SESSION_MISSING'
-  | 'ERR_SESSION_STORE'
-  | 'ERR_INVALID_RETURN_TO'
-  // guards
-  | 'ERR_LOGIN_REQUIRED'
-  // the authorization server said no
-  | 'ERR_AUTHORIZATION_ERROR'
-  | 'ERR_AUTHORIZATION_ERROR_UNVERIFIED'
-  // the authorization server's HTTP answers
-  | 'ERR_AS_TIMEOUT'
-  | 'ERR_AS_UNREACHABLE'
-  | 'ERR_AS_HTTP_STATUS'
-  | 'ERR_AS_INVALID_JSON'
-  | 'ERR_AS_RESPONSE_TOO_LARGE'
-  | 'ERR_DISCOVERY_ISSUER_MISMATCH'
-  | 'ERR_DISCOVERY_INVALID'
-  | 'ERR_JWKS_INVALID'
-  | 'ERR_ENCRYPTION_KEY_NOT_FOUND'
-  | 'ERR_PAR_REJECTED'
-  | 'ERR_CLIENT_AUTH_REFUSED'
-  | 'ERR_PAR_RESPONSE_INVALID'
-  | 'ERR_TOKEN_REJECTED'
-  | 'ERR_TOKEN_RESPONSE_INVALID'
-  | 'ERR_TOKEN_TYPE_UNSUPPORTED'
-  | 'ERR_TOKEN_NOT_SENDER_CONSTRAINED'
-  // the ID token
-  | 'ERR_ID_TOKEN_MISSING'
-  | 'ERR_ID_TOKEN_MALFORMED'
-  | 'ERR_ID_TOKEN_ENCRYPTED'
-  | 'ERR_ID_TOKEN_NOT_ENCRYPTED'
-  | 'ERR_ID_TOKEN_ENC_ALG_NOT_ALLOWED'
-  | 'ERR_ID_TOKEN_DECRYPTION_FAILED'
-  | 'ERR_ID_TOKEN_ALG_NOT_ALLOWED'
-  | 'ERR_ID_TOKEN_KEY_NOT_FOUND'
-  | 'ERR_ID_TOKEN_SIGNATURE_INVALID'
-  | 'ERR_ID_TOKEN_ISS_MISMATCH'
-  | 'ERR_ID_TOKEN_AUD_MISMATCH'
-  | 'ERR_ID_TOKEN_AZP_MISMATCH'
-  | 'ERR_ID_TOKEN_EXPIRED'
-  | 'ERR_ID_TOKEN_IAT_IN_FUTURE'
-  | 'ERR_ID_TOKEN_CLAIMS_INVALID'
-  | 'ERR_ID_TOKEN_NONCE_MISMATCH'
-  | 'ERR_ID_TOKEN_AT_HASH_MISMATCH'
-  | 'ERR_ID_TOKEN_SUB_MISMATCH'
-  // refreshing a login
-  | 'ERR_REFRESH_TOKEN_MISSING'
-  // the resource helper
-  | 'ERR_RESOURCE_REQUEST_INVALID'
-  | 'ERR_RESOURCE_TIMEOUT'
-  | 'ERR_RESOURCE_UNREACHABLE'
-  | 'ERR_RESOURCE_RESPONSE_TOO_LARGE'
-  // our own bug or an unexpected failure: never expected, never detailed to the user
-  | 'ERR_INTERNAL'
+/** The classes of request-time errors, by name. */
+type ErrorKind =
+  | 'FapiError'
+  | 'AuthorizationResponseError'
+  | 'AuthorizationError'
+  | 'ServerResponseError'
+  | 'IdTokenError'
+  | 'SessionError'
+
+interface ErrorRow {
+  readonly kind: ErrorKind
+  readonly status: number
+  readonly message: string
+}
 
 /**
- * A request-time failure with a stable `code` and an HTTP `status`.
+ * Every request-time error code: the class that carries it, its HTTP status and its default
+ * message. The one exception to a fixed status: `ERR_AUTHORIZATION_ERROR` is 403 when the server's
+ * error is `access_denied` (the user declined).
+ */
+export const ERROR_TABLE = Object.freeze({
+  // the callback request itself
+  ERR_CALLBACK_MALFORMED: {
+    kind: 'AuthorizationResponseError',
+    status: 400,
+    message:
+      'the callback request is not an authorization response: no "response", more than one, or an empty one',
+  },
+  ERR_CALLBACK_BODY_TOO_LARGE: {
+    kind: 'AuthorizationResponseError',
+    status: 413,
+    message: "the callback's form body is over maxCallbackBodyBytes",
+  },
+  ERR_CALLBACK_CONTENT_TYPE: {
+    kind: 'AuthorizationResponseError',
+    status: 415,
+    message: 'a callback POST that is not application/x-www-form-urlencoded',
+  },
+  ERR_RESPONSE_MODE_DOWNGRADE: {
+    kind: 'AuthorizationResponseError',
+    status: 400,
+    message:
+      'a plain (unsigned) authorization response (code, state, error, …) where JARM was requested',
+  },
+  ERR_RESPONSE_MODE_MISMATCH: {
+    kind: 'AuthorizationResponseError',
+    status: 400,
+    message:
+      "the response arrived by GET where a POST was expected, or the reverse, or in another mode than the pending login's",
+  },
+  ERR_REDIRECT_URI_MISMATCH: {
+    kind: 'AuthorizationResponseError',
+    status: 400,
+    message: "the callback is mounted at another path than redirectUri's",
+  },
+  ERR_CALLBACK_METHOD_NOT_ALLOWED: {
+    kind: 'AuthorizationResponseError',
+    status: 405,
+    message: 'the callback accepts GET and POST only',
+  },
+  // a plain (query) authorization response: RFC 9207 issuer identification
+  ERR_AUTHORIZATION_RESPONSE_ISS_MISSING: {
+    kind: 'AuthorizationResponseError',
+    status: 400,
+    message: 'a plain (query) response has no iss, though the server promises it (RFC 9207 §2.4)',
+  },
+  ERR_AUTHORIZATION_RESPONSE_ISS_MISMATCH: {
+    kind: 'AuthorizationResponseError',
+    status: 400,
+    message: "a plain response's iss (URL-decoded) is not exactly the issuer",
+  },
+  // the JARM response
+  ERR_JARM_MALFORMED: {
+    kind: 'AuthorizationResponseError',
+    status: 400,
+    message: 'response is not a compact JWS with JSON header and payload',
+  },
+  ERR_JARM_ENCRYPTED: {
+    kind: 'AuthorizationResponseError',
+    status: 400,
+    message: 'response is a JWE, but this client has no keys.encryption',
+  },
+  ERR_JARM_NOT_ENCRYPTED: {
+    kind: 'AuthorizationResponseError',
+    status: 400,
+    message: 'response is not a JWE, but encryption.authorizationResponse is on',
+  },
+  ERR_JARM_ENC_ALG_NOT_ALLOWED: {
+    kind: 'AuthorizationResponseError',
+    status: 400,
+    message: "the JWE's alg or enc is not allowed (RSA1_5, symmetric key wrapping, unknown)",
+  },
+  ERR_JARM_DECRYPTION_FAILED: {
+    kind: 'AuthorizationResponseError',
+    status: 400,
+    message: "no client key matches the JWE's kid and alg, or it does not decrypt",
+  },
+  ERR_JARM_ALG_NOT_ALLOWED: {
+    kind: 'AuthorizationResponseError',
+    status: 400,
+    message:
+      "the JWT's alg is not one the profile allows and the server advertises (none, HS*, RS256 are never allowed)",
+  },
+  ERR_JARM_ISS_MISMATCH: {
+    kind: 'AuthorizationResponseError',
+    status: 400,
+    message: 'iss is not the configured issuer (checked before any key lookup)',
+  },
+  ERR_JARM_AUD_MISMATCH: {
+    kind: 'AuthorizationResponseError',
+    status: 400,
+    message: 'aud is not this client, or lists other audiences too',
+  },
+  ERR_JARM_EXPIRED: {
+    kind: 'AuthorizationResponseError',
+    status: 400,
+    message: 'exp is in the past (beyond clockTolerance)',
+  },
+  ERR_JARM_IAT_IN_FUTURE: {
+    kind: 'AuthorizationResponseError',
+    status: 400,
+    message: 'iat is in the future (beyond clockTolerance)',
+  },
+  ERR_JARM_SIGNATURE_INVALID: {
+    kind: 'AuthorizationResponseError',
+    status: 400,
+    message: 'the signature does not verify',
+  },
+  ERR_JARM_KEY_NOT_FOUND: {
+    kind: 'AuthorizationResponseError',
+    status: 400,
+    message:
+      "no key (or more than one) of the server's JWKS matches kid and the algorithm, even after a refetch",
+  },
+  ERR_JARM_CLAIMS_INVALID: {
+    kind: 'AuthorizationResponseError',
+    status: 400,
+    message: 'a required claim (exp, state, code or error) is missing or has the wrong type',
+  },
+  // transactions and sessions
+  ERR_TRANSACTION_NOT_FOUND: {
+    kind: 'SessionError',
+    status: 400,
+    message: "no pending login in this session for the response's state",
+  },
+  ERR_TRANSACTION_EXPIRED: {
+    kind: 'SessionError',
+    status: 400,
+    message: 'the pending login is older than pendingLoginMaxAge',
+  },
+  ERR_SESSION_MISSING: {
+    kind: 'SessionError',
+    status: 500,
+    message: 'express-session is not mounted before express-fapi',
+  },
+  ERR_SESSION_STORE: {
+    kind: 'SessionError',
+    status: 500,
+    message: 'the session store failed to save or regenerate the session',
+  },
+  ERR_INVALID_RETURN_TO: {
+    kind: 'FapiError',
+    status: 400,
+    message: 'returnTo is not a path on this site or a URL on returnToOrigins',
+  },
+  // guards
+  ERR_LOGIN_REQUIRED: {
+    kind: 'SessionError',
+    status: 401,
+    message:
+      "login required: requiresAuth() answered a script's request (JSON Accept or X-Requested-With) of a user who is not logged in",
+  },
+  // the authorization server said no
+  ERR_AUTHORIZATION_ERROR: {
+    kind: 'AuthorizationError',
+    status: 400,
+    message: 'the server answered with an error (err.error, err.errorDescription)',
+  },
+  ERR_AUTHORIZATION_ERROR_UNVERIFIED: {
+    kind: 'AuthorizationError',
+    status: 400,
+    message: 'a plain error response without iss from a server that does not promise one',
+  },
+  // the authorization server's HTTP answers
+  ERR_AS_TIMEOUT: {
+    kind: 'ServerResponseError',
+    status: 504,
+    message: 'the server did not answer within httpTimeout',
+  },
+  ERR_AS_UNREACHABLE: {
+    kind: 'ServerResponseError',
+    status: 502,
+    message:
+      'the server could not be reached (refused, reset, DNS, a certificate that does not verify)',
+  },
+  ERR_AS_HTTP_STATUS: {
+    kind: 'ServerResponseError',
+    status: 502,
+    message: 'the server answered an unexpected HTTP status',
+  },
+  ERR_AS_INVALID_JSON: {
+    kind: 'ServerResponseError',
+    status: 502,
+    message: "the server's answer is not a JSON object",
+  },
+  ERR_AS_RESPONSE_TOO_LARGE: {
+    kind: 'ServerResponseError',
+    status: 502,
+    message: "the server's answer is over maxResponseBytes",
+  },
+  ERR_DISCOVERY_ISSUER_MISMATCH: {
+    kind: 'ServerResponseError',
+    status: 502,
+    message: 'the metadata issuer is not exactly the configured issuer',
+  },
+  ERR_DISCOVERY_INVALID: {
+    kind: 'ServerResponseError',
+    status: 502,
+    message:
+      'the metadata lacks an endpoint, the response mode, PKCE S256, the client authentication method, an algorithm the profile allows, DPoP support (dpop_signing_alg_values_supported), certificate binding (tls_client_certificate_bound_access_tokens), the RFC 9207 promise (fapi2-security, plain mode), or request-object encryption algorithms',
+  },
+  ERR_JWKS_INVALID: {
+    kind: 'ServerResponseError',
+    status: 502,
+    message: "the server's JWKS has no keys array",
+  },
+  ERR_ENCRYPTION_KEY_NOT_FOUND: {
+    kind: 'ServerResponseError',
+    status: 502,
+    message: "encryption.requestObject is on, but the server's JWKS has no use",
+  },
+  ERR_PAR_REJECTED: {
+    kind: 'ServerResponseError',
+    status: 502,
+    message: 'the PAR endpoint answered an OAuth error',
+  },
+  ERR_CLIENT_AUTH_REFUSED: {
+    kind: 'ServerResponseError',
+    status: 502,
+    message: 'the PAR or token endpoint answered 401 or 403 without an OAuth error body',
+  },
+  ERR_PAR_RESPONSE_INVALID: {
+    kind: 'ServerResponseError',
+    status: 502,
+    message: 'the PAR answer lacks request_uri or a positive expires_in',
+  },
+  ERR_TOKEN_REJECTED: {
+    kind: 'ServerResponseError',
+    status: 502,
+    message: 'the token endpoint answered an OAuth error (e.g',
+  },
+  ERR_TOKEN_RESPONSE_INVALID: {
+    kind: 'ServerResponseError',
+    status: 502,
+    message:
+      'the token response lacks access_token or token_type, or has a member of the wrong type',
+  },
+  ERR_TOKEN_TYPE_UNSUPPORTED: {
+    kind: 'ServerResponseError',
+    status: 502,
+    message: 'token_type is not the type asked for (case-insensitive)',
+  },
+  ERR_TOKEN_NOT_SENDER_CONSTRAINED: {
+    kind: 'ServerResponseError',
+    status: 502,
+    message: 'DPoP was used but token_type is Bearer',
+  },
+  // the ID token
+  ERR_ID_TOKEN_MISSING: {
+    kind: 'ServerResponseError',
+    status: 502,
+    message: 'the token response has no id_token',
+  },
+  ERR_ID_TOKEN_MALFORMED: {
+    kind: 'IdTokenError',
+    status: 502,
+    message: 'the ID token is not a compact JWS with JSON header and payload',
+  },
+  ERR_ID_TOKEN_ENCRYPTED: {
+    kind: 'IdTokenError',
+    status: 502,
+    message: 'the ID token is a JWE, but this client has no keys.encryption',
+  },
+  ERR_ID_TOKEN_NOT_ENCRYPTED: {
+    kind: 'IdTokenError',
+    status: 502,
+    message: 'the ID token is not a JWE, but encryption.idToken is on (OIDC Core §3.1.3.7 (1))',
+  },
+  ERR_ID_TOKEN_ENC_ALG_NOT_ALLOWED: {
+    kind: 'IdTokenError',
+    status: 502,
+    message:
+      "the ID token JWE's alg or enc is not allowed (RSA1_5, symmetric key wrapping, unknown)",
+  },
+  ERR_ID_TOKEN_DECRYPTION_FAILED: {
+    kind: 'IdTokenError',
+    status: 502,
+    message: "no client key matches the ID token JWE's kid and alg, or it does not decrypt",
+  },
+  ERR_ID_TOKEN_ALG_NOT_ALLOWED: {
+    kind: 'IdTokenError',
+    status: 502,
+    message: "the ID token's alg is not allowed (never none)",
+  },
+  ERR_ID_TOKEN_KEY_NOT_FOUND: {
+    kind: 'IdTokenError',
+    status: 502,
+    message: "no single key of the server matches the ID token's kid and algorithm",
+  },
+  ERR_ID_TOKEN_SIGNATURE_INVALID: {
+    kind: 'IdTokenError',
+    status: 502,
+    message: "the ID token's signature does not verify",
+  },
+  ERR_ID_TOKEN_ISS_MISMATCH: {
+    kind: 'IdTokenError',
+    status: 502,
+    message: 'iss is not the configured issuer',
+  },
+  ERR_ID_TOKEN_AUD_MISMATCH: {
+    kind: 'IdTokenError',
+    status: 502,
+    message: 'aud is not this client, or lists other audiences too',
+  },
+  ERR_ID_TOKEN_AZP_MISMATCH: {
+    kind: 'IdTokenError',
+    status: 502,
+    message: 'azp is present and not this client',
+  },
+  ERR_ID_TOKEN_EXPIRED: { kind: 'IdTokenError', status: 502, message: 'exp is in the past' },
+  ERR_ID_TOKEN_IAT_IN_FUTURE: {
+    kind: 'IdTokenError',
+    status: 502,
+    message: 'iat is in the future',
+  },
+  ERR_ID_TOKEN_CLAIMS_INVALID: {
+    kind: 'IdTokenError',
+    status: 502,
+    message: 'iss, sub, aud, exp or iat is missing or of the wrong type',
+  },
+  ERR_ID_TOKEN_NONCE_MISMATCH: {
+    kind: 'IdTokenError',
+    status: 502,
+    message: 'nonce is not the nonce of this login (a refreshed ID token may leave it out)',
+  },
+  ERR_ID_TOKEN_AT_HASH_MISMATCH: {
+    kind: 'IdTokenError',
+    status: 502,
+    message: 'at_hash is present and does not match the access token',
+  },
+  ERR_ID_TOKEN_SUB_MISMATCH: {
+    kind: 'IdTokenError',
+    status: 502,
+    message: "a refreshed ID token's sub is not the original ID token's (OIDC Core §12.2)",
+  },
+  // refreshing a login
+  ERR_REFRESH_TOKEN_MISSING: {
+    kind: 'SessionError',
+    status: 401,
+    message: 'refresh() found a login without a refresh token (the server issued none)',
+  },
+  // the resource helper
+  ERR_RESOURCE_REQUEST_INVALID: {
+    kind: 'FapiError',
+    status: 500,
+    message: 'fetchResource() was asked for a request it does not make',
+  },
+  ERR_RESOURCE_TIMEOUT: {
+    kind: 'ServerResponseError',
+    status: 504,
+    message: 'the resource server did not answer within httpTimeout',
+  },
+  ERR_RESOURCE_UNREACHABLE: {
+    kind: 'ServerResponseError',
+    status: 502,
+    message: 'the resource server could not be reached (refused, reset, TLS failure)',
+  },
+  ERR_RESOURCE_RESPONSE_TOO_LARGE: {
+    kind: 'ServerResponseError',
+    status: 502,
+    message: "the resource server's answer is over maxResponseBytes",
+  },
+  // our own bug or an unexpected failure: never expected, never detailed to the user
+  ERR_INTERNAL: {
+    kind: 'FapiError',
+    status: 500,
+    message: 'an unexpected failure inside express-fapi (a bug',
+  },
+} as const satisfies Record<string, ErrorRow>)
+
+/** The stable error codes of request-time failures. */
+export type FapiErrorCode = keyof typeof ERROR_TABLE
+
+/** The codes carried by one error class. */
+type CodesOf<K extends ErrorKind> = {
+  [C in FapiErrorCode]: (typeof ERROR_TABLE)[C]['kind'] extends K ? C : never
+}[FapiErrorCode]
+
+/** The codes of {@link AuthorizationResponseError}. */
+export type AuthorizationResponseErrorCode = CodesOf<'AuthorizationResponseError'>
+/** The codes of {@link AuthorizationError}. */
+export type AuthorizationErrorCode = CodesOf<'AuthorizationError'>
+/** The codes of {@link ServerResponseError}. */
+export type ServerResponseErrorCode = CodesOf<'ServerResponseError'>
+/** The codes of {@link IdTokenError}. */
+export type IdTokenErrorCode = CodesOf<'IdTokenError'>
+/** The codes of {@link SessionError}. */
+export type SessionErrorCode = CodesOf<'SessionError'>
+/** The codes carried by the base class itself. */
+export type GeneralErrorCode = CodesOf<'FapiError'>
+
+/** Runs of 20 or more base64url characters (tokens, codes, keys, JWT segments) in cause messages. */
+const SECRET_LIKE = /[A-Za-z0-9_-]{20,}/g
+
+/**
+ * The cause as it is kept: a new `Error` with the original's name, `code` and message (bounded,
+ * with token-like runs redacted), one level of its own cause likewise; never the original object,
+ * whose properties may hold a JWT payload (jose's claim errors keep it) or a response body.
+ */
+function safeCause(cause: unknown, depth = 0): Error | undefined {
+  if (cause === undefined) return undefined
+  if (!(cause instanceof Error)) return new Error(`a thrown ${typeof cause}`)
+  const inner = depth === 0 ? safeCause(cause.cause, 1) : undefined
+  const safe = new Error(
+    printable(cause.message.replace(SECRET_LIKE, '[redacted]'), 300),
+    inner === undefined ? undefined : { cause: inner },
+  )
+  safe.name = cause.name
+  const { code } = cause as Error & { code?: unknown }
+  if (typeof code === 'string')
+    Object.defineProperty(safe, 'code', { value: code, enumerable: true })
+  safe.stack = `${safe.name}: ${safe.message}`
+  return safe
+}
+
+/**
+ * A request-time failure with a stable `code` and the HTTP `status` of its row in
+ * {@link ERROR_TABLE}. Catch it as {@link AnyFapiError} (see {@link isFapiError}) to narrow on
+ * `code`.
  *
  * @example
  * ```ts
@@ -106,22 +465,37 @@ export type FapiErrorCode =
  * })
  * ```
  */
-export class FapiError extends Error {
+export class FapiError<C extends FapiErrorCode = FapiErrorCode> extends Error {
   /** The stable, documented error code. */
-  readonly code: FapiErrorCode
+  readonly code: C
   /** The HTTP status an error handler should answer with. */
   readonly status: number
 
-  constructor(code: FapiErrorCode, status: number, message: string, options?: { cause?: unknown }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause })
+  /**
+   * @param code - the code; its row gives the status and the default message
+   * @param message - what went wrong in this case; never a token, code or key
+   * @param cause - the underlying failure; kept reduced (see the module's notes)
+   */
+  constructor(code: C, message?: string, cause?: unknown) {
+    const kept = safeCause(cause)
+    super(message ?? ERROR_TABLE[code].message, kept === undefined ? undefined : { cause: kept })
     this.name = new.target.name
     this.code = code
-    this.status = status
+    this.status = ERROR_TABLE[code].status
   }
 }
 
-/** The callback request is not a valid JARM authorization response for this client (HTTP 400). */
-export class AuthorizationResponseError extends FapiError {}
+/** The callback request is not a valid authorization response for this client (HTTP 4xx). */
+export class AuthorizationResponseError extends FapiError<AuthorizationResponseErrorCode> {}
+
+/** The authorization server could not be reached, timed out, or answered something unusable. */
+export class ServerResponseError extends FapiError<ServerResponseErrorCode> {}
+
+/** The ID token failed validation (OIDC Core 3.1.3.7). */
+export class IdTokenError extends FapiError<IdTokenErrorCode> {}
+
+/** The login transaction or the session could not be used. */
+export class SessionError extends FapiError<SessionErrorCode> {}
 
 /**
  * The authorization server answered the authorization request with an error, for example
@@ -129,39 +503,70 @@ export class AuthorizationResponseError extends FapiError {}
  * response whose RFC 9207 `iss` is this issuer (`ERR_AUTHORIZATION_ERROR`, `verified: true`).
  *
  * A plain error response without `iss`, from a server that does not promise one, may come from
- * anyone (RFC 9207 §2.4): it is `ERR_AUTHORIZATION_ERROR_UNVERIFIED`, `verified: false`. Show it,
- * but never act on it; it consumes no pending login.
+ * anyone (RFC 9207 §2.4): it is `ERR_AUTHORIZATION_ERROR_UNVERIFIED`, `verified: false`, with a
+ * fixed message (its text is not the server's to choose). Show it, but never act on it; it
+ * consumes no pending login.
  */
-export class AuthorizationError extends FapiError {
-  /** The OAuth `error` value, e.g. `access_denied`. */
+export class AuthorizationError extends FapiError<AuthorizationErrorCode> {
+  /** The OAuth `error` value, e.g. `access_denied` (unverified: anyone may have sent it). */
   readonly error: string
   /** The server's `error_description`, if any, cut to 200 printable characters. */
   readonly errorDescription: string | undefined
   /** Whether the response is known to come from the configured issuer. */
   readonly verified: boolean
+  override readonly status: number
 
   constructor(error: string, errorDescription: string | undefined, verified = true) {
     super(
       verified ? 'ERR_AUTHORIZATION_ERROR' : 'ERR_AUTHORIZATION_ERROR_UNVERIFIED',
-      verified && error === 'access_denied' ? 403 : 400,
       verified
-        ? `the authorization server returned error "${error}"`
-        : `an error response without "iss" arrived ("${error}"); it is not known to come from the authorization server`,
+        ? `the authorization server returned error "${printable(error, 64)}"`
+        : 'an error response without "iss" arrived; it is not known to come from the authorization server, so it is not shown',
     )
     this.error = error
     this.errorDescription = errorDescription
     this.verified = verified
+    this.status = verified && error === 'access_denied' ? 403 : ERROR_TABLE[this.code].status
   }
 }
 
-/** The authorization server could not be reached, timed out, or answered something unusable. */
-export class ServerResponseError extends FapiError {}
+/** Any request-time error of express-fapi: narrows on `code` to its class. */
+export type AnyFapiError =
+  | FapiError<GeneralErrorCode>
+  | AuthorizationResponseError
+  | AuthorizationError
+  | ServerResponseError
+  | IdTokenError
+  | SessionError
 
-/** The ID token failed validation (OIDC Core 3.1.3.7). */
-export class IdTokenError extends FapiError {}
+/**
+ * Whether a value is one of express-fapi's request-time errors, typed so that a check of `code`
+ * narrows it to its class.
+ *
+ * @example
+ * ```ts
+ * if (isFapiError(err) && err.code === 'ERR_AUTHORIZATION_ERROR') console.log(err.error)
+ * ```
+ */
+export function isFapiError(value: unknown): value is AnyFapiError {
+  return value instanceof FapiError
+}
 
-/** The login transaction or the session could not be used. */
-export class SessionError extends FapiError {}
+/** The error of `code`, of its table row's class. For codes chosen at run time from a map. */
+export function fapiError(code: FapiErrorCode, message?: string, cause?: unknown): FapiError {
+  switch (ERROR_TABLE[code].kind) {
+    case 'AuthorizationResponseError':
+      return new AuthorizationResponseError(code as AuthorizationResponseErrorCode, message, cause)
+    case 'ServerResponseError':
+      return new ServerResponseError(code as ServerResponseErrorCode, message, cause)
+    case 'IdTokenError':
+      return new IdTokenError(code as IdTokenErrorCode, message, cause)
+    case 'SessionError':
+      return new SessionError(code as SessionErrorCode, message, cause)
+    default:
+      return new FapiError(code, message, cause)
+  }
+}
 
 /** A configuration mistake, thrown synchronously by `fapiClient()` at startup. */
 export class FapiConfigError extends TypeError {
@@ -186,16 +591,8 @@ export function failOption(option: string, message: string): never {
   throw new FapiConfigError(`express-fapi: option "${option}" ${message}`)
 }
 
-/** A constructor of one of the request-time error classes. */
-export type FapiErrorClass = new (
-  code: FapiErrorCode,
-  status: number,
-  message: string,
-  options?: { cause?: unknown },
-) => FapiError
-
 /** Our errors pass through; anything else (a bug, a thrown non-error) becomes `ERR_INTERNAL`. */
 export function toFapiError(error: unknown): FapiError {
   if (error instanceof FapiError) return error
-  return new FapiError('ERR_INTERNAL', 500, 'express-fapi failed unexpectedly', { cause: error })
+  return new FapiError('ERR_INTERNAL', 'express-fapi failed unexpectedly', error)
 }

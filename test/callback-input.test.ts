@@ -222,7 +222,7 @@ for (const express of [5, 4, 'connect'] as const) {
       const fx = await setup(t, { express })
       const response = await login(fx)
       const answer = await fx.browser.request(response.url, { method: 'PUT' })
-      await expectError(answer, 405, 'ERR_CALLBACK_MALFORMED')
+      await expectError(answer, 405, 'ERR_CALLBACK_METHOD_NOT_ALLOWED')
       assert.equal(fx.as.requests('/token'), 0)
     })
 

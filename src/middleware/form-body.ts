@@ -13,7 +13,6 @@ export async function readFormBody(req: IncomingMessage, limit: number): Promise
   if (type !== 'application/x-www-form-urlencoded') {
     throw new AuthorizationResponseError(
       'ERR_CALLBACK_CONTENT_TYPE',
-      415,
       'the callback accepts only application/x-www-form-urlencoded bodies',
     )
   }
@@ -34,7 +33,6 @@ export async function readFormBody(req: IncomingMessage, limit: number): Promise
   const tooLarge = () =>
     new AuthorizationResponseError(
       'ERR_CALLBACK_BODY_TOO_LARGE',
-      413,
       `the callback body is over ${limit} bytes`,
     )
   const declared = Number(req.headers['content-length'])
@@ -69,9 +67,8 @@ export async function readFormBody(req: IncomingMessage, limit: number): Promise
       reject(
         new AuthorizationResponseError(
           'ERR_CALLBACK_MALFORMED',
-          400,
           'the callback body could not be read',
-          { cause },
+          cause,
         ),
       )
     }

@@ -40,7 +40,6 @@ export function requireSession(req: IncomingMessage): FapiSession {
   if (session === undefined || session === null) {
     throw new SessionError(
       'ERR_SESSION_MISSING',
-      500,
       'no session on the request: mount express-session before express-fapi',
     )
   }
@@ -50,9 +49,8 @@ export function requireSession(req: IncomingMessage): FapiSession {
 function storeFailure(action: string, cause: unknown): SessionError {
   return new SessionError(
     'ERR_SESSION_STORE',
-    500,
     `the session store failed to ${action} the session`,
-    { cause },
+    cause,
   )
 }
 

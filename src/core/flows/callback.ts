@@ -143,7 +143,6 @@ export type CallbackOutcome =
 function transactionNotFound(): SessionError {
   return new SessionError(
     'ERR_TRANSACTION_NOT_FOUND',
-    400,
     'no pending login in this session matches the response "state" (used already, or started in another browser)',
   )
 }
@@ -174,14 +173,12 @@ async function takeTransaction(
   if (found.responseMode !== config.responseMode) {
     throw new AuthorizationResponseError(
       'ERR_RESPONSE_MODE_MISMATCH',
-      400,
       'the response arrived in another mode than the one requested',
     )
   }
   if (config.now() - found.createdAt > config.pendingLoginMaxAge * 1000) {
     throw new SessionError(
       'ERR_TRANSACTION_EXPIRED',
-      400,
       'the pending login is older than pendingLoginMaxAge',
     )
   }
@@ -202,7 +199,6 @@ export async function handleCallback(
   if (request.path !== config.redirectPath) {
     throw new AuthorizationResponseError(
       'ERR_REDIRECT_URI_MISMATCH',
-      400,
       `the callback is mounted at another path than redirectUri's "${config.redirectPath}"`,
     )
   }

@@ -9,7 +9,7 @@
  * @module
  */
 import type { Config, ResponseMode } from '../../config/index.js'
-import { AuthorizationResponseError } from '../../errors.js'
+import { AuthorizationResponseError, printable } from '../../errors.js'
 
 /** The form field that marks a POST sent by the form_post relay page (at most one relay). */
 export const RELAY_FIELD = 'fapi_relay'
@@ -63,7 +63,7 @@ const CARRIER: Readonly<Record<ResponseMode, 'query' | 'body'>> = {
 }
 
 function mismatch(message: string): AuthorizationResponseError {
-  return new AuthorizationResponseError('ERR_RESPONSE_MODE_MISMATCH', 400, message)
+  return new AuthorizationResponseError('ERR_RESPONSE_MODE_MISMATCH', message)
 }
 
 function hasPlainResponse(params: URLSearchParams): boolean {
@@ -83,13 +83,11 @@ function singleResponse(params: URLSearchParams, config: Config): string {
     if (hasPlainResponse(params)) {
       throw new AuthorizationResponseError(
         'ERR_RESPONSE_MODE_DOWNGRADE',
-        400,
         `a plain authorization response arrived where "${mode}" was requested${pushedHint}`,
       )
     }
     throw new AuthorizationResponseError(
       'ERR_CALLBACK_MALFORMED',
-      400,
       params.size === 0
         ? 'the callback was opened without an authorization response (no parameters at all): start the login at the login route'
         : 'the "response" parameter is missing',
@@ -99,7 +97,6 @@ function singleResponse(params: URLSearchParams, config: Config): string {
   if (values.length > 1 || response === undefined || response === '') {
     throw new AuthorizationResponseError(
       'ERR_CALLBACK_MALFORMED',
-      400,
       'exactly one "response" parameter is expected',
     )
   }
@@ -145,8 +142,7 @@ export async function readDelivery(req: CallbackRequest, config: Config): Promis
     }
   }
   throw new AuthorizationResponseError(
-    'ERR_CALLBACK_MALFORMED',
-    405,
-    `the callback does not accept ${req.method}`,
+    'ERR_CALLBACK_METHOD_NOT_ALLOWED',
+    `the callback does not accept ${printable(req.method, 20)}: only GET and POST`,
   )
 }

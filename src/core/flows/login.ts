@@ -54,7 +54,6 @@ async function requestObject(
   if (recipient === undefined) {
     throw new ServerResponseError(
       'ERR_ENCRYPTION_KEY_NOT_FOUND',
-      502,
       `the server's JWKS has no key with use "enc" for ${encryption.algorithms.join(', ')}, to encrypt request objects to`,
     )
   }

@@ -19,7 +19,7 @@ import type { AuthorizationResponse } from '../jwt/jarm.js'
 const SINGLE = ['iss', 'state', 'code', 'error', 'error_description'] as const
 
 function malformed(message: string): AuthorizationResponseError {
-  return new AuthorizationResponseError('ERR_CALLBACK_MALFORMED', 400, message)
+  return new AuthorizationResponseError('ERR_CALLBACK_MALFORMED', message)
 }
 
 /**
@@ -40,14 +40,12 @@ export function checkPlainResponse(
   if (iss !== null && iss !== expect.issuer) {
     throw new AuthorizationResponseError(
       'ERR_AUTHORIZATION_RESPONSE_ISS_MISMATCH',
-      400,
       `the authorization response's "iss" is not the issuer "${expect.issuer}" (RFC 9207 §2.4)`,
     )
   }
   if (iss === null && expect.issRequired) {
     throw new AuthorizationResponseError(
       'ERR_AUTHORIZATION_RESPONSE_ISS_MISSING',
-      400,
       'the authorization response has no "iss", which the server promises (RFC 9207 §2.4)',
     )
   }

@@ -110,7 +110,6 @@ export function createRefresher(context: ClientContext): RefreshStored {
     if (typeof refreshToken !== 'string' || refreshToken === '') {
       throw new SessionError(
         'ERR_REFRESH_TOKEN_MISSING',
-        401,
         'refresh: the login has no refresh token (the server issued none); log in again',
       )
     }

@@ -8,7 +8,7 @@ import { isSafeRelativePath, type Config } from '../../config/index.js'
 import { FapiError, printable } from '../../errors.js'
 
 function invalidReturnTo(reason: string): FapiError {
-  return new FapiError('ERR_INVALID_RETURN_TO', 400, `"returnTo" was refused: ${reason}`)
+  return new FapiError('ERR_INVALID_RETURN_TO', `"returnTo" was refused: ${reason}`)
 }
 
 /** The checked `returnTo` of a login request (its query values), or the configured default. */

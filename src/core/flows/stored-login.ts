@@ -85,7 +85,7 @@ export function isLoginOf(value: unknown, config: Config): value is StoredLogin 
 
 /** No usable login in the session. */
 export function loginRequired(): SessionError {
-  return new SessionError('ERR_LOGIN_REQUIRED', 401, 'login required: no login in this session')
+  return new SessionError('ERR_LOGIN_REQUIRED', 'login required: no login in this session')
 }
 
 /** The session's login of this client, or `ERR_LOGIN_REQUIRED`. */

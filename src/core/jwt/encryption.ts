@@ -9,7 +9,7 @@
  */
 import type { KeyObject } from 'node:crypto'
 import { CompactEncrypt, compactDecrypt, decodeProtectedHeader } from 'jose'
-import type { FapiError, FapiErrorCode, FapiErrorClass } from '../../errors.js'
+import { fapiError, type FapiError } from '../../errors.js'
 import type { EncryptionKey, KeyManagementAlgorithm } from '../../config/encryption-keys.js'
 
 /** Content encryption algorithms accepted (RFC 7518 §5). */
@@ -47,10 +47,20 @@ export interface DecryptExpectations {
   /** `JARM` or `ID_TOKEN`: the code prefix. */
   readonly kind: 'JARM' | 'ID_TOKEN'
   readonly label: string
-  readonly status: number
-  readonly error: FapiErrorClass
   readonly keys: readonly EncryptionKey[]
 }
+
+/** The code of each failure, per kind of token: written out, so every code has a throw site. */
+const CODES = {
+  JARM: {
+    ENC_ALG_NOT_ALLOWED: 'ERR_JARM_ENC_ALG_NOT_ALLOWED',
+    DECRYPTION_FAILED: 'ERR_JARM_DECRYPTION_FAILED',
+  },
+  ID_TOKEN: {
+    ENC_ALG_NOT_ALLOWED: 'ERR_ID_TOKEN_ENC_ALG_NOT_ALLOWED',
+    DECRYPTION_FAILED: 'ERR_ID_TOKEN_DECRYPTION_FAILED',
+  },
+} as const
 
 function fail(
   expect: DecryptExpectations,
@@ -58,8 +68,7 @@ function fail(
   message: string,
   cause?: unknown,
 ): FapiError {
-  const code = `ERR_${expect.kind}_${failure}` as FapiErrorCode
-  return new expect.error(code, expect.status, `${expect.label}: ${message}`, { cause })
+  return fapiError(CODES[expect.kind][failure], `${expect.label}: ${message}`, cause)
 }
 
 /**

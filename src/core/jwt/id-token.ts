@@ -26,7 +26,6 @@ export async function signedIdToken(idToken: string, decryption: Decryption): Pr
     if (decryption.required) {
       throw new IdTokenError(
         'ERR_ID_TOKEN_NOT_ENCRYPTED',
-        502,
         'ID token: not encrypted, but encryption.idToken is on (OIDC Core §3.1.3.7 (1))',
       )
     }
@@ -35,15 +34,12 @@ export async function signedIdToken(idToken: string, decryption: Decryption): Pr
   if (decryption.keys.length === 0) {
     throw new IdTokenError(
       'ERR_ID_TOKEN_ENCRYPTED',
-      502,
       'ID token: encrypted, but this client has no encryption key (keys.encryption)',
     )
   }
   return decryptJwe(idToken, {
     kind: 'ID_TOKEN',
     label: 'ID token',
-    status: 502,
-    error: IdTokenError,
     keys: decryption.keys,
   })
 }
@@ -74,8 +70,6 @@ export async function validateIdToken(
 ): Promise<IdTokenClaims> {
   const { payload, alg } = await verifyJws(idToken, {
     kind: 'ID_TOKEN',
-    status: 502,
-    error: IdTokenError,
     ...expect,
     // OIDC Core §2: iss, sub, aud, exp and iat are required.
     requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat'],
@@ -83,7 +77,6 @@ export async function validateIdToken(
   if (typeof payload.sub !== 'string' || payload.sub === '') {
     throw new IdTokenError(
       'ERR_ID_TOKEN_CLAIMS_INVALID',
-      502,
       'ID token: "sub" is not a non-empty string',
     )
   }
@@ -91,7 +84,6 @@ export async function validateIdToken(
   if (payload.azp !== undefined && payload.azp !== expect.clientId) {
     throw new IdTokenError(
       'ERR_ID_TOKEN_AZP_MISMATCH',
-      502,
       `ID token: "azp" is not this client "${expect.clientId}"`,
     )
   }
@@ -100,7 +92,6 @@ export async function validateIdToken(
   if (!nonceAbsent && payload.nonce !== expect.nonce) {
     throw new IdTokenError(
       'ERR_ID_TOKEN_NONCE_MISMATCH',
-      502,
       'ID token: "nonce" does not match the nonce of this login',
     )
   }
@@ -108,7 +99,6 @@ export async function validateIdToken(
     if (payload.at_hash !== leftHalfHash(expect.accessToken, alg)) {
       throw new IdTokenError(
         'ERR_ID_TOKEN_AT_HASH_MISMATCH',
-        502,
         'ID token: "at_hash" does not match the access token',
       )
     }
@@ -138,21 +128,18 @@ export async function validateRefreshedIdToken(
   if (claims.iss !== original.iss) {
     throw new IdTokenError(
       'ERR_ID_TOKEN_ISS_MISMATCH',
-      502,
       'refreshed ID token: "iss" differs from the original ID token (OIDC Core §12.2)',
     )
   }
   if (claims.sub !== original.sub) {
     throw new IdTokenError(
       'ERR_ID_TOKEN_SUB_MISMATCH',
-      502,
       'refreshed ID token: "sub" differs from the original ID token (OIDC Core §12.2)',
     )
   }
   if (audiences(claims.aud) !== audiences(original.aud)) {
     throw new IdTokenError(
       'ERR_ID_TOKEN_AUD_MISMATCH',
-      502,
       'refreshed ID token: "aud" differs from the original ID token (OIDC Core §12.2)',
     )
   }
@@ -163,7 +150,6 @@ export async function validateRefreshedIdToken(
   ) {
     throw new IdTokenError(
       'ERR_ID_TOKEN_CLAIMS_INVALID',
-      502,
       'refreshed ID token: "auth_time" differs from the original authentication (OIDC Core §12.2)',
     )
   }

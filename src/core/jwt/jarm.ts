@@ -30,7 +30,7 @@ export type AuthorizationResponse =
     }
 
 function invalid(message: string): AuthorizationResponseError {
-  return new AuthorizationResponseError('ERR_JARM_CLAIMS_INVALID', 400, `JARM response: ${message}`)
+  return new AuthorizationResponseError('ERR_JARM_CLAIMS_INVALID', `JARM response: ${message}`)
 }
 
 /**
@@ -44,35 +44,29 @@ export async function verifyJarmResponse(
   expect: ServerJwtContext & { readonly decryption: Decryption },
 ): Promise<AuthorizationResponse> {
   if (response.length > MAX_RESPONSE_LENGTH) {
-    throw new AuthorizationResponseError('ERR_JARM_MALFORMED', 400, 'JARM response: too long')
+    throw new AuthorizationResponseError('ERR_JARM_MALFORMED', 'JARM response: too long')
   }
   let jws = response
   if (isCompactJwe(response)) {
     if (expect.decryption.keys.length === 0) {
       throw new AuthorizationResponseError(
         'ERR_JARM_ENCRYPTED',
-        400,
         'JARM response: encrypted, but this client has no encryption key (keys.encryption)',
       )
     }
     jws = await decryptJwe(response, {
       kind: 'JARM',
       label: 'JARM response',
-      status: 400,
-      error: AuthorizationResponseError,
       keys: expect.decryption.keys,
     })
   } else if (expect.decryption.required) {
     throw new AuthorizationResponseError(
       'ERR_JARM_NOT_ENCRYPTED',
-      400,
       'JARM response: not encrypted, but encryption.authorizationResponse is on',
     )
   }
   const { payload } = await verifyJws(jws, {
     kind: 'JARM',
-    status: 400,
-    error: AuthorizationResponseError,
     ...expect,
     requiredClaims: ['iss', 'aud', 'exp'],
   })

@@ -8,7 +8,7 @@
  */
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose'
 import type { JwsAlgorithm } from '../../config/index.js'
-import type { FapiError, FapiErrorClass, FapiErrorCode } from '../../errors.js'
+import { fapiError, type FapiError, type FapiErrorCode } from '../../errors.js'
 import type { RemoteJwks } from '../server/jwks.js'
 
 /** The failures a verification can end in, by code suffix. */
@@ -38,15 +38,37 @@ export interface ServerJwtContext {
 export interface JwsExpectations extends ServerJwtContext {
   /** `JARM` or `ID_TOKEN`: the code prefix. */
   readonly kind: 'JARM' | 'ID_TOKEN'
-  /** The HTTP status of a failure. */
-  readonly status: number
-  /** A constructor for the error class of this kind. */
-  readonly error: FapiErrorClass
   readonly requiredClaims: readonly string[]
 }
 
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
 const LABEL = { JARM: 'JARM response', ID_TOKEN: 'ID token' } as const
+
+/** The code of each failure, per kind of token: written out, so every code has a throw site. */
+const CODES = {
+  JARM: {
+    MALFORMED: 'ERR_JARM_MALFORMED',
+    ALG_NOT_ALLOWED: 'ERR_JARM_ALG_NOT_ALLOWED',
+    ISS_MISMATCH: 'ERR_JARM_ISS_MISMATCH',
+    KEY_NOT_FOUND: 'ERR_JARM_KEY_NOT_FOUND',
+    SIGNATURE_INVALID: 'ERR_JARM_SIGNATURE_INVALID',
+    AUD_MISMATCH: 'ERR_JARM_AUD_MISMATCH',
+    EXPIRED: 'ERR_JARM_EXPIRED',
+    IAT_IN_FUTURE: 'ERR_JARM_IAT_IN_FUTURE',
+    CLAIMS_INVALID: 'ERR_JARM_CLAIMS_INVALID',
+  },
+  ID_TOKEN: {
+    MALFORMED: 'ERR_ID_TOKEN_MALFORMED',
+    ALG_NOT_ALLOWED: 'ERR_ID_TOKEN_ALG_NOT_ALLOWED',
+    ISS_MISMATCH: 'ERR_ID_TOKEN_ISS_MISMATCH',
+    KEY_NOT_FOUND: 'ERR_ID_TOKEN_KEY_NOT_FOUND',
+    SIGNATURE_INVALID: 'ERR_ID_TOKEN_SIGNATURE_INVALID',
+    AUD_MISMATCH: 'ERR_ID_TOKEN_AUD_MISMATCH',
+    EXPIRED: 'ERR_ID_TOKEN_EXPIRED',
+    IAT_IN_FUTURE: 'ERR_ID_TOKEN_IAT_IN_FUTURE',
+    CLAIMS_INVALID: 'ERR_ID_TOKEN_CLAIMS_INVALID',
+  },
+} as const satisfies Record<JwsExpectations['kind'], Record<Failure, FapiErrorCode>>
 
 function fail(
   expect: JwsExpectations,
@@ -54,8 +76,7 @@ function fail(
   message: string,
   cause?: unknown,
 ): FapiError {
-  const code = `ERR_${expect.kind}_${failure}` as FapiErrorCode
-  return new expect.error(code, expect.status, `${LABEL[expect.kind]}: ${message}`, { cause })
+  return fapiError(CODES[expect.kind][failure], `${LABEL[expect.kind]}: ${message}`, cause)
 }
 
 function isAllowed(alg: unknown, allowed: readonly JwsAlgorithm[]): alg is JwsAlgorithm {

@@ -45,7 +45,7 @@ export class Discovery {
       'discovery',
     )
     if (status !== 200)
-      throw new ServerResponseError('ERR_AS_HTTP_STATUS', 502, `discovery: HTTP ${status}`)
+      throw new ServerResponseError('ERR_AS_HTTP_STATUS', `discovery: HTTP ${status}`)
     return checkMetadata(body, this.#config)
   }
 }

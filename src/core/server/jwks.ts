@@ -45,7 +45,7 @@ export interface RemoteJwksOptions extends HttpOptions {
 
 function parseKeys(body: Record<string, unknown>): CachedKey[] {
   if (!Array.isArray(body.keys)) {
-    throw new ServerResponseError('ERR_JWKS_INVALID', 502, 'jwks: "keys" is not an array')
+    throw new ServerResponseError('ERR_JWKS_INVALID', 'jwks: "keys" is not an array')
   }
   const keys: CachedKey[] = []
   for (const entry of body.keys as unknown[]) {
@@ -212,8 +212,7 @@ export class RemoteJwks {
     const uri = await this.#uri()
     this.fetches += 1
     const { status, body } = await requestJson(uri, { method: 'GET' }, this.#options, 'jwks')
-    if (status !== 200)
-      throw new ServerResponseError('ERR_AS_HTTP_STATUS', 502, `jwks: HTTP ${status}`)
+    if (status !== 200) throw new ServerResponseError('ERR_AS_HTTP_STATUS', `jwks: HTTP ${status}`)
     const keys = parseKeys(body)
     this.#keys = keys
     this.#fetchedAt = this.#options.now()

@@ -10,7 +10,7 @@ import { ServerResponseError } from '../../errors.js'
 
 /** A metadata failure. */
 export function invalid(message: string): ServerResponseError {
-  return new ServerResponseError('ERR_DISCOVERY_INVALID', 502, `discovery: ${message}`)
+  return new ServerResponseError('ERR_DISCOVERY_INVALID', `discovery: ${message}`)
 }
 
 /** An endpoint URL: absolute, https (or http on loopback when allowed), no fragment. */

@@ -110,7 +110,6 @@ export function checkMetadata(metadata: Record<string, unknown>, config: Config)
   if (metadata.issuer !== config.issuer) {
     throw new ServerResponseError(
       'ERR_DISCOVERY_ISSUER_MISMATCH',
-      502,
       `discovery: metadata "issuer" does not equal the configured issuer "${config.issuer}"`,
     )
   }

@@ -30,12 +30,11 @@ export async function pushAuthorizationRequest(
   const requestUri = body.request_uri
   const expiresIn = body.expires_in
   if (typeof requestUri !== 'string' || requestUri === '') {
-    throw new ServerResponseError('ERR_PAR_RESPONSE_INVALID', 502, 'PAR: "request_uri" is missing')
+    throw new ServerResponseError('ERR_PAR_RESPONSE_INVALID', 'PAR: "request_uri" is missing')
   }
   if (typeof expiresIn !== 'number' || !Number.isInteger(expiresIn) || expiresIn <= 0) {
     throw new ServerResponseError(
       'ERR_PAR_RESPONSE_INVALID',
-      502,
       'PAR: "expires_in" is missing or not a positive integer',
     )
   }

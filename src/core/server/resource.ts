@@ -56,7 +56,7 @@ const RESOURCE_FAILURES: FailureCodes = {
 const OWN_HEADERS = new Set(['authorization', 'dpop'])
 
 function invalid(message: string): FapiError {
-  return new FapiError('ERR_RESOURCE_REQUEST_INVALID', 500, `resource request: ${message}`)
+  return new FapiError('ERR_RESOURCE_REQUEST_INVALID', `resource request: ${message}`)
 }
 
 /** The URL to call: absolute, allowed, without credentials or a token, at its mTLS alias if any. */

@@ -28,7 +28,7 @@ export interface TokenSet {
 }
 
 function invalid(message: string): ServerResponseError {
-  return new ServerResponseError('ERR_TOKEN_RESPONSE_INVALID', 502, `token response: ${message}`)
+  return new ServerResponseError('ERR_TOKEN_RESPONSE_INVALID', `token response: ${message}`)
 }
 
 /** Checks `token_type` against the type this login asked for. */
@@ -40,14 +40,12 @@ function checkTokenType(tokenType: string, expected: TokenType): void {
   if (expected === 'DPoP' && type === 'bearer') {
     throw new ServerResponseError(
       'ERR_TOKEN_NOT_SENDER_CONSTRAINED',
-      502,
       'token response: "token_type" is Bearer, but the token was requested with DPoP: the server did not bind it',
     )
   }
   // RFC 6749 §7.1: never use a token whose type is not understood.
   throw new ServerResponseError(
     'ERR_TOKEN_TYPE_UNSUPPORTED',
-    502,
     `token response: "token_type" is not ${expected}`,
   )
 }
@@ -108,7 +106,6 @@ export function checkTokenResponse(
     checkTokenType(token_type, options.tokenType)
     throw new ServerResponseError(
       'ERR_ID_TOKEN_MISSING',
-      502,
       'token response: "id_token" is missing (scope has openid)',
     )
   }

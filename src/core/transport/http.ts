@@ -10,7 +10,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import type { Agents } from '../../config/agents.js'
-import { ServerResponseError, type FapiErrorCode } from '../../errors.js'
+import { ServerResponseError, type ServerResponseErrorCode } from '../../errors.js'
 
 /** What an HTTP exchange needs from the configuration. */
 export interface HttpOptions {
@@ -45,9 +45,9 @@ export interface JsonResponse {
 
 /** The codes of transport failures: the authorization server's, or a resource server's. */
 export interface FailureCodes {
-  readonly timeout: FapiErrorCode
-  readonly unreachable: FapiErrorCode
-  readonly tooLarge: FapiErrorCode
+  readonly timeout: ServerResponseErrorCode
+  readonly unreachable: ServerResponseErrorCode
+  readonly tooLarge: ServerResponseErrorCode
   /** Who did not answer, in messages. */
   readonly party: string
 }
@@ -119,21 +119,19 @@ function coded(
   max: number,
 ): ServerResponseError {
   if (cause instanceof TooLarge) {
-    return new ServerResponseError(codes.tooLarge, 502, `${what}: response over ${max} bytes`)
+    return new ServerResponseError(codes.tooLarge, `${what}: response over ${max} bytes`)
   }
   if (cause instanceof Timeout) {
     return new ServerResponseError(
       codes.timeout,
-      504,
       `${what}: ${codes.party} did not answer in time`,
-      { cause },
+      cause,
     )
   }
   return new ServerResponseError(
     codes.unreachable,
-    502,
     `${what}: ${codes.party} could not be reached`,
-    { cause },
+    cause,
   )
 }
 
@@ -228,11 +226,10 @@ export async function requestJson(
   const body = jsonObject(response.body)
   if (body === undefined) {
     if (response.status < 200 || response.status >= 300) {
-      throw new ServerResponseError('ERR_AS_HTTP_STATUS', 502, `${what}: HTTP ${response.status}`)
+      throw new ServerResponseError('ERR_AS_HTTP_STATUS', `${what}: HTTP ${response.status}`)
     }
     throw new ServerResponseError(
       'ERR_AS_INVALID_JSON',
-      502,
       `${what}: the response is not a JSON object`,
     )
   }

@@ -113,14 +113,12 @@ export async function postOAuthForm(
   if ((status === 401 || status === 403) && typeof body?.error !== 'string') {
     throw new ServerResponseError(
       'ERR_CLIENT_AUTH_REFUSED',
-      502,
       `${what}: the server refused the client authentication (HTTP ${status} without an OAuth error); ${CLIENT_AUTH_CHECKS}`,
     )
   }
   if (body === undefined) {
     throw new ServerResponseError(
       status === outcome.expected ? 'ERR_AS_INVALID_JSON' : 'ERR_AS_HTTP_STATUS',
-      502,
       status === outcome.expected
         ? `${what}: the response is not a JSON object`
         : `${what}: HTTP ${status}, expected ${outcome.expected}`,
@@ -129,13 +127,11 @@ export async function postOAuthForm(
   if (status >= 400 && status < 500 && typeof body.error === 'string') {
     throw new ServerResponseError(
       outcome.rejected,
-      502,
       `${what}: the server rejected the request (${oauthErrorSummary(body)})`,
     )
   }
   throw new ServerResponseError(
     'ERR_AS_HTTP_STATUS',
-    502,
     `${what}: HTTP ${status}, expected ${outcome.expected}`,
   )
 }
