@@ -13,7 +13,23 @@ import { UserAgent } from './support/user-agent.js'
 class FlakyStore extends session.MemoryStore {
   failSet = false
   failGet = false
+  /** Store calls by method, for counting round trips. */
+  readonly calls: string[] = []
+  failDestroy = false
+  override touch(sid: string, data: session.SessionData, callback?: () => void): void {
+    this.calls.push('touch')
+    super.touch(sid, data, callback)
+  }
+  override destroy(sid: string, callback?: (err?: unknown) => void): void {
+    this.calls.push('destroy')
+    if (this.failDestroy) {
+      callback?.(new Error('store destroy failed'))
+      return
+    }
+    super.destroy(sid, callback)
+  }
   override set(sid: string, data: session.SessionData, callback?: (err?: unknown) => void): void {
+    this.calls.push('set')
     if (this.failSet) {
       callback?.(new Error('store write failed'))
       return
@@ -24,6 +40,7 @@ class FlakyStore extends session.MemoryStore {
     sid: string,
     callback: (err: unknown, data?: session.SessionData | null) => void,
   ): void {
+    this.calls.push('get')
     if (this.failGet) {
       callback(new Error('store read failed'))
       return
@@ -58,14 +75,31 @@ describe('session store failures', () => {
     void as
   })
 
-  test('a store that cannot save at the callback: ERR_SESSION_STORE before any token request', async (t) => {
+  test('a callback costs the store a read, the regeneration (single use) and the login write', async (t) => {
+    const store = new FlakyStore()
+    const { app } = await setUp(t, store)
+    const browser = new AppBrowser(app.origin)
+    const delivery = await new UserAgent().authorize(await browser.startLogin(), {
+      redirectUri: app.redirectUri,
+    })
+    store.calls.length = 0
+    const response = await browser.deliver(delivery)
+    assert.equal(response.status, 200)
+    // get: the session; destroy: regenerate() drops the old session, and the pending login with it
+    // (single use, before the code is redeemed; no fixation); set: the new session with the login;
+    // set: express-session saves a regenerated session again when the response ends.
+    assert.deepEqual(store.calls, ['get', 'destroy', 'set', 'set'])
+  })
+
+  test('a store that cannot drop the used session at the callback: ERR_SESSION_STORE before any token request', async (t) => {
     const store = new FlakyStore()
     const { app, as } = await setUp(t, store)
     const browser = new AppBrowser(app.origin)
     const delivery = await new UserAgent().authorize(await browser.startLogin(), {
       redirectUri: app.redirectUri,
     })
-    store.failSet = true
+    // The response is made single-use by destroying the session that holds its pending login.
+    store.failDestroy = true
     const response = await browser.deliver(delivery)
     assert.equal(response.status, 500)
     assert.equal(await errorOf(response), 'ERR_SESSION_STORE')
@@ -75,8 +109,26 @@ describe('session store failures', () => {
       'the code is not redeemed when consumption cannot be saved',
     )
     assert.equal(app.logins.length, 0)
+    store.failDestroy = false
+    assert.equal((await browser.request('/me')).status, 401)
+  })
+
+  test('a store that cannot save the new session at the callback: ERR_SESSION_STORE, no login, no handler call', async (t) => {
+    const store = new FlakyStore()
+    const { app } = await setUp(t, store)
+    const browser = new AppBrowser(app.origin)
+    const delivery = await new UserAgent().authorize(await browser.startLogin(), {
+      redirectUri: app.redirectUri,
+    })
+    store.failSet = true
+    const response = await browser.deliver(delivery)
+    assert.equal(response.status, 500)
+    assert.equal(await errorOf(response), 'ERR_SESSION_STORE')
+    assert.equal(app.logins.length, 0)
     store.failSet = false
     assert.equal((await browser.request('/me')).status, 401)
+    // The response was used: delivering it again finds no pending login.
+    assert.equal(await errorOf(await browser.deliver(delivery)), 'ERR_TRANSACTION_NOT_FOUND')
   })
 
   test('a store that cannot read: express-session fails the request, the handler is never called', async (t) => {

@@ -1,8 +1,8 @@
 /**
  * The callback route: the request read into plain data, handed to the core with the session's
- * pending logins (taken once, the session saved before the code is redeemed); a relay page is sent
- * as it is; a finished login gets a new session (new id: no fixation) that holds its record, and
- * only then is the app's handler called.
+ * pending logins (the one taken is gone from the store before the code is redeemed: the session
+ * is regenerated then, new id and no fixation); a relay page is sent as it is; a finished login is
+ * stored in the new session, and only then is the app's handler called.
  *
  * @module
  */
@@ -48,31 +48,34 @@ function callbackRequest(req: IncomingMessage): CallbackRequest {
   }
 }
 
-/** The session's pending logins; `take` removes one and saves the session at once. */
-function pendingLogins(session: FapiSession): PendingLogins {
-  const entries = () => session.fapi?.transactions
+/**
+ * The session's pending logins. `take` makes the response single-use in one store round trip: it
+ * regenerates the session (the store destroys the old one, and the response's pending login with
+ * it) before the code is redeemed; the new session holds the other tabs' pending logins and is
+ * saved with the login.
+ */
+function pendingLogins(req: IncomingMessage, session: FapiSession): PendingLogins {
   return {
     has(state) {
-      const transactions = entries()
+      const transactions = session.fapi?.transactions
       return transactions !== undefined && Object.hasOwn(transactions, state)
     },
     async take(state) {
-      const transactions = entries()
+      const transactions = session.fapi?.transactions
       if (transactions === undefined || !Object.hasOwn(transactions, state)) return undefined
       const { [state]: taken, ...rest } = transactions
-      session.fapi = { ...session.fapi, transactions: rest }
-      await saveSession(session)
+      const fresh = await regenerateSession(req)
+      // Only a session with something in it is stored (and sent as a cookie) if the login fails.
+      if (Object.keys(rest).length > 0) fresh.fapi = { transactions: rest }
       return taken
     },
   }
 }
 
-/** Replaces the session with a new one (new id: no fixation) that holds the login. */
+/** Stores the login in the session `take` regenerated (new id: no fixation). */
 async function establishSession(req: IncomingMessage, login: StoredLogin): Promise<void> {
-  // Other tabs' pending logins survive the new session id.
-  const pending = requireSession(req).fapi?.transactions
-  const session = await regenerateSession(req)
-  session.fapi = pending === undefined ? { login } : { transactions: pending, login }
+  const session = requireSession(req)
+  session.fapi = { ...session.fapi, login }
   await saveSession(session)
 }
 
@@ -85,7 +88,7 @@ export function createCallback<Req extends IncomingMessage, Res extends ServerRe
     Promise.resolve()
       .then(async () => {
         const session = requireSession(req)
-        const outcome = await core.handleCallback(callbackRequest(req), pendingLogins(session))
+        const outcome = await core.handleCallback(callbackRequest(req), pendingLogins(req, session))
         if (outcome.kind === 'page') {
           send(req, res, outcome.page.status, outcome.page.headers, outcome.page.body)
           return undefined
