@@ -15,6 +15,7 @@ import express from 'express'
 import { resolveConfig } from '../src/config/index.js'
 import { formPostRelayPage } from '../src/core/flows/relay.js'
 import { generateJwks } from './support/keys.js'
+import { frameworkName } from './support/app.js'
 import { startRealLogin, type RealLogin } from './support/real-login.js'
 import { decodeHtmlEntities } from './support/user-agent.js'
 
@@ -84,113 +85,117 @@ async function errorCode(answer: Response): Promise<string> {
   return (JSON.parse(text) as { error: string }).error
 }
 
-describe('form_post.jwt: the same-origin relay', () => {
-  test('a cross-site POST without the session cookie is relayed once from the app, then logs in', async (t) => {
-    const fx = await startRealLogin(t, { responseMode: 'form_post.jwt' })
-    const delivery = await fx.authorize()
-    assert.equal(delivery.method, 'POST')
-    const response = delivery.body?.get('response') ?? ''
+for (const express of [5, 'connect'] as const) {
+  describe(`form_post.jwt: the same-origin relay on ${frameworkName(express)}`, () => {
+    test('a cross-site POST without the session cookie is relayed once from the app, then logs in', async (t) => {
+      const fx = await startRealLogin(t, { responseMode: 'form_post.jwt' }, { express })
+      const delivery = await fx.authorize()
+      assert.equal(delivery.method, 'POST')
+      const response = delivery.body?.get('response') ?? ''
 
-    const form = await relayForm(await crossSitePost(fx, delivery.body ?? new URLSearchParams()))
-    assert.equal(form.action, '/auth/callback')
-    assert.deepEqual(
-      [...form.fields],
-      [
-        ['response', response],
-        ['fapi_relay', '1'],
-      ],
-    )
-    assert.equal(fx.as.requests('/token'), 0, 'nothing redeemed before the session is found')
+      const form = await relayForm(await crossSitePost(fx, delivery.body ?? new URLSearchParams()))
+      assert.equal(form.action, '/auth/callback')
+      assert.deepEqual(
+        [...form.fields],
+        [
+          ['response', response],
+          ['fapi_relay', '1'],
+        ],
+      )
+      assert.equal(fx.as.requests('/token'), 0, 'nothing redeemed before the session is found')
 
-    const login = await relayedPost(fx, form)
-    assert.equal(login.status, 200, await login.clone().text())
-    assert.deepEqual(await login.json(), { sub: 'alice', returnTo: '/' })
-    assert.equal(fx.as.requests('/token'), 1)
-    assert.deepEqual(fx.app.unexpectedErrors, [])
-  })
-
-  test('a relayed POST is never relayed again: without the cookie it is ERR_TRANSACTION_NOT_FOUND', async (t) => {
-    const fx = await startRealLogin(t, { responseMode: 'form_post.jwt' })
-    const delivery = await fx.authorize()
-    const body = new URLSearchParams(delivery.body)
-    body.set('fapi_relay', '1')
-    const answer = await crossSitePost(fx, body)
-    assert.equal(answer.status, 400)
-    assert.equal(await errorCode(answer), 'ERR_TRANSACTION_NOT_FOUND')
-    assert.equal(fx.as.requests('/token'), 0)
-  })
-
-  test('a cross-site POST that carries the session cookie is handled at once (no relay)', async (t) => {
-    const fx = await startRealLogin(t, { responseMode: 'form_post.jwt' })
-    const delivery = await fx.authorize()
-    const login = await fx.browser.request(delivery.url, {
-      method: 'POST',
-      body: delivery.body ?? new URLSearchParams(),
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        'sec-fetch-site': 'cross-site',
-      },
+      const login = await relayedPost(fx, form)
+      assert.equal(login.status, 200, await login.clone().text())
+      assert.deepEqual(await login.json(), { sub: 'alice', returnTo: '/' })
+      assert.equal(fx.as.requests('/token'), 1)
+      assert.deepEqual(fx.app.unexpectedErrors, [])
     })
-    assert.equal(login.status, 200, await login.clone().text())
-    assert.deepEqual(await login.json(), { sub: 'alice', returnTo: '/' })
-  })
 
-  test('RFC 6749 §10.12: a POST that is not cross-site and lacks the cookie is ERR_TRANSACTION_NOT_FOUND (no relay)', async (t) => {
-    const fx = await startRealLogin(t, { responseMode: 'form_post.jwt' })
-    const delivery = await fx.authorize()
-    for (const site of [undefined, 'same-origin', 'same-site']) {
-      const answer = await fetch(fx.app.redirectUri, {
-        method: 'POST',
-        headers: {
-          accept: 'application/json',
-          'content-type': 'application/x-www-form-urlencoded',
-          ...(site === undefined ? {} : { 'sec-fetch-site': site }),
-        },
-        body: delivery.body ?? new URLSearchParams(),
-      })
-      assert.equal(answer.status, 400, String(site))
+    test('a relayed POST is never relayed again: without the cookie it is ERR_TRANSACTION_NOT_FOUND', async (t) => {
+      const fx = await startRealLogin(t, { responseMode: 'form_post.jwt' }, { express })
+      const delivery = await fx.authorize()
+      const body = new URLSearchParams(delivery.body)
+      body.set('fapi_relay', '1')
+      const answer = await crossSitePost(fx, body)
+      assert.equal(answer.status, 400)
       assert.equal(await errorCode(answer), 'ERR_TRANSACTION_NOT_FOUND')
-    }
-    assert.equal(fx.as.requests('/token'), 0)
-  })
+      assert.equal(fx.as.requests('/token'), 0)
+    })
 
-  test('JARM §4.4: a response that fails verification is refused before any relay', async (t) => {
-    const fx = await startRealLogin(t, { responseMode: 'form_post.jwt' })
-    const delivery = await fx.authorize()
-    const [header, payload, signature] = (delivery.body?.get('response') ?? '').split('.')
-    const flipped = `${signature?.startsWith('A') ? 'B' : 'A'}${signature?.slice(1) ?? ''}`
-    const answer = await crossSitePost(
-      fx,
-      new URLSearchParams({ response: `${header}.${payload}.${flipped}` }),
-    )
-    assert.equal(answer.status, 400)
-    assert.equal(await errorCode(answer), 'ERR_JARM_SIGNATURE_INVALID')
-    const downgrade = await crossSitePost(fx, new URLSearchParams({ code: 'x', state: 'y' }))
-    assert.equal(await errorCode(downgrade), 'ERR_RESPONSE_MODE_DOWNGRADE')
-    assert.equal(fx.as.requests('/token'), 0)
-  })
+    test('a cross-site POST that carries the session cookie is handled at once (no relay)', async (t) => {
+      const fx = await startRealLogin(t, { responseMode: 'form_post.jwt' }, { express })
+      const delivery = await fx.authorize()
+      const login = await fx.browser.request(delivery.url, {
+        method: 'POST',
+        body: delivery.body ?? new URLSearchParams(),
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'sec-fetch-site': 'cross-site',
+        },
+      })
+      assert.equal(login.status, 200, await login.clone().text())
+      assert.deepEqual(await login.json(), { sub: 'alice', returnTo: '/' })
+    })
 
-  test('single use: the relayed POST replayed with the cookie is ERR_TRANSACTION_NOT_FOUND', async (t) => {
-    const fx = await startRealLogin(t, { responseMode: 'form_post.jwt' })
-    const delivery = await fx.authorize()
-    const form = await relayForm(await crossSitePost(fx, delivery.body ?? new URLSearchParams()))
-    assert.equal((await relayedPost(fx, form)).status, 200)
-    const again = await relayedPost(fx, form)
-    assert.equal(again.status, 400)
-    assert.equal(await errorCode(again), 'ERR_TRANSACTION_NOT_FOUND')
-    assert.equal(fx.as.requests('/token'), 1)
-  })
+    test('RFC 6749 §10.12: a POST that is not cross-site and lacks the cookie is ERR_TRANSACTION_NOT_FOUND (no relay)', async (t) => {
+      const fx = await startRealLogin(t, { responseMode: 'form_post.jwt' }, { express })
+      const delivery = await fx.authorize()
+      for (const site of [undefined, 'same-origin', 'same-site']) {
+        const answer = await fetch(fx.app.redirectUri, {
+          method: 'POST',
+          headers: {
+            accept: 'application/json',
+            'content-type': 'application/x-www-form-urlencoded',
+            ...(site === undefined ? {} : { 'sec-fetch-site': site }),
+          },
+          body: delivery.body ?? new URLSearchParams(),
+        })
+        assert.equal(answer.status, 400, String(site))
+        assert.equal(await errorCode(answer), 'ERR_TRANSACTION_NOT_FOUND')
+      }
+      assert.equal(fx.as.requests('/token'), 0)
+    })
 
-  test('a denied consent is relayed too, then becomes ERR_AUTHORIZATION_ERROR', async (t) => {
-    const fx = await startRealLogin(t, { responseMode: 'form_post.jwt' })
-    const delivery = await fx.authorize({ deny: true })
-    const form = await relayForm(await crossSitePost(fx, delivery.body ?? new URLSearchParams()))
-    const answer = await relayedPost(fx, form)
-    assert.equal(answer.status, 403)
-    assert.equal(await errorCode(answer), 'ERR_AUTHORIZATION_ERROR')
-    assert.equal(fx.as.requests('/token'), 0)
-  })
+    test('JARM §4.4: a response that fails verification is refused before any relay', async (t) => {
+      const fx = await startRealLogin(t, { responseMode: 'form_post.jwt' }, { express })
+      const delivery = await fx.authorize()
+      const [header, payload, signature] = (delivery.body?.get('response') ?? '').split('.')
+      const flipped = `${signature?.startsWith('A') ? 'B' : 'A'}${signature?.slice(1) ?? ''}`
+      const answer = await crossSitePost(
+        fx,
+        new URLSearchParams({ response: `${header}.${payload}.${flipped}` }),
+      )
+      assert.equal(answer.status, 400)
+      assert.equal(await errorCode(answer), 'ERR_JARM_SIGNATURE_INVALID')
+      const downgrade = await crossSitePost(fx, new URLSearchParams({ code: 'x', state: 'y' }))
+      assert.equal(await errorCode(downgrade), 'ERR_RESPONSE_MODE_DOWNGRADE')
+      assert.equal(fx.as.requests('/token'), 0)
+    })
 
+    test('single use: the relayed POST replayed with the cookie is ERR_TRANSACTION_NOT_FOUND', async (t) => {
+      const fx = await startRealLogin(t, { responseMode: 'form_post.jwt' }, { express })
+      const delivery = await fx.authorize()
+      const form = await relayForm(await crossSitePost(fx, delivery.body ?? new URLSearchParams()))
+      assert.equal((await relayedPost(fx, form)).status, 200)
+      const again = await relayedPost(fx, form)
+      assert.equal(again.status, 400)
+      assert.equal(await errorCode(again), 'ERR_TRANSACTION_NOT_FOUND')
+      assert.equal(fx.as.requests('/token'), 1)
+    })
+
+    test('a denied consent is relayed too, then becomes ERR_AUTHORIZATION_ERROR', async (t) => {
+      const fx = await startRealLogin(t, { responseMode: 'form_post.jwt' }, { express })
+      const delivery = await fx.authorize({ deny: true })
+      const form = await relayForm(await crossSitePost(fx, delivery.body ?? new URLSearchParams()))
+      const answer = await relayedPost(fx, form)
+      assert.equal(answer.status, 403)
+      assert.equal(await errorCode(answer), 'ERR_AUTHORIZATION_ERROR')
+      assert.equal(fx.as.requests('/token'), 0)
+    })
+  })
+}
+
+describe('form_post.jwt: the same-origin relay', () => {
   test('the relay page escapes what it repeats and posts to the redirect URI path and query', async () => {
     const keys = await generateJwks('ES256')
     const config = resolveConfig({

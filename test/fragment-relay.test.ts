@@ -8,6 +8,7 @@ import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { describe, test } from 'node:test'
 import { runInNewContext } from 'node:vm'
+import { frameworkName } from './support/app.js'
 import { startRealLogin } from './support/real-login.js'
 import { decodeHtmlEntities } from './support/user-agent.js'
 
@@ -67,125 +68,134 @@ function runRelayScript(html: string, csp: string, address: URL): RelayRun {
   return { replacedWith, submitted, action }
 }
 
-describe('fragment.jwt: the relay page', () => {
-  test('JARM §4.3: the response comes in the fragment; a bare GET gets the relay page, which posts it back, and the login completes', async (t) => {
-    const fx = await startRealLogin(t, { responseMode: 'fragment.jwt' })
-    const delivery = await fx.authorize()
-    const address = new URL(delivery.url)
-    assert.equal(delivery.method, 'GET')
-    assert.equal(address.search, '', 'nothing in the query')
-    assert.match(address.hash, /^#response=/)
+for (const express of [5, 'connect'] as const) {
+  describe(`fragment.jwt: the relay page on ${frameworkName(express)}`, () => {
+    test('JARM §4.3: the response comes in the fragment; a bare GET gets the relay page, which posts it back, and the login completes', async (t) => {
+      const fx = await startRealLogin(t, { responseMode: 'fragment.jwt' }, { express })
+      const delivery = await fx.authorize()
+      const address = new URL(delivery.url)
+      assert.equal(delivery.method, 'GET')
+      assert.equal(address.search, '', 'nothing in the query')
+      assert.match(address.hash, /^#response=/)
 
-    // What the server receives of that address: no fragment.
-    const page = await fx.browser.request(`${address.origin}${address.pathname}`, {
-      headers: { accept: 'text/html' },
+      // What the server receives of that address: no fragment.
+      const page = await fx.browser.request(`${address.origin}${address.pathname}`, {
+        headers: { accept: 'text/html' },
+      })
+      assert.equal(page.status, 200)
+      assert.match(page.headers.get('content-type') ?? '', /^text\/html/)
+      assert.equal(page.headers.get('cache-control'), 'no-store')
+      assert.equal(page.headers.get('referrer-policy'), 'no-referrer')
+      const csp = page.headers.get('content-security-policy') ?? ''
+      assert.match(csp, /default-src 'none'/)
+      assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/)
+      const html = await page.text()
+      assert.doesNotMatch(html, /\son[a-z]+=/i, 'no inline event handlers')
+      assert.equal(fx.as.requests('/token'), 0)
+
+      const run = runRelayScript(html, csp, address)
+      assert.equal(run.action, '/auth/callback')
+      assert.equal(run.replacedWith, '/auth/callback', 'the fragment is dropped from history')
+      assert.deepEqual([...(run.submitted ?? [])], [...new URLSearchParams(address.hash.slice(1))])
+
+      // The browser posts the form from the app's own origin, with the session cookie.
+      const login = await fx.browser.deliver({
+        method: 'POST',
+        url: run.action,
+        body: run.submitted ?? new URLSearchParams(),
+      })
+      assert.equal(login.status, 200, await login.clone().text())
+      assert.deepEqual(await login.json(), { sub: 'alice', returnTo: '/' })
+      assert.equal(fx.as.requests('/token'), 1)
+      assert.deepEqual(await (await fx.browser.request('/me')).json(), { sub: 'alice' })
+
+      // Single use, as in every mode.
+      const replay = await fx.browser.deliver({
+        method: 'POST',
+        url: run.action,
+        body: run.submitted ?? new URLSearchParams(),
+      })
+      assert.equal(replay.status, 400)
+      assert.equal(((await replay.json()) as { error: string }).error, 'ERR_TRANSACTION_NOT_FOUND')
+      assert.deepEqual(fx.app.unexpectedErrors, [])
     })
-    assert.equal(page.status, 200)
-    assert.match(page.headers.get('content-type') ?? '', /^text\/html/)
-    assert.equal(page.headers.get('cache-control'), 'no-store')
-    assert.equal(page.headers.get('referrer-policy'), 'no-referrer')
-    const csp = page.headers.get('content-security-policy') ?? ''
-    assert.match(csp, /default-src 'none'/)
-    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/)
-    const html = await page.text()
-    assert.doesNotMatch(html, /\son[a-z]+=/i, 'no inline event handlers')
-    assert.equal(fx.as.requests('/token'), 0)
 
-    const run = runRelayScript(html, csp, address)
-    assert.equal(run.action, '/auth/callback')
-    assert.equal(run.replacedWith, '/auth/callback', 'the fragment is dropped from history')
-    assert.deepEqual([...(run.submitted ?? [])], [...new URLSearchParams(address.hash.slice(1))])
-
-    // The browser posts the form from the app's own origin, with the session cookie.
-    const login = await fx.browser.deliver({
-      method: 'POST',
-      url: run.action,
-      body: run.submitted ?? new URLSearchParams(),
+    test('JARM §4.3: a denied consent in the fragment becomes ERR_AUTHORIZATION_ERROR, no token request', async (t) => {
+      const fx = await startRealLogin(t, { responseMode: 'fragment.jwt' }, { express })
+      const address = new URL((await fx.authorize({ deny: true })).url)
+      const answer = await fx.browser.deliver({
+        method: 'POST',
+        url: address.pathname,
+        body: new URLSearchParams(address.hash.slice(1)),
+      })
+      assert.equal(answer.status, 403)
+      assert.equal(((await answer.json()) as { error: string }).error, 'ERR_AUTHORIZATION_ERROR')
+      assert.equal(fx.as.requests('/token'), 0)
     })
-    assert.equal(login.status, 200, await login.clone().text())
-    assert.deepEqual(await login.json(), { sub: 'alice', returnTo: '/' })
-    assert.equal(fx.as.requests('/token'), 1)
-    assert.deepEqual(await (await fx.browser.request('/me')).json(), { sub: 'alice' })
 
-    // Single use, as in every mode.
-    const replay = await fx.browser.deliver({
-      method: 'POST',
-      url: run.action,
-      body: run.submitted ?? new URLSearchParams(),
-    })
-    assert.equal(replay.status, 400)
-    assert.equal(((await replay.json()) as { error: string }).error, 'ERR_TRANSACTION_NOT_FOUND')
-    assert.deepEqual(fx.app.unexpectedErrors, [])
-  })
+    for (const query of [
+      '?code=abc&state=xyz',
+      '?error=access_denied&state=xyz',
+      '?iss=x&code=y',
+    ]) {
+      test(`RFC 9700 §4.8: a GET with ${query} is ERR_RESPONSE_MODE_DOWNGRADE, not a relay page`, async (t) => {
+        const fx = await startRealLogin(t, { responseMode: 'fragment.jwt' }, { express })
+        const answer = await fx.browser.request(`/auth/callback${query}`)
+        assert.equal(answer.status, 400)
+        assert.equal(
+          ((await answer.json()) as { error: string }).error,
+          'ERR_RESPONSE_MODE_DOWNGRADE',
+        )
+      })
+    }
 
-  test('JARM §4.3: a denied consent in the fragment becomes ERR_AUTHORIZATION_ERROR, no token request', async (t) => {
-    const fx = await startRealLogin(t, { responseMode: 'fragment.jwt' })
-    const address = new URL((await fx.authorize({ deny: true })).url)
-    const answer = await fx.browser.deliver({
-      method: 'POST',
-      url: address.pathname,
-      body: new URLSearchParams(address.hash.slice(1)),
-    })
-    assert.equal(answer.status, 403)
-    assert.equal(((await answer.json()) as { error: string }).error, 'ERR_AUTHORIZATION_ERROR')
-    assert.equal(fx.as.requests('/token'), 0)
-  })
-
-  for (const query of ['?code=abc&state=xyz', '?error=access_denied&state=xyz', '?iss=x&code=y']) {
-    test(`RFC 9700 §4.8: a GET with ${query} is ERR_RESPONSE_MODE_DOWNGRADE, not a relay page`, async (t) => {
-      const fx = await startRealLogin(t, { responseMode: 'fragment.jwt' })
-      const answer = await fx.browser.request(`/auth/callback${query}`)
+    test('JARM §4.3: a plain code posted to a fragment.jwt callback is ERR_RESPONSE_MODE_DOWNGRADE', async (t) => {
+      const fx = await startRealLogin(t, { responseMode: 'fragment.jwt' }, { express })
+      await fx.browser.startLogin()
+      const answer = await fx.browser.deliver({
+        method: 'POST',
+        url: '/auth/callback',
+        body: new URLSearchParams({ code: 'abc', state: 'xyz' }),
+      })
       assert.equal(answer.status, 400)
       assert.equal(
         ((await answer.json()) as { error: string }).error,
         'ERR_RESPONSE_MODE_DOWNGRADE',
       )
     })
-  }
 
-  test('JARM §4.3: a plain code posted to a fragment.jwt callback is ERR_RESPONSE_MODE_DOWNGRADE', async (t) => {
-    const fx = await startRealLogin(t, { responseMode: 'fragment.jwt' })
-    await fx.browser.startLogin()
-    const answer = await fx.browser.deliver({
-      method: 'POST',
-      url: '/auth/callback',
-      body: new URLSearchParams({ code: 'abc', state: 'xyz' }),
+    test('JARM §4.3: a response in the query where fragment.jwt was requested is ERR_RESPONSE_MODE_MISMATCH', async (t) => {
+      const fx = await startRealLogin(t, { responseMode: 'fragment.jwt' }, { express })
+      const address = new URL((await fx.authorize()).url)
+      const answer = await fx.browser.request(`/auth/callback?${address.hash.slice(1)}`)
+      assert.equal(answer.status, 400)
+      assert.equal(((await answer.json()) as { error: string }).error, 'ERR_RESPONSE_MODE_MISMATCH')
+      assert.equal(fx.as.requests('/token'), 0)
     })
-    assert.equal(answer.status, 400)
-    assert.equal(((await answer.json()) as { error: string }).error, 'ERR_RESPONSE_MODE_DOWNGRADE')
-  })
 
-  test('JARM §4.3: a response in the query where fragment.jwt was requested is ERR_RESPONSE_MODE_MISMATCH', async (t) => {
-    const fx = await startRealLogin(t, { responseMode: 'fragment.jwt' })
-    const address = new URL((await fx.authorize()).url)
-    const answer = await fx.browser.request(`/auth/callback?${address.hash.slice(1)}`)
-    assert.equal(answer.status, 400)
-    assert.equal(((await answer.json()) as { error: string }).error, 'ERR_RESPONSE_MODE_MISMATCH')
-    assert.equal(fx.as.requests('/token'), 0)
-  })
-
-  test('a fragment.jwt response delivered to a query.jwt client is ERR_RESPONSE_MODE_MISMATCH (POST)', async (t) => {
-    const fx = await startRealLogin(t, { responseMode: 'query.jwt' })
-    const answer = await fx.browser.deliver({
-      method: 'POST',
-      url: '/auth/callback',
-      body: new URLSearchParams({ response: 'a.b.c' }),
+    test('a fragment.jwt response delivered to a query.jwt client is ERR_RESPONSE_MODE_MISMATCH (POST)', async (t) => {
+      const fx = await startRealLogin(t, { responseMode: 'query.jwt' }, { express })
+      const answer = await fx.browser.deliver({
+        method: 'POST',
+        url: '/auth/callback',
+        body: new URLSearchParams({ response: 'a.b.c' }),
+      })
+      assert.equal(answer.status, 400)
+      assert.equal(((await answer.json()) as { error: string }).error, 'ERR_RESPONSE_MODE_MISMATCH')
     })
-    assert.equal(answer.status, 400)
-    assert.equal(((await answer.json()) as { error: string }).error, 'ERR_RESPONSE_MODE_MISMATCH')
-  })
 
-  test('the relay page script is the same for every request (its hash is fixed) and holds no data', async (t) => {
-    const fx = await startRealLogin(t, { responseMode: 'fragment.jwt' })
-    const pages = await Promise.all(
-      [1, 2].map(async () => {
-        const page = await fx.browser.request('/auth/callback', {
-          headers: { accept: 'text/html' },
-        })
-        return { csp: page.headers.get('content-security-policy'), html: await page.text() }
-      }),
-    )
-    assert.equal(pages[0]?.csp, pages[1]?.csp)
-    assert.equal(pages[0]?.html, pages[1]?.html)
+    test('the relay page script is the same for every request (its hash is fixed) and holds no data', async (t) => {
+      const fx = await startRealLogin(t, { responseMode: 'fragment.jwt' }, { express })
+      const pages = await Promise.all(
+        [1, 2].map(async () => {
+          const page = await fx.browser.request('/auth/callback', {
+            headers: { accept: 'text/html' },
+          })
+          return { csp: page.headers.get('content-security-policy'), html: await page.text() }
+        }),
+      )
+      assert.equal(pages[0]?.csp, pages[1]?.csp)
+      assert.equal(pages[0]?.html, pages[1]?.html)
+    })
   })
-})
+}

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net'
 import connect from 'connect'
 import express5 from 'express'
 import express4 from 'express4'
-import session, { type Store } from 'express-session'
+import session, { type SessionData, type Store } from 'express-session'
 import {
   errorHandler,
   fapiClient,
@@ -198,10 +198,35 @@ export class AppBrowser {
   }
 }
 
-function json(res: ServerResponse, status: number, value: unknown): void {
+/** A JSON answer, on plain node:http. */
+export function sendJson(res: ServerResponse, status: number, value: unknown): void {
   res.statusCode = status
   res.setHeader('content-type', 'application/json; charset=utf-8')
   res.end(JSON.stringify(value))
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void
+
+/** Connect routes by path prefix only: this passes other methods on. */
+export function onlyMethods(methods: readonly string[], handler: Handler): Handler {
+  return (req, res, next) => {
+    if (methods.includes(req.method ?? '')) handler(req, res, next)
+    else next()
+  }
+}
+
+/** The express-session session of a plain node:http request. */
+export function sessionOf(req: IncomingMessage): Partial<SessionData> {
+  const { session: data } = req as IncomingMessage & { session?: Partial<SessionData> }
+  if (data === undefined) throw new Error('no session: express-session is not mounted')
+  return data
+}
+
+/** A JSON request body, on plain node:http. */
+export async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = []
+  for await (const chunk of req) chunks.push(chunk as Buffer)
+  return chunks.length === 0 ? {} : (JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown)
 }
 
 /** The same routes on Connect 3, which routes by path prefix only: methods are checked here. */
@@ -211,33 +236,24 @@ function connectApp(
   logins: LoginResult[],
   unexpectedErrors: unknown[],
 ): connect.Server {
-  type Handler = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void
-  const only =
-    (methods: readonly string[], handler: Handler): Handler =>
-    (req, res, next) => {
-      if (methods.includes(req.method ?? '')) handler(req, res, next)
-      else next()
-    }
   const app = connect()
   // express-session is Connect middleware; its types name Express's request type only.
   app.use(sessions as unknown as connect.NextHandleFunction)
-  app.use('/auth/login', only(['GET'], client.login()))
+  app.use('/auth/login', onlyMethods(['GET'], client.login()))
   app.use(
     '/auth/callback',
     client.callback((_req, res, result) => {
       logins.push(result)
-      json(res, 200, { sub: result.claims.sub, returnTo: result.returnTo })
+      sendJson(res, 200, { sub: result.claims.sub, returnTo: result.returnTo })
     }),
   )
-  app.use('/jwks', only(['GET'], client.jwks()))
+  app.use('/jwks', onlyMethods(['GET'], client.jwks()))
   app.use(
     '/me',
-    only(['GET'], (req, res) => {
-      const login = (
-        req as IncomingMessage & { session?: { fapi?: { login?: { claims: { sub?: unknown } } } } }
-      ).session?.fapi?.login
-      if (login === undefined) json(res, 401, { error: 'not logged in' })
-      else json(res, 200, { sub: login.claims.sub })
+    onlyMethods(['GET'], (req, res) => {
+      const login = sessionOf(req).fapi?.login
+      if (login === undefined) sendJson(res, 401, { error: 'not logged in' })
+      else sendJson(res, 200, { sub: login.claims.sub })
     }),
   )
   app.use(errorHandler())
@@ -245,7 +261,7 @@ function connectApp(
     (err: unknown, _req: IncomingMessage, res: ServerResponse, _next: (err?: unknown) => void) => {
       void _next
       unexpectedErrors.push(err)
-      json(res, 500, { error: 'unexpected' })
+      sendJson(res, 500, { error: 'unexpected' })
     },
   )
   return app

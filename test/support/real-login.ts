@@ -5,7 +5,7 @@
 import type { TestContext } from 'node:test'
 import type { Store } from 'express-session'
 import type { FapiClientOptions } from '../../src/index.js'
-import { AppBrowser, startApp, type StartedApp } from './app.js'
+import { AppBrowser, startApp, type StartedApp, type ExpressVersion } from './app.js'
 import { generateJwks } from './keys.js'
 import { startProvider, type StartedProvider } from './provider.js'
 import { UserAgent, type CallbackDelivery } from './user-agent.js'
@@ -25,12 +25,13 @@ export interface RealLogin {
 export async function startRealLogin(
   t: TestContext,
   client: Partial<FapiClientOptions>,
-  options: { store?: Store } = {},
+  options: { store?: Store; express?: ExpressVersion } = {},
 ): Promise<RealLogin> {
   const keys = await generateJwks('ES256')
   let as: StartedProvider | undefined
   const app = await startApp({
     ...(options.store === undefined ? {} : { store: options.store }),
+    ...(options.express === undefined ? {} : { express: options.express }),
     client: async ({ redirectUri }) => {
       as = await startProvider({
         fapiProfile: '2.0',
