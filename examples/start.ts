@@ -13,6 +13,7 @@ import type { ResponseMode } from '../src/index.js'
 import { createAuthorizationServer } from './authorization-server/server.js'
 import { createPortal, portalRegistration, type PortalOptions } from './portal/app.js'
 import { loadPortalSecrets } from './portal/secrets.js'
+import { lateHandler } from './shared/late-handler.js'
 import { RESPONSE_MODES } from './portal/views.js'
 
 export interface ExampleOptions {
@@ -66,21 +67,21 @@ export async function startExample(options: ExampleOptions = {}): Promise<Runnin
   }
   const asServer = createServer()
   const portalServer = createServer()
+  const attachAs = lateHandler(asServer)
+  const attachPortal = lateHandler(portalServer)
   try {
     // Both listen first: each needs the other's URL, which has the port in it.
     const issuer = `http://127.0.0.1:${await listen(asServer, options.asPort ?? 3001)}`
     const portalUrl = `http://localhost:${await listen(portalServer, options.portalPort ?? 3000)}`
 
-    asServer.on(
-      'request',
+    attachAs(
       await createAuthorizationServer({
         issuer,
         dataDir: dataDirs.authorizationServer,
         client: portalRegistration(portalUrl),
       }),
     )
-    portalServer.on(
-      'request',
+    attachPortal(
       createPortal({
         origin: portalUrl,
         issuer,

@@ -32,5 +32,16 @@ export {
   ServerResponseError,
   IdTokenError,
   SessionError,
+  isFapiError,
+  ERROR_TABLE,
 } from './errors.js'
-export type { FapiErrorCode } from './errors.js'
+export type {
+  AnyFapiError,
+  AuthorizationErrorCode,
+  AuthorizationResponseErrorCode,
+  FapiErrorCode,
+  GeneralErrorCode,
+  IdTokenErrorCode,
+  ServerResponseErrorCode,
+  SessionErrorCode,
+} from './errors.js'

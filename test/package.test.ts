@@ -37,6 +37,7 @@ describe('the package', () => {
       [
         'AuthorizationError',
         'AuthorizationResponseError',
+        'ERROR_TABLE',
         'FapiConfigError',
         'FapiError',
         'IdTokenError',
@@ -44,6 +45,7 @@ describe('the package', () => {
         'SessionError',
         'errorHandler',
         'fapiClient',
+        'isFapiError',
       ],
       'the public surface is deliberate: nothing internal is exported',
     )
