@@ -21,6 +21,10 @@ export type FapiErrorCode =
   | 'ERR_RESPONSE_MODE_DOWNGRADE'
   | 'ERR_RESPONSE_MODE_MISMATCH'
   | 'ERR_REDIRECT_URI_MISMATCH'
+  // starting a login with per-login options
+  | 'ERR_AUTHORIZATION_PARAM_RESERVED'
+  | 'ERR_AUTHORIZATION_PARAMS_INVALID'
+  | 'ERR_RESPONSE_MODE_NOT_ALLOWED'
   // a plain (query) authorization response: RFC 9207 issuer identification
   | 'ERR_AUTHORIZATION_RESPONSE_ISS_MISSING'
   | 'ERR_AUTHORIZATION_RESPONSE_ISS_MISMATCH'
@@ -44,8 +48,11 @@ export type FapiErrorCode =
   | 'ERR_SESSION_MISSING'
   | 'ERR_SESSION_STORE'
   | 'ERR_INVALID_RETURN_TO'
-  // guards
+  // guards and the app's hooks
   | 'ERR_LOGIN_REQUIRED'
+  | 'ERR_LOGIN_REFUSED'
+  | 'ERR_CLAIMS_CHECK_FAILED'
+  | 'ERR_ACR_INSUFFICIENT'
   // the authorization server said no
   | 'ERR_AUTHORIZATION_ERROR'
   | 'ERR_AUTHORIZATION_ERROR_UNVERIFIED'
@@ -84,6 +91,9 @@ export type FapiErrorCode =
   | 'ERR_ID_TOKEN_CLAIMS_INVALID'
   | 'ERR_ID_TOKEN_NONCE_MISMATCH'
   | 'ERR_ID_TOKEN_AT_HASH_MISMATCH'
+  | 'ERR_ID_TOKEN_ACR_NOT_GRANTED'
+  | 'ERR_ID_TOKEN_AUTH_TIME_MISSING'
+  | 'ERR_ID_TOKEN_AUTH_TIME_TOO_OLD'
   | 'ERR_ID_TOKEN_SUB_MISMATCH'
   // refreshing a login
   | 'ERR_REFRESH_TOKEN_MISSING'
