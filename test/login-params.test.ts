@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { createFapiCore } from '../src/core/index.js'
-import type { Express } from 'express'
+import type { Express, Request } from 'express'
 import { FapiError, type FapiClient, type FapiClientOptions } from '../src/index.js'
 import { without } from './support/hostile-jwt.js'
 import {
@@ -64,7 +64,7 @@ function perLoginRoutes(app: Express, client: FapiClient): void {
   app.get(
     '/login-hinted',
     client.login({
-      authorizationParams: (req) => ({ login_hint: String(req.query.hint), max_age: 120 }),
+      authorizationParams: (req: Request) => ({ login_hint: String(req.query.hint), max_age: 120 }),
     }),
   )
   app.get('/login-owned', client.login({ authorizationParams: { nonce: 'chosen-by-the-app' } }))
