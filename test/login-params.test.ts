@@ -147,3 +147,42 @@ describe('OIDC Core §3.1.3.7 (12), FAPI 1.0 Adv §5.2.3 (3): an essential acr i
     await expectLogin(fx, await login(fx))
   })
 })
+
+describe('JARM §4.3: a per-login response mode is the only one its callback accepts', () => {
+  const modes = (app: Express, client: FapiClient) => {
+    app.get(
+      '/login-mode',
+      client.login({ responseMode: (req: Request) => String(req.query.mode) as 'jwt' }),
+    )
+  }
+  const options = { client: { responseModes: ['form_post.jwt' as const] }, routes: modes }
+
+  test('JARM §4.3: a response in another mode than the login asked for is ERR_RESPONSE_MODE_MISMATCH, before any token request', async (t) => {
+    const fx = await setup(t, options)
+    const started = await fx.browser.request('/login-mode?mode=form_post.jwt')
+    assert.equal(started.status, 303)
+    const delivery = await fx.as.authorize(started.headers.get('location') ?? '')
+    assert.equal(delivery.request.response_mode, 'form_post.jwt')
+    const asQuery = `${fx.app.redirectUri}?${new URLSearchParams({ response: delivery.jwt }).toString()}`
+    await expectError(await fx.browser.request(asQuery), 400, 'ERR_RESPONSE_MODE_MISMATCH')
+    assert.equal(fx.as.requests('/token'), 0, 'no token request')
+    assert.equal(fx.app.logins.length, 0)
+  })
+
+  test('JARM §4.3: a per-login mode outside responseModes is ERR_RESPONSE_MODE_NOT_ALLOWED', async (t) => {
+    const fx = await setup(t, options)
+    await expectError(
+      await fx.browser.request('/login-mode?mode=fragment.jwt'),
+      400,
+      'ERR_RESPONSE_MODE_NOT_ALLOWED',
+    )
+  })
+
+  test('JARM §4.3: a per-login form_post.jwt login completes at the one callback', async (t) => {
+    const fx = await setup(t, options)
+    const started = await fx.browser.request('/login-mode?mode=form_post.jwt')
+    const delivery = await fx.as.authorize(started.headers.get('location') ?? '')
+    assert.equal(delivery.method, 'POST')
+    await expectLogin(fx, delivery)
+  })
+})
