@@ -86,7 +86,7 @@ export async function startExample(options: ExampleOptions = {}): Promise<Runnin
         origin: portalUrl,
         issuer,
         secrets: await loadPortalSecrets(dataDirs.portal),
-        defaultResponseMode: options.defaultResponseMode ?? 'query.jwt',
+        defaultResponseMode: options.defaultResponseMode ?? 'jwt',
         ...(options.sessionCookieSameSite === undefined
           ? {}
           : { sessionCookieSameSite: options.sessionCookieSameSite }),
@@ -117,7 +117,7 @@ function port(name: string, fallback: number): number {
 
 function responseMode(): ResponseMode {
   const value = process.env.PORTAL_RESPONSE_MODE
-  if (value === undefined || value === '') return 'query.jwt'
+  if (value === undefined || value === '') return 'jwt'
   const found = RESPONSE_MODES.find(({ mode }) => mode === value)
   if (found === undefined) {
     const modes = RESPONSE_MODES.map(({ mode }) => mode).join(', ')

@@ -6,11 +6,19 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { FapiClientOptions } from './config/index.js'
 import { createFapiCore, type FapiCore } from './core/client.js'
-import { createCallback, type LoginHandler } from './middleware/callback.js'
-import { createRequiresAuth } from './middleware/guards.js'
+import type { StoredLogin } from './core/flows/stored-login.js'
+import { createCallback, type CallbackOptions, type LoginHandler } from './middleware/callback.js'
+import { createRequiresAuth, type RequiresAuthOptions } from './middleware/guards.js'
 import type { Middleware } from './middleware/http.js'
 import { createJwksRoute } from './middleware/jwks-route.js'
-import { createLogin } from './middleware/login.js'
+import {
+  createLogin,
+  startLoginWith,
+  type LoginOptions,
+  type StartLoginOptions,
+} from './middleware/login.js'
+import { createRouter, type RouterPaths } from './middleware/router.js'
+import { partOf, registerNamespace, requireSession } from './middleware/session.js'
 import { createLogout } from './middleware/logout.js'
 import { createRefresh, type Refresh } from './middleware/refresh.js'
 import { createFetchResource, type FetchResource } from './middleware/resource.js'
@@ -21,10 +29,67 @@ import { createFetchResource, type FetchResource } from './middleware/resource.j
  */
 export interface FapiClient {
   /**
-   * The login route: accepts `?returnTo=` (a path on this site, or a URL on `returnToOrigins`),
-   * stores a pending login in the session and redirects to the authorization server.
+   * Mounts the client's routes in one middleware, for `app.use(auth.router())` (Express 4 and 5,
+   * Connect 3): the login (GET, at `loginPath`), the callback (GET and POST, at `redirectUri`'s
+   * path), the logout (POST, `/auth/logout`) and the JWKS (GET, `/.well-known/jwks.json`). Move
+   * logout and JWKS with `paths`, or leave any route out with `false`; `options` passes the
+   * login options and the callback hooks on. Other requests go on to `next()`.
+   *
+   * @example
+   * ```ts
+   * app.use(auth.router())
+   * app.use(auth.router({ jwks: '/jwks' }, { callback: { beforeSession: (req, { claims }) => claims.sub !== 'banned' } }))
+   * ```
    */
-  login(): Middleware
+  router<
+    Req extends IncomingMessage = IncomingMessage,
+    Res extends ServerResponse = ServerResponse,
+  >(
+    paths?: RouterPaths,
+    options?: {
+      readonly login?: LoginOptions<Req>
+      readonly callback?: LoginHandler<Req, Res> | CallbackOptions<Req, Res>
+    },
+  ): Middleware<Req, Res>
+  /**
+   * The login route: accepts `?returnTo=` (a path on this site, or a URL on `returnToOrigins`),
+   * stores a pending login in the session and redirects to the authorization server. `options`:
+   * per-login `authorizationParams` (an object, or a function of the request), a fixed
+   * `returnTo`, a `responseMode` among `responseModes`.
+   *
+   * @example
+   * ```ts
+   * app.get('/auth/login', auth.login({
+   *   authorizationParams: (req) => ({ login_hint: String(req.query.hint ?? ''), max_age: 300 }),
+   * }))
+   * ```
+   * @see OIDC Core §3.1.2.1 (`max_age`, `acr_values`), §5.5 (`claims`)
+   */
+  login<Req extends IncomingMessage = IncomingMessage>(options?: LoginOptions<Req>): Middleware<Req>
+  /**
+   * Starts a login from the app's own handler (after creating a consent, for instance): stores
+   * the pending login, saves the session and answers `res` with a 303 to the authorization
+   * server. Rejects with a `FapiError` (then nothing was sent).
+   *
+   * @example
+   * ```ts
+   * app.post('/payments', async (req, res, next) => {
+   *   const consent = await createConsent(req.body)
+   *   auth.startLogin(req, res, {
+   *     authorizationParams: { authorization_details: [{ type: 'payment_initiation', consent }] },
+   *     returnTo: '/payments/done',
+   *   }).catch(next)
+   * })
+   * ```
+   */
+  startLogin(req: IncomingMessage, res: ServerResponse, options?: StartLoginOptions): Promise<void>
+  /**
+   * The session's login of this client at its issuer (checked, never another client's), or
+   * undefined.
+   */
+  currentLogin(req: IncomingMessage): StoredLogin | undefined
+  /** Whether the session holds a login of this client at its issuer. */
+  isAuthenticated(req: IncomingMessage): boolean
   /**
    * The callback route at `redirectUri`'s path, for GET and POST (`app.all`). Calls `handler`
    * only after every check passed and the session was regenerated; without a handler, redirects
@@ -42,7 +107,7 @@ export interface FapiClient {
     Req extends IncomingMessage = IncomingMessage,
     Res extends ServerResponse = ServerResponse,
   >(
-    handler?: LoginHandler<Req, Res>,
+    handler?: LoginHandler<Req, Res> | CallbackOptions<Req, Res>,
   ): Middleware<Req, Res>
   /**
    * A guard for routes that need a logged-in user (a login of this client at this issuer in the
@@ -58,7 +123,7 @@ export interface FapiClient {
    * ```
    * @see RFC 9700 §4.11 (`returnTo` is checked by `login()`, never an open redirect)
    */
-  requiresAuth(): Middleware
+  requiresAuth(options?: RequiresAuthOptions): Middleware
   /**
    * Logs out: destroys the local session, then redirects (303) to the server's
    * `end_session_endpoint` with `id_token_hint`, `client_id` and `post_logout_redirect_uri`, or,
@@ -146,14 +211,42 @@ export interface FapiClient {
  */
 export function fapiClient(options: FapiClientOptions): FapiClient {
   const core = createFapiCore(options)
+  registerNamespace(core.sessionKey)
   const jwks = createJwksRoute(core)
+  const currentLogin = (req: IncomingMessage) => {
+    const { session } = req as IncomingMessage & { session?: unknown }
+    if (session === undefined || session === null) return undefined
+    return core.currentLogin(partOf(requireSession(req), core.sessionKey)?.login)
+  }
   return Object.freeze({
-    login: () => createLogin(core),
+    router: <Req extends IncomingMessage, Res extends ServerResponse>(
+      paths?: RouterPaths,
+      routeOptions: {
+        readonly login?: LoginOptions<Req>
+        readonly callback?: LoginHandler<Req, Res> | CallbackOptions<Req, Res>
+      } = {},
+    ) =>
+      createRouter<Req, Res>(
+        core,
+        {
+          login: createLogin<Req>(core, routeOptions.login),
+          callback: createCallback<Req, Res>(core, routeOptions.callback),
+          logout: createLogout(core),
+          jwks,
+        },
+        paths,
+      ),
+    login: <Req extends IncomingMessage>(loginOptions?: LoginOptions<Req>) =>
+      createLogin<Req>(core, loginOptions),
+    startLogin: (req: IncomingMessage, res: ServerResponse, startOptions?: StartLoginOptions) =>
+      startLoginWith(core, req, res, startOptions),
+    currentLogin,
+    isAuthenticated: (req: IncomingMessage) => currentLogin(req) !== undefined,
     callback: <Req extends IncomingMessage, Res extends ServerResponse>(
-      handler?: LoginHandler<Req, Res>,
+      handler?: LoginHandler<Req, Res> | CallbackOptions<Req, Res>,
     ) => createCallback(core, handler),
     jwks: () => jwks,
-    requiresAuth: () => createRequiresAuth(core),
+    requiresAuth: (guardOptions?: RequiresAuthOptions) => createRequiresAuth(core, guardOptions),
     logout: () => createLogout(core),
     fetchResource: createFetchResource(core),
     refresh: createRefresh(core),

@@ -77,6 +77,23 @@ export const ERROR_TABLE = Object.freeze({
     status: 405,
     message: 'the callback accepts GET and POST only',
   },
+  // starting a login with per-login options
+  ERR_AUTHORIZATION_PARAM_RESERVED: {
+    kind: 'FapiError',
+    status: 500,
+    message: 'a per-login authorization parameter is one express-fapi sets itself',
+  },
+  ERR_AUTHORIZATION_PARAMS_INVALID: {
+    kind: 'FapiError',
+    status: 500,
+    message:
+      'the per-login authorization parameters are not an object of strings, numbers, booleans and objects',
+  },
+  ERR_RESPONSE_MODE_NOT_ALLOWED: {
+    kind: 'FapiError',
+    status: 400,
+    message: 'the login asked for a response mode that is not in responseModes',
+  },
   // a plain (query) authorization response: RFC 9207 issuer identification
   ERR_AUTHORIZATION_RESPONSE_ISS_MISSING: {
     kind: 'AuthorizationResponseError',
@@ -188,6 +205,22 @@ export const ERROR_TABLE = Object.freeze({
     status: 401,
     message:
       "login required: requiresAuth() answered a script's request (JSON Accept or X-Requested-With) of a user who is not logged in",
+  },
+  // the app's hooks and guards
+  ERR_LOGIN_REFUSED: {
+    kind: 'FapiError',
+    status: 403,
+    message: 'this login is not allowed here',
+  },
+  ERR_CLAIMS_CHECK_FAILED: {
+    kind: 'FapiError',
+    status: 403,
+    message: 'this login may not open this page',
+  },
+  ERR_ACR_INSUFFICIENT: {
+    kind: 'FapiError',
+    status: 403,
+    message: 'this page needs a stronger authentication',
   },
   // the authorization server said no
   ERR_AUTHORIZATION_ERROR: {
@@ -371,6 +404,22 @@ export const ERROR_TABLE = Object.freeze({
     kind: 'IdTokenError',
     status: 502,
     message: "a refreshed ID token's sub is not the original ID token's (OIDC Core §12.2)",
+  },
+  ERR_ID_TOKEN_ACR_NOT_GRANTED: {
+    kind: 'IdTokenError',
+    status: 502,
+    message:
+      'acr was requested as essential and the ID token does not carry one of the requested values',
+  },
+  ERR_ID_TOKEN_AUTH_TIME_MISSING: {
+    kind: 'IdTokenError',
+    status: 502,
+    message: 'max_age was requested and the ID token has no auth_time',
+  },
+  ERR_ID_TOKEN_AUTH_TIME_TOO_OLD: {
+    kind: 'IdTokenError',
+    status: 502,
+    message: 'the user authenticated longer ago than max_age allows',
   },
   // refreshing a login
   ERR_REFRESH_TOKEN_MISSING: {

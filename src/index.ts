@@ -20,7 +20,17 @@ export type { TokenSet, TokenType } from './core/server/token.js'
 export type { ResourceRequestInit } from './core/server/resource.js'
 export type { FetchResource } from './middleware/resource.js'
 export type { Refresh, RefreshResult } from './middleware/refresh.js'
-export type { LoginHandler, LoginResult } from './middleware/callback.js'
+export type {
+  BeforeSessionDecision,
+  CallbackOptions,
+  LoginHandler,
+  LoginResult,
+} from './middleware/callback.js'
+export type { LoginOptions, StartLoginOptions } from './middleware/login.js'
+export type { RequiresAuthOptions } from './middleware/guards.js'
+export type { RouterPaths } from './middleware/router.js'
+export type { FapiEvent, FapiEventType, TracedJwt } from './config/events.js'
+export type { AuthorizationParams } from './core/flows/login-params.js'
 export type { FapiSessionData } from './middleware/session.js'
 export type { StoredLogin } from './core/flows/stored-login.js'
 export { errorHandler } from './middleware/error-handler.js'

@@ -2,8 +2,9 @@
  * The example portal: an Express app that logs users in with express-fapi against a FAPI 2.0
  * Message Signing authorization server, the way an application would use the library.
  *
- * One client registration (`portal`) with one callback per JARM response mode, so that the home
- * page can offer all three: `query.jwt`, `form_post.jwt` and `fragment.jwt`.
+ * One client (`portal`), one callback: each login picks its JARM response mode (`jwt`, the
+ * library's default, `query.jwt`, `form_post.jwt` or `fragment.jwt`) through `responseModes`. The
+ * client's `onEvent` trace of each browser's last login is shown at `/account/trace`.
  */
 import express, {
   type ErrorRequestHandler,
@@ -12,14 +13,28 @@ import express, {
   type Response,
 } from 'express'
 import session from 'express-session'
-import { AuthorizationError, FapiError, fapiClient, type ResponseMode } from '../../src/index.js'
+import {
+  AuthorizationError,
+  FapiError,
+  fapiClient,
+  type FapiEvent,
+  type ResponseMode,
+} from '../../src/index.js'
 import type { PortalSecrets } from './secrets.js'
-import { RESPONSE_MODES, STYLESHEET, accountPage, errorPage, homePage } from './views.js'
+import {
+  CALLBACK_PATH,
+  RESPONSE_MODES,
+  STYLESHEET,
+  accountPage,
+  errorPage,
+  homePage,
+  tracePage,
+} from './views.js'
 
 declare module 'express-session' {
   interface SessionData {
-    /** The response mode of the login in this session, shown on the account page. */
-    responseMode?: ResponseMode
+    /** The trace id of the login in this session (its `onEvent` events). */
+    traceId?: string
   }
 }
 
@@ -47,7 +62,7 @@ export function portalRegistration(origin: string): {
 } {
   return {
     clientId: 'portal',
-    redirectUris: RESPONSE_MODES.map(({ callbackPath }) => `${origin}${callbackPath}`),
+    redirectUris: [`${origin}${CALLBACK_PATH}`],
     postLogoutRedirectUris: [`${origin}/`],
     jwksUri: `${origin}/.well-known/jwks.json`,
   }
@@ -101,28 +116,40 @@ export function createPortal(options: PortalOptions): express.Express {
   const { origin, issuer, secrets } = options
   const registration = portalRegistration(origin)
 
-  // One client per response mode: same registration and keys, each with its own callback.
-  const clients = RESPONSE_MODES.map(({ mode, callbackPath }) => ({
-    mode,
-    callbackPath,
-    client: fapiClient({
-      issuer,
-      clientId: registration.clientId,
-      redirectUri: `${origin}${callbackPath}`,
-      keys: { signing: [...secrets.signingKeys] },
-      profile: 'fapi2-message-signing',
-      responseMode: mode,
-      scope: 'openid profile email',
-      postLogoutRedirectUri: `${origin}/`,
-      // Development on http://localhost and http://127.0.0.1 only; never http anywhere else.
-      allowInsecureLoopback: true,
-    }),
-  }))
-  // The default mode's client guards pages and logs out (all share the registration).
-  const auth = clients.find(({ mode }) => mode === options.defaultResponseMode)?.client
-  if (auth === undefined) {
-    throw new TypeError(`unknown response mode ${options.defaultResponseMode}`)
+  // The trace of recent logins, by trace id (bounded: the oldest go first).
+  const traces = new Map<string, FapiEvent[]>()
+  const onEvent = (event: FapiEvent): void => {
+    if (event.traceId === undefined) return
+    const events = traces.get(event.traceId) ?? []
+    if (events.length === 0) {
+      traces.set(event.traceId, events)
+      for (const id of traces.keys()) {
+        if (traces.size <= 200) break
+        traces.delete(id)
+      }
+    }
+    events.push(event)
   }
+  const modeOf = (traceId: string | undefined): string | undefined => {
+    const started = traces.get(traceId ?? '')?.find((event) => event.type === 'login.started')
+    return started?.type === 'login.started' ? started.responseMode : undefined
+  }
+
+  const auth = fapiClient({
+    issuer,
+    clientId: registration.clientId,
+    redirectUri: `${origin}${CALLBACK_PATH}`,
+    keys: { signing: [...secrets.signingKeys] },
+    profile: 'fapi2-message-signing',
+    // 'jwt' is the library's default; a login may ask for the other JARM modes.
+    responseMode: 'jwt',
+    responseModes: RESPONSE_MODES.map(({ mode }) => mode),
+    scope: 'openid profile email',
+    postLogoutRedirectUri: `${origin}/`,
+    onEvent,
+    // Development on http://localhost and http://127.0.0.1 only; never http anywhere else.
+    allowInsecureLoopback: true,
+  })
 
   const app = express()
   app.disable('x-powered-by')
@@ -144,57 +171,50 @@ export function createPortal(options: PortalOptions): express.Express {
   app.get('/portal.css', (_req, res) => {
     res.type('css').set('Cache-Control', 'public, max-age=600').send(STYLESHEET)
   })
-  app.get('/.well-known/jwks.json', auth.jwks())
 
   app.get('/', (req, res) => {
-    const login = req.session.fapi?.login
+    const login = auth.currentLogin(req)
     const name = login === undefined ? undefined : String(login.claims.name ?? login.claims.sub)
     res.send(homePage({ name, defaultMode: options.defaultResponseMode }))
   })
 
-  // `?mode=` picks the client, which then reads `?returnTo=` itself.
-  const logins = clients.map(({ mode, client }) => ({ mode, login: client.login() }))
-  app.get('/auth/login', (req, res, next) => {
-    const requested = req.query.mode ?? options.defaultResponseMode
-    const login = logins.find(({ mode }) => mode === requested)?.login
-    if (login === undefined) {
-      res.status(400).send(
-        errorPage({
-          code: 'UNKNOWN_MODE',
-          sentence: 'Pick one of the offered ways to sign in.',
-          signedIn: false,
-        }),
-      )
-      return
-    }
-    login(req, res, next)
-  })
-
-  for (const { mode, callbackPath, client } of clients) {
-    app.all(
-      callbackPath,
-      client.callback((req: Request, res: Response, { returnTo }) => {
-        req.session.responseMode = mode
-        res.redirect(303, returnTo)
-      }),
-    )
-  }
+  // Login (`?mode=` picks the response mode; the library refuses one it does not allow),
+  // callback, logout and JWKS, in one router.
+  app.use(
+    auth.router(undefined, {
+      login: {
+        responseMode: (req: Request) =>
+          (typeof req.query.mode === 'string'
+            ? req.query.mode
+            : options.defaultResponseMode) as ResponseMode,
+      },
+      callback: {
+        onLogin: (req: Request, res: Response, { returnTo, traceId }) => {
+          if (traceId !== undefined) req.session.traceId = traceId
+          res.redirect(303, returnTo)
+        },
+      },
+    }),
+  )
 
   app.get('/account', auth.requiresAuth(), (req, res) => {
-    const login = req.session.fapi?.login
+    const login = auth.currentLogin(req)
     if (login === undefined) throw new Error('requiresAuth let an anonymous request through')
     res.set('Cache-Control', 'no-store')
-    res.send(accountPage({ login, responseMode: req.session.responseMode, now: Date.now() }))
+    res.send(accountPage({ login, responseMode: modeOf(req.session.traceId), now: Date.now() }))
   })
 
-  app.post('/auth/logout', auth.logout())
+  app.get('/account/trace', auth.requiresAuth(), (req, res) => {
+    res.set('Cache-Control', 'no-store')
+    res.send(tracePage({ events: traces.get(req.session.traceId ?? '') ?? [] }))
+  })
 
   app.use((req, res) => {
     res.status(404).send(
       errorPage({
         code: 'NOT_FOUND',
         sentence: 'There is no such page.',
-        signedIn: req.session.fapi?.login !== undefined,
+        signedIn: auth.isAuthenticated(req),
       }),
     )
   })
@@ -204,7 +224,7 @@ export function createPortal(options: PortalOptions): express.Express {
       next(err)
       return
     }
-    const signedIn = req.session?.fapi?.login !== undefined
+    const signedIn = auth.isAuthenticated(req)
     res.set('Cache-Control', 'no-store')
     if (err instanceof FapiError) {
       res

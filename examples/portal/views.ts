@@ -1,31 +1,34 @@
 /**
  * The portal's pages, server-rendered with escaped template literals.
  */
-import type { ResponseMode, StoredLogin } from '../../src/index.js'
+import type { FapiEvent, ResponseMode, StoredLogin } from '../../src/index.js'
 import { html, type SafeHtml } from '../shared/html.js'
 
-/** The response modes the portal offers, with the callback path of each. */
+/** The response modes the portal offers, all at its one callback, `/auth/callback`. */
 export const RESPONSE_MODES: readonly {
   readonly mode: ResponseMode
-  readonly callbackPath: string
   readonly description: string
 }[] = [
   {
+    mode: 'jwt',
+    description: "the library's default: for a code, the signed answer comes back in the address",
+  },
+  {
     mode: 'query.jwt',
-    callbackPath: '/auth/callback/query',
     description: 'the signed answer comes back in the address of a redirect (GET)',
   },
   {
     mode: 'form_post.jwt',
-    callbackPath: '/auth/callback/form-post',
     description: 'the sign-in server posts the signed answer in a form (a cross-site POST)',
   },
   {
     mode: 'fragment.jwt',
-    callbackPath: '/auth/callback/fragment',
     description: 'the signed answer comes back after the # of the address, read by a small page',
   },
 ]
+
+/** The portal's one callback path. */
+export const CALLBACK_PATH = '/auth/callback'
 
 interface LayoutOptions {
   readonly title: string
@@ -114,7 +117,7 @@ function minutesFromNow(at: number, now: number): string {
 /** The account page: the ID token's claims, the granted scope, when the tokens expire. Never a token. */
 export function accountPage(options: {
   readonly login: StoredLogin
-  readonly responseMode: ResponseMode | undefined
+  readonly responseMode: string | undefined
   readonly now: number
 }): string {
   const { login, now } = options
@@ -153,8 +156,81 @@ export function accountPage(options: {
         )}
       </table>
       <p class="note">The tokens themselves stay on the server.</p>
+      <p><a id="trace-link" href="/account/trace">See how this login happened, step by step</a></p>
     </section>`
   return layout({ title: 'Account', signedIn: true, body })
+}
+
+/** Who sends each step of the trace to whom. */
+const STEP: Readonly<Record<FapiEvent['type'], { from: string; to: string; title: string }>> = {
+  'login.started': {
+    from: 'Browser',
+    to: 'Portal',
+    title: 'The browser asks the portal to log in',
+  },
+  metadata: {
+    from: 'Portal',
+    to: 'Server',
+    title: 'The portal uses the server metadata (discovery)',
+  },
+  'request-object': {
+    from: 'Portal',
+    to: 'Portal',
+    title: 'The portal signs a request object (JAR)',
+  },
+  par: { from: 'Portal', to: 'Server', title: 'The portal pushes the request (PAR)' },
+  'authorization-redirect': {
+    from: 'Portal',
+    to: 'Browser',
+    title: 'The browser is sent to the server',
+  },
+  'authorization-response': {
+    from: 'Server',
+    to: 'Portal',
+    title: 'The signed answer comes back (JARM)',
+  },
+  'token-response': {
+    from: 'Portal',
+    to: 'Server',
+    title: 'The portal redeems the code for tokens',
+  },
+  'id-token': { from: 'Server', to: 'Portal', title: 'The ID token, verified' },
+  'login.completed': { from: 'Portal', to: 'Browser', title: 'Logged in: a new session' },
+  'login.failed': { from: 'Portal', to: 'Browser', title: 'The login failed' },
+}
+
+/** The trace page: the messages of the last login, each expandable. */
+export function tracePage(options: { readonly events: readonly FapiEvent[] }): string {
+  const first = options.events[0]?.at ?? 0
+  const body = html`<h1>How you logged in</h1>
+    <p class="lead">
+      The messages between your browser, the portal and the sign-in server, in order. Secrets
+      (tokens, the code, <code>state</code>, <code>nonce</code>, PKCE values) are never shown.
+    </p>
+    <ol id="trace" class="timeline">
+      ${options.events.map((event) => {
+        const step = STEP[event.type]
+        const { type, traceId, at, ...details } = event
+        void traceId
+        return html`<li class="step" data-type="${type}">
+          <details>
+            <summary>
+              <span class="actors">${step.from} → ${step.to}</span>
+              <strong>${step.title}</strong>
+              <span class="when">+${String(at - first)} ms</span>
+            </summary>
+            ${
+              'claimValues' in event
+                ? html`<p class="note">Your own claim values, shown only to you.</p>`
+                : ''
+            }
+            <pre>${JSON.stringify(details, null, 2)}</pre>
+          </details>
+        </li>`
+      })}
+    </ol>
+    <p><a class="button primary" href="/account">Back to your account</a></p>`
+  return layout({ title: 'Login trace', signedIn: true, body })
 }
 
 /** The error page: the stable code and a sentence for people. */
@@ -207,4 +283,11 @@ th, td { text-align: left; padding: 0.35rem 0.5rem; border-bottom: 1px solid #e3
 th { width: 9rem; }
 .note { color: #6b7785; font-size: 0.85rem; }
 code { background: #eef1f5; padding: 0.1rem 0.3rem; border-radius: 4px; }
+.timeline { list-style: none; padding: 0; border-left: 3px solid #1f6feb; margin-left: 0.6rem; }
+.step { margin: 0 0 0.8rem 1rem; background: #fff; border-radius: 8px; padding: 0.6rem 1rem;
+  box-shadow: 0 1px 3px rgba(0, 0, 0, 0.12); }
+.step summary { cursor: pointer; display: flex; gap: 0.8rem; align-items: baseline; }
+.actors { color: #1f6feb; font-size: 0.85rem; min-width: 9rem; }
+.when { margin-left: auto; color: #6b7785; font-size: 0.85rem; }
+pre { background: #f4f6f9; padding: 0.6rem; overflow-x: auto; font-size: 0.8rem; }
 `

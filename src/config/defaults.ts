@@ -54,6 +54,7 @@ export interface Defaults extends Readonly<Record<IntegerOption, number>> {
   readonly returnToOrigins: readonly string[]
   readonly defaultReturnTo: string
   readonly loginPath: string
+  readonly sessionKey: string
   readonly allowInsecureLoopback: boolean
   /** What each integer option accepts (its default lies inside). */
   readonly bounds: Readonly<Record<IntegerOption, Bounds>>
@@ -95,6 +96,7 @@ export const DEFAULTS: Defaults = deepFreeze({
   returnToOrigins: [],
   defaultReturnTo: '/',
   loginPath: '/auth/login',
+  sessionKey: 'fapi',
   allowInsecureLoopback: false,
   bounds: {
     clockTolerance: { min: 0, max: 60 },

@@ -7,13 +7,16 @@
 import { FapiConfigError, failOption as fail } from '../errors.js'
 import type { Agents } from './agents.js'
 import { DEFAULTS, type IntegerOption } from './defaults.js'
-import type { FapiClientOptions, JwsAlgorithm } from './options.js'
-import { resolveProfile, type ProfileChoices } from './profiles.js'
+import type { FapiEvent } from './events.js'
+import type { FapiClientOptions, JwsAlgorithm, ResponseMode } from './options.js'
+import { JARM_MODES, resolveProfile, type ProfileChoices } from './profiles.js'
 import { resolveSecurity, type ResolvedSecurity } from './security.js'
 import { browserTarget, isAllowedServerUrl, isSafeRelativePath, parseUrl } from './urls.js'
 import type { JWK } from 'jose'
 
 export type { FapiClientOptions, JwsAlgorithm, Profile, ResponseMode } from './options.js'
+export type { FapiEvent, FapiEventType, TracedJwt } from './events.js'
+export { REDACTED } from './events.js'
 export {
   browserTarget,
   isAllowedServerUrl,
@@ -48,11 +51,15 @@ export interface Config extends Omit<ProfileChoices, 'algorithms'>, Omit<Resolve
   readonly loginPath: string
   readonly postLogoutRedirectUri: string | undefined
   readonly allowInsecureLoopback: boolean
+  /** The modes a login may ask for: `responseMode` first, then `responseModes`. */
+  readonly responseModes: readonly ResponseMode[]
+  readonly sessionKey: string
+  readonly onEvent: ((event: FapiEvent) => void) | undefined
   readonly now: () => number
 }
 
 /** Parameters the library owns: an `authorizationParams` entry may not override them. */
-const RESERVED_PARAMS = new Set([
+export const RESERVED_PARAMS: ReadonlySet<string> = new Set([
   'iss',
   'aud',
   'exp',
@@ -165,6 +172,41 @@ export function resolveConfig(options: FapiClientOptions): Config {
     browserTarget('postLogoutRedirectUri', postLogoutRedirectUri, allowInsecureLoopback)
   }
 
+  const responseModes: ResponseMode[] = [choices.responseMode]
+  if (options.responseModes !== undefined) {
+    if (!Array.isArray(options.responseModes)) {
+      fail('responseModes', `must be an array of JARM response modes (${JARM_MODES.join(', ')})`)
+    }
+    if (!choices.jarm && options.responseModes.length > 0) {
+      fail(
+        'responseModes',
+        'needs a JARM responseMode: a login may only switch between JARM modes, never to or from a plain "query" response',
+      )
+    }
+    for (const mode of options.responseModes) {
+      if (!JARM_MODES.includes(mode)) {
+        fail(
+          'responseModes',
+          `lists "${String(mode)}"; a login may ask for ${JARM_MODES.join(', ')} only`,
+        )
+      }
+      if (!responseModes.includes(mode)) responseModes.push(mode)
+    }
+  }
+
+  const sessionKey = options.sessionKey ?? DEFAULTS.sessionKey
+  if (typeof sessionKey !== 'string' || !/^[A-Za-z_$][\w$]*$/.test(sessionKey)) {
+    fail('sessionKey', 'must be a property name such as "fapi" or "bankA"')
+  }
+  if (sessionKey === 'cookie' || sessionKey === 'id') {
+    fail('sessionKey', `"${sessionKey}" belongs to express-session; choose another name`)
+  }
+
+  const onEvent = options.onEvent
+  if (onEvent !== undefined && typeof onEvent !== 'function') {
+    fail('onEvent', 'must be a function receiving each event')
+  }
+
   const now = options.now ?? Date.now
   if (typeof now !== 'function') fail('now', 'must be a function returning milliseconds')
 
@@ -202,6 +244,9 @@ export function resolveConfig(options: FapiClientOptions): Config {
     loginPath,
     postLogoutRedirectUri,
     allowInsecureLoopback,
+    responseModes: Object.freeze(responseModes),
+    sessionKey,
+    onEvent,
     now,
   })
 }

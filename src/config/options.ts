@@ -7,6 +7,7 @@
 import type { KeyObject } from 'node:crypto'
 import type { JWK } from 'jose'
 import type { EncryptionKeyInput } from './encryption-keys.js'
+import type { FapiEvent } from './events.js'
 
 /**
  * The security profiles a client can be held to, checked at startup:
@@ -101,6 +102,14 @@ export interface FapiClientOptions {
   /** The response mode. Default `'jwt'`, or `'query'` under `fapi2-security` and `oidc`. */
   responseMode?: ResponseMode
   /**
+   * The JARM response modes a login may ask for instead of `responseMode` (`login({ responseMode })`,
+   * `startLogin(req, res, { responseMode })`); `responseMode` is always allowed. Each must be a
+   * JARM mode, and the server must list it in `response_modes_supported`. The pending login
+   * records its mode, and the callback accepts a response only in that mode. Default: none, only
+   * `responseMode`.
+   */
+  responseModes?: readonly ResponseMode[]
+  /**
    * Push the authorization request to the PAR endpoint (RFC 9126). Default `true`; `false` under
    * `oidc`. Required by the FAPI 2.0 profiles.
    */
@@ -178,6 +187,19 @@ export interface FapiClientOptions {
    * development only. Default `false`.
    */
   allowInsecureLoopback?: boolean
+  /**
+   * The key of this client's part of the session (`req.session[sessionKey]`): give each client of
+   * one app its own, so that their pending logins and logins never collide. Default `'fapi'`.
+   */
+  sessionKey?: string
+  /**
+   * Receives a typed, redacted event for each step of a login (metadata, request object, PAR,
+   * authorization response, token response, ID token, outcome), for a trace page or metrics.
+   * Tokens, codes, `state`, `nonce`, PKCE values and assertions never appear; ID token claim
+   * values do, in events marked `claimValues: true` (the app receives them anyway). Called
+   * synchronously; an exception it throws is ignored. Default: none.
+   */
+  onEvent?: (event: FapiEvent) => void
   /** The clock, in milliseconds since the epoch. Default `Date.now`. For tests. */
   now?: () => number
 }

@@ -78,7 +78,13 @@ const PROFILES: Readonly<Record<Profile, ProfileRules>> = {
   },
 }
 
-const JARM_MODES: readonly ResponseMode[] = ['jwt', 'query.jwt', 'form_post.jwt', 'fragment.jwt']
+/** The JARM response modes (JARM §4.3). */
+export const JARM_MODES: readonly ResponseMode[] = [
+  'jwt',
+  'query.jwt',
+  'form_post.jwt',
+  'fragment.jwt',
+]
 const CLIENT_AUTH_METHODS: readonly ClientAuthMethod[] = [
   'private_key_jwt',
   'tls_client_auth',

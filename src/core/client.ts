@@ -17,7 +17,7 @@ import { startLogin, type LoginRequest, type StartedLogin } from './flows/login.
 import { logoutTarget } from './flows/logout.js'
 import { createRefresher } from './flows/refresh.js'
 import { fetchResourceAs, type ResourceResult } from './flows/resource.js'
-import { isLoginOf, requireLoginOf, type StoredLogin } from './flows/stored-login.js'
+import { isLoginOf, requireLoginOf, trimmedLogin, type StoredLogin } from './flows/stored-login.js'
 
 /** One FAPI client's protocol, framework-free. Every entry point rejects only with a `FapiError`. */
 export interface FapiCore {
@@ -35,6 +35,16 @@ export interface FapiCore {
   handleCallback(request: CallbackRequest, pending: PendingLogins): Promise<CallbackOutcome>
   /** The session's login record when it is a login of this client at this issuer. */
   currentLogin(stored: unknown): StoredLogin | undefined
+  /**
+   * A finished login's record with its claims trimmed by the app: only claims it had, with their
+   * values, and the protocol claims (`iss`, `sub`, `aud`, `exp`, `iat`, `auth_time`, `nonce`,
+   * `acr`, `amr`, `azp`, `sid`) always.
+   */
+  trimLogin(login: StoredLogin, claims: Readonly<Record<string, unknown>>): StoredLogin
+  /** The key of this client's part of the session (`sessionKey`). */
+  readonly sessionKey: string
+  /** The paths this client's routes must be at: the login (`loginPath`) and the callback (`redirectUri`'s). */
+  readonly paths: { readonly login: string; readonly callback: string }
   /** Refreshes a stored login (single flight per refresh token); store the record it resolves with. */
   refresh(stored: unknown): Promise<StoredLogin>
   /**
@@ -92,6 +102,9 @@ export function createFapiCore(options: FapiClientOptions): FapiCore {
       handleCallback(context, request, pending),
     ),
     currentLogin: (stored: unknown) => (isLoginOf(stored, config) ? stored : undefined),
+    trimLogin: trimmedLogin,
+    sessionKey: config.sessionKey,
+    paths: Object.freeze({ login: config.loginPath, callback: config.redirectPath }),
     refresh: guarded(async (stored: unknown) => refreshStored(requireLoginOf(stored, config))),
     fetchResource: guarded(async (stored: unknown, url: string, init: ResourceRequestInit = {}) =>
       fetchResourceAs(context, refreshStored, requireLoginOf(stored, config), url, init),

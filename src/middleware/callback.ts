@@ -13,10 +13,17 @@ import type { CallbackRequest } from '../core/flows/delivery.js'
 import type { StoredLogin } from '../core/flows/stored-login.js'
 import type { IdTokenClaims } from '../core/jwt/id-token.js'
 import type { TokenSet } from '../core/server/token.js'
-import { toFapiError } from '../errors.js'
+import { FapiError, printable, toFapiError } from '../errors.js'
 import { readFormBody } from './form-body.js'
 import { header, queryParams, redirect, requestPath, send, type Middleware } from './http.js'
-import { regenerateSession, requireSession, saveSession, type FapiSession } from './session.js'
+import {
+  partOf,
+  regenerateWithPart,
+  requireSession,
+  saveSession,
+  setPart,
+  type FapiSession,
+} from './session.js'
 
 /** What the app's handler receives after every check passed. */
 export interface LoginResult {
@@ -26,6 +33,38 @@ export interface LoginResult {
   readonly tokens: TokenSet
   /** Where the user wanted to go: a path on this site or a URL on an allowed origin. */
   readonly returnTo: string
+  /** The id of this login in `onEvent` events, when the client has an `onEvent` listener. */
+  readonly traceId?: string
+}
+
+/**
+ * What `beforeSession` decides: accept (`undefined` or `true`), refuse (`false`, or
+ * `{ refuse: reason }`: the reason becomes the message of `ERR_LOGIN_REFUSED`, so write it for
+ * the user), or accept with trimmed claims (`{ claims }`: only the claims to keep in the session;
+ * the protocol claims are always kept, and no claim can be added or changed).
+ */
+export type BeforeSessionDecision =
+  | undefined
+  | boolean
+  | { readonly refuse: string }
+  | { readonly claims: Readonly<Record<string, unknown>> }
+
+/** The hooks of the callback. */
+export interface CallbackOptions<
+  Req extends IncomingMessage = IncomingMessage,
+  Res extends ServerResponse = ServerResponse,
+> {
+  /**
+   * Runs after every protocol check passed and before `session.regenerate()`: the login does
+   * not exist yet. Refusing ends the request with `ERR_LOGIN_REFUSED` (403): no session, no
+   * `onLogin`. An exception it throws reaches the app's error handler, with no session either.
+   */
+  readonly beforeSession?: (
+    req: Req,
+    login: LoginResult,
+  ) => BeforeSessionDecision | Promise<BeforeSessionDecision>
+  /** Runs after the new session holds the login (as `callback(handler)`'s handler). */
+  readonly onLogin?: LoginHandler<Req, Res>
 }
 
 /**
@@ -51,62 +90,117 @@ function callbackRequest(req: IncomingMessage): CallbackRequest {
 /**
  * The session's pending logins. `take` makes the response single-use in one store round trip: it
  * regenerates the session (the store destroys the old one, and the response's pending login with
- * it) before the code is redeemed; the new session holds the other tabs' pending logins and is
- * saved with the login.
+ * it) before the code is redeemed; the new session holds the other tabs' pending logins and the
+ * other clients' parts, and is saved with the login.
  */
-function pendingLogins(req: IncomingMessage, session: FapiSession): PendingLogins {
+function pendingLogins(req: IncomingMessage, session: FapiSession, key: string): PendingLogins {
+  const entries = () => partOf(session, key)?.transactions
   return {
     has(state) {
-      const transactions = session.fapi?.transactions
+      const transactions = entries()
       return transactions !== undefined && Object.hasOwn(transactions, state)
     },
     async take(state) {
-      const transactions = session.fapi?.transactions
+      const transactions = entries()
       if (transactions === undefined || !Object.hasOwn(transactions, state)) return undefined
       const { [state]: taken, ...rest } = transactions
-      const fresh = await regenerateSession(req)
       // Only a session with something in it is stored (and sent as a cookie) if the login fails.
-      if (Object.keys(rest).length > 0) fresh.fapi = { transactions: rest }
+      await regenerateWithPart(req, key, () =>
+        Object.keys(rest).length > 0 ? { transactions: rest } : undefined,
+      )
       return taken
     },
   }
 }
 
 /** Stores the login in the session `take` regenerated (new id: no fixation). */
-async function establishSession(req: IncomingMessage, login: StoredLogin): Promise<void> {
+async function establishSession(
+  req: IncomingMessage,
+  key: string,
+  login: StoredLogin,
+): Promise<void> {
   const session = requireSession(req)
-  session.fapi = { ...session.fapi, login }
+  setPart(session, key, { ...partOf(session, key), login })
   await saveSession(session)
+}
+
+function refused(reason: string | undefined): FapiError {
+  return new FapiError(
+    'ERR_LOGIN_REFUSED',
+    reason === undefined || reason === '' ? 'this login is not allowed here' : printable(reason),
+  )
+}
+
+/** The hooks, from `callback(handler)` or `callback({ beforeSession, onLogin })`. */
+function hooksOf<Req extends IncomingMessage, Res extends ServerResponse>(
+  hooks: LoginHandler<Req, Res> | CallbackOptions<Req, Res> | undefined,
+): CallbackOptions<Req, Res> {
+  if (typeof hooks === 'function') return { onLogin: hooks }
+  return hooks ?? {}
 }
 
 /** The callback middleware factory. Internal: reached through `fapiClient().callback()`. */
 export function createCallback<Req extends IncomingMessage, Res extends ServerResponse>(
   core: FapiCore,
-  handler?: LoginHandler<Req, Res>,
+  handlerOrHooks?: LoginHandler<Req, Res> | CallbackOptions<Req, Res>,
 ): Middleware<Req, Res> {
+  const { beforeSession, onLogin } = hooksOf(handlerOrHooks)
+  const key = core.sessionKey
   return function fapiCallback(req, res, next) {
     Promise.resolve()
       .then(async () => {
         const session = requireSession(req)
-        const outcome = await core.handleCallback(callbackRequest(req), pendingLogins(req, session))
+        const outcome = await core.handleCallback(
+          callbackRequest(req),
+          pendingLogins(req, session, key),
+        )
         if (outcome.kind === 'page') {
           send(req, res, outcome.page.status, outcome.page.headers, outcome.page.body)
           return undefined
         }
-        await establishSession(req, outcome.login)
-        return { claims: outcome.claims, tokens: outcome.tokens, returnTo: outcome.returnTo }
+        let login = outcome.login
+        let result: LoginResult = {
+          claims: outcome.claims,
+          tokens: outcome.tokens,
+          returnTo: outcome.returnTo,
+          ...(outcome.traceId === undefined ? {} : { traceId: outcome.traceId }),
+        }
+        if (beforeSession !== undefined) {
+          let decision: BeforeSessionDecision
+          try {
+            decision = await beforeSession(req, result)
+          } catch (error) {
+            // The app's own error, untouched; no session.
+            return { appError: error }
+          }
+          if (decision === false) throw refused(undefined)
+          if (typeof decision === 'object' && decision !== null) {
+            if ('refuse' in decision) throw refused(decision.refuse)
+            if ('claims' in decision) {
+              login = core.trimLogin(login, decision.claims)
+              result = { ...result, claims: login.claims as LoginResult['claims'] }
+            }
+          }
+        }
+        await establishSession(req, key, login)
+        return { result }
       })
       .then(
-        (result) => {
-          if (result === undefined) return
+        (done) => {
+          if (done === undefined) return
+          if ('appError' in done) {
+            next(done.appError)
+            return
+          }
+          const { result } = done
           res.setHeader('Cache-Control', 'no-store')
-          if (handler === undefined) {
+          if (onLogin === undefined) {
             redirect(req, res, result.returnTo)
             return
           }
           // The app's own errors reach its error handler untouched.
           Promise.resolve()
-            .then(() => handler(req, res, result))
+            .then(() => onLogin(req, res, result))
             .catch(next)
         },
         (error: unknown) => next(toFapiError(error)),

@@ -7,9 +7,9 @@
  */
 import type { IncomingMessage } from 'node:http'
 import type { FapiCore } from '../core/client.js'
-import { toFapiError, type FapiErrorCode } from '../errors.js'
+import { FapiError, toFapiError, type FapiErrorCode } from '../errors.js'
 import { header, prefersJson, redirect, requestUrl, sendJson, type Middleware } from './http.js'
-import { requireSession } from './session.js'
+import { partOf, requireSession } from './session.js'
 
 /**
  * A request from a script rather than a page load: `X-Requested-With` is set, or the client
@@ -21,17 +21,62 @@ function isApiRequest(req: IncomingMessage): boolean {
 
 const LOGIN_REQUIRED: FapiErrorCode = 'ERR_LOGIN_REQUIRED'
 
+/** What `requiresAuth(options)` also asks of the login. */
+export interface RequiresAuthOptions {
+  /**
+   * A predicate over the login's ID token claims: false is `ERR_CLAIMS_CHECK_FAILED` (403), not
+   * a new login. Default: none.
+   */
+  readonly claims?: (claims: Readonly<Record<string, unknown>>) => boolean
+  /**
+   * The `acr` values accepted: a login whose ID token `acr` is not one of them is
+   * `ERR_ACR_INSUFFICIENT` (403). Start a login that asks for one (e.g. `claims` with an essential
+   * `acr`) to step up. Default: none.
+   */
+  readonly acr?: readonly string[]
+}
+
 /** The guard factory. Internal: reached through `fapiClient().requiresAuth()`. */
-export function createRequiresAuth(core: FapiCore): Middleware {
+export function createRequiresAuth(core: FapiCore, options: RequiresAuthOptions = {}): Middleware {
+  const { claims: predicate, acr } = options
+  if (predicate !== undefined && typeof predicate !== 'function') {
+    throw new TypeError('express-fapi: requiresAuth({ claims }) must be a function of the claims')
+  }
+  if (acr !== undefined && (!Array.isArray(acr) || acr.some((v) => typeof v !== 'string'))) {
+    throw new TypeError('express-fapi: requiresAuth({ acr }) must be an array of acr values')
+  }
   return function fapiRequiresAuth(req, res, next) {
-    let loggedIn: boolean
+    let login
     try {
-      loggedIn = core.currentLogin(requireSession(req).fapi?.login) !== undefined
+      login = core.currentLogin(partOf(requireSession(req), core.sessionKey)?.login)
     } catch (error) {
       next(toFapiError(error))
       return
     }
-    if (loggedIn) {
+    if (login !== undefined) {
+      if (
+        acr !== undefined &&
+        (typeof login.claims.acr !== 'string' || !acr.includes(login.claims.acr))
+      ) {
+        next(
+          new FapiError(
+            'ERR_ACR_INSUFFICIENT',
+            `this page needs an authentication of level ${acr.join(' or ')}`,
+          ),
+        )
+        return
+      }
+      let allowed: boolean
+      try {
+        allowed = predicate === undefined || predicate(login.claims) === true
+      } catch (error) {
+        next(error)
+        return
+      }
+      if (!allowed) {
+        next(new FapiError('ERR_CLAIMS_CHECK_FAILED', 'this login may not open this page'))
+        return
+      }
       next()
       return
     }

@@ -8,7 +8,7 @@
 import type { FapiCore } from '../core/client.js'
 import { toFapiError } from '../errors.js'
 import { redirect, type Middleware } from './http.js'
-import { destroySession, requireSession } from './session.js'
+import { destroySession, partOf, requireSession } from './session.js'
 
 /** The logout middleware factory. Internal: reached through `fapiClient().logout()`. */
 export function createLogout(core: FapiCore): Middleware {
@@ -16,7 +16,7 @@ export function createLogout(core: FapiCore): Middleware {
     Promise.resolve()
       .then(async () => {
         const session = requireSession(req)
-        const stored = session.fapi?.login
+        const stored = partOf(session, core.sessionKey)?.login
         await destroySession(session)
         redirect(req, res, await core.logoutTarget(stored))
       })

@@ -9,7 +9,7 @@ import type { FapiCore } from '../core/client.js'
 import type { StoredLogin } from '../core/flows/stored-login.js'
 import type { TokenSet } from '../core/server/token.js'
 import { toFapiError } from '../errors.js'
-import { requireSession, saveSession } from './session.js'
+import { partOf, requireSession, saveSession, setPart } from './session.js'
 
 /** What `refresh(req)` resolves with. */
 export interface RefreshResult {
@@ -23,9 +23,13 @@ export interface RefreshResult {
 export type Refresh = (req: IncomingMessage) => Promise<RefreshResult>
 
 /** Keeps a refreshed login record in the request's session. */
-export async function storeLogin(req: IncomingMessage, login: StoredLogin): Promise<void> {
+export async function storeLogin(
+  req: IncomingMessage,
+  key: string,
+  login: StoredLogin,
+): Promise<void> {
   const session = requireSession(req)
-  session.fapi = { ...session.fapi, login }
+  setPart(session, key, { ...partOf(session, key), login })
   await saveSession(session)
 }
 
@@ -33,8 +37,8 @@ export async function storeLogin(req: IncomingMessage, login: StoredLogin): Prom
 export function createRefresh(core: FapiCore): Refresh {
   return async function refresh(req) {
     try {
-      const stored = await core.refresh(requireSession(req).fapi?.login)
-      await storeLogin(req, stored)
+      const stored = await core.refresh(partOf(requireSession(req), core.sessionKey)?.login)
+      await storeLogin(req, core.sessionKey, stored)
       const { tokens } = stored
       return {
         claims: stored.claims,

@@ -9,7 +9,7 @@ import type { FapiCore } from '../core/client.js'
 import type { ResourceRequestInit } from '../core/server/resource.js'
 import { toFapiError } from '../errors.js'
 import { storeLogin } from './refresh.js'
-import { requireSession } from './session.js'
+import { partOf, requireSession } from './session.js'
 
 /** Calls a resource server as the logged-in user of a request. */
 export type FetchResource = (
@@ -22,8 +22,9 @@ export type FetchResource = (
 export function createFetchResource(core: FapiCore): FetchResource {
   return async function fetchResource(req, url, init = {}) {
     try {
-      const result = await core.fetchResource(requireSession(req).fapi?.login, url, init)
-      if (result.refreshed !== undefined) await storeLogin(req, result.refreshed)
+      const session = requireSession(req)
+      const result = await core.fetchResource(partOf(session, core.sessionKey)?.login, url, init)
+      if (result.refreshed !== undefined) await storeLogin(req, core.sessionKey, result.refreshed)
       return result.response
     } catch (error) {
       throw toFapiError(error)

@@ -34,6 +34,48 @@ export interface FapiSession {
   destroy(callback: (error?: unknown) => void): unknown
 }
 
+/** The session keys of the clients made in this process (their parts survive a new session id). */
+const namespaces = new Set<string>()
+
+/** Records a client's session key, so that a login of another client keeps its part. */
+export function registerNamespace(key: string): void {
+  namespaces.add(key)
+}
+
+/** A client's part of the session (`req.session[sessionKey]`; `fapi` by default). */
+export function partOf(session: FapiSession, key: string): FapiSessionData | undefined {
+  const value = (session as unknown as Record<string, unknown>)[key]
+  return typeof value === 'object' && value !== null ? (value as FapiSessionData) : undefined
+}
+
+/** Replaces a client's part of the session. */
+export function setPart(session: FapiSession, key: string, part: FapiSessionData): void {
+  ;(session as unknown as Record<string, unknown>)[key] = part
+}
+
+/**
+ * Regenerates the session (new id: no fixation) keeping the parts of express-fapi's clients:
+ * this client's pending logins (other tabs), and the other clients' parts whole. Resolves with
+ * the new session, in which this client's part is what `part` returns (none for `undefined`).
+ */
+export async function regenerateWithPart(
+  req: IncomingMessage,
+  key: string,
+  part: (kept: FapiSessionData | undefined) => FapiSessionData | undefined,
+): Promise<FapiSession> {
+  const old = requireSession(req)
+  const kept = new Map<string, FapiSessionData>()
+  for (const name of namespaces) {
+    const value = partOf(old, name)
+    if (value !== undefined) kept.set(name, value)
+  }
+  const session = await regenerateSession(req)
+  for (const [name, value] of kept) if (name !== key) setPart(session, name, value)
+  const own = part(kept.get(key))
+  if (own !== undefined) setPart(session, key, own)
+  return session
+}
+
 /** The request's session, or `ERR_SESSION_MISSING` when express-session is not mounted before us. */
 export function requireSession(req: IncomingMessage): FapiSession {
   const { session } = req as IncomingMessage & { session?: FapiSession | null }

@@ -15,10 +15,13 @@ import type { ResponseMode } from '../../src/index.js'
 import { chromiumMissing, launchChromium, screenshot } from '../support/chromium.js'
 
 const TIMEOUT = 60_000
+/** The portal's one callback: every response mode arrives there. */
+const CALLBACK = '/auth/callback'
 const CALLBACK_PATH: Readonly<Record<string, string>> = {
-  'query.jwt': '/auth/callback/query',
-  'form_post.jwt': '/auth/callback/form-post',
-  'fragment.jwt': '/auth/callback/fragment',
+  jwt: CALLBACK,
+  'query.jwt': CALLBACK,
+  'form_post.jwt': CALLBACK,
+  'fragment.jwt': CALLBACK,
 }
 
 let browser: Browser
@@ -41,7 +44,7 @@ function recordCallbacks(page: Page, example: RunningExample): Request[] {
   const seen: Request[] = []
   page.on('request', (request) => {
     const url = new URL(request.url())
-    if (url.origin === example.portalUrl && url.pathname.startsWith('/auth/callback/')) {
+    if (url.origin === example.portalUrl && url.pathname === CALLBACK) {
       seen.push(request)
     }
   })
@@ -145,6 +148,63 @@ describe(
       await screenshot(page, 'portal-login-query.jwt')
       await context.close()
     })
+
+    test(
+      "jwt (the library's default): logs in by a GET with the response in the query",
+      { timeout: TIMEOUT },
+      async () => {
+        const { context, page } = await newPage()
+        const callbacks = recordCallbacks(page, example)
+        await logIn(page, example, 'jwt')
+        await assertOnAccountPage(page, 'jwt')
+        assert.deepEqual(
+          callbacks.map((request) => request.method()),
+          ['GET'],
+        )
+        assert.ok(new URL(callbacks[0]?.url() ?? '').searchParams.has('response'))
+        await screenshot(page, 'portal-login-jwt')
+        await context.close()
+      },
+    )
+
+    test(
+      'the trace page shows the last login step by step, with every secret redacted',
+      { timeout: TIMEOUT },
+      async () => {
+        const { context, page } = await newPage()
+        await logIn(page, example, 'form_post.jwt')
+        await page.getByRole('link', { name: /step by step/ }).click()
+        await page.waitForURL(`${example.portalUrl}/account/trace`)
+        assert.equal(await page.title(), 'Login trace · Example Portal')
+        const types = await page
+          .locator('#trace > li')
+          .evaluateAll((items) => items.map((item) => item.getAttribute('data-type')))
+        assert.deepEqual(types, [
+          'login.started',
+          'metadata',
+          'request-object',
+          'par',
+          'authorization-redirect',
+          'authorization-response',
+          'token-response',
+          'id-token',
+          'login.completed',
+        ])
+        const text = (await page.locator('main').textContent()) ?? ''
+        assert.doesNotMatch(text, /eyJ[A-Za-z0-9_-]{10,}/, 'no JWT on the page')
+        assert.match(text, /\[redacted\]/)
+        // Open the request object and the authorization response, as a reader would.
+        for (const type of ['request-object', 'authorization-response']) {
+          await page.locator(`#trace > li[data-type="${type}"] summary`).click()
+        }
+        const opened = await page.locator('#trace details[open] pre').allTextContents()
+        assert.equal(opened.length, 2)
+        assert.match(opened[0] ?? '', /"state": "\[redacted\]"/)
+        assert.match(opened[1] ?? '', /"code": "\[redacted\]"/)
+        await screenshot(page, 'portal-trace')
+        await context.close()
+      },
+    )
 
     test(
       'form_post.jwt: the cross-site POST comes without the session cookie and is relayed once from the portal',

@@ -42,6 +42,8 @@ export interface SetupOptions {
    * `client` (CA-issued) or `self-signed` certificate, or none.
    */
   readonly tls?: 'client' | 'self-signed' | 'none'
+  /** More Express routes, mounted after the fixture's own. */
+  readonly routes?: (app: Express, client: FapiClient) => void
 }
 
 export interface Fixture {
@@ -105,7 +107,14 @@ export async function setup(t: TestContext, options: SetupOptions = {}): Promise
   })
   const app = await startApp({
     // The resource routes are Express routes; the Connect app runs the protocol tests.
-    ...(options.express === 'connect' ? {} : { routes: resourceRoute }),
+    ...(options.express === 'connect'
+      ? {}
+      : {
+          routes: (router: Express, client: FapiClient) => {
+            resourceRoute(router, client)
+            options.routes?.(router, client)
+          },
+        }),
     express: options.express ?? 5,
     ...(options.store ? { store: options.store } : {}),
     client: ({ origin, redirectUri }) => ({

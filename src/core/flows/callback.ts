@@ -10,18 +10,25 @@
  *
  * @module
  */
-import { AuthorizationError, AuthorizationResponseError, SessionError } from '../../errors.js'
+import {
+  AuthorizationError,
+  AuthorizationResponseError,
+  SessionError,
+  toFapiError,
+} from '../../errors.js'
+import { failureOf, log } from '../log.js'
 import { addClientAuthentication } from '../server/client-auth.js'
 import type { ServerMetadata } from '../server/discovery.js'
 import { signedIdToken, validateIdToken, type IdTokenClaims } from '../jwt/id-token.js'
 import { verifyJarmResponse, type AuthorizationResponse } from '../jwt/jarm.js'
 import { requestTokens, tokenRequestForm, type TokenSet } from '../server/token.js'
 import { serverJwtContext, tokenEndpointOptions, type ClientContext } from './context.js'
-import { readDelivery, type CallbackRequest } from './delivery.js'
+import { CARRIER, readDelivery, type CallbackRequest, type Delivery } from './delivery.js'
 import type { Page } from './page.js'
 import { checkPlainResponse } from './plain-response.js'
 import { formPostRelayPage, fragmentRelayPage, needsFormPostRelay } from './relay.js'
 import { storedLoginOf, type StoredLogin } from './stored-login.js'
+import { emit, redacted, tracedJwt } from './trace.js'
 import { isTransaction, type Transaction } from './transaction.js'
 
 /** A verified authorization response and the metadata it was checked against. */
@@ -84,6 +91,8 @@ export async function completeAuthorization(
   if (response.error !== undefined) {
     throw new AuthorizationError(response.error, response.errorDescription)
   }
+  const traceId = transaction.traceId
+  const started = performance.now()
   const tokens = await requestTokens(
     metadata.tokenEndpoint,
     () =>
@@ -98,7 +107,32 @@ export async function completeAuthorization(
         metadata.tokenEndpoint,
       ),
     tokenEndpointOptions(context, transaction.dpopKey, config.scope),
+  ).catch((error: unknown) => {
+    log.token('code exchange failed: %s', failureOf(error))
+    throw error
+  })
+  log.token(
+    'code exchanged: token_type %s, %s',
+    tokens.tokenType,
+    tokens.refreshToken === undefined ? 'no refresh token' : 'with a refresh token',
   )
+  emit(context, {
+    type: 'token-response',
+    traceId,
+    at: config.now(),
+    endpoint: metadata.tokenEndpoint,
+    durationMs: Math.round(performance.now() - started),
+    response: redacted({
+      access_token: tokens.accessToken,
+      token_type: tokens.tokenType,
+      id_token: tokens.idToken,
+      scope: tokens.scope,
+      ...(tokens.expiresAt === undefined
+        ? {}
+        : { expires_in: Math.round((tokens.expiresAt - config.now()) / 1000) }),
+      ...(tokens.refreshToken === undefined ? {} : { refresh_token: tokens.refreshToken }),
+    }),
+  })
   // The signed ID token: what the app can read, and what RP-Initiated Logout §2 wants as
   // `id_token_hint` (an encrypted one must be decrypted first).
   const idToken = await signedIdToken(tokens.idToken, {
@@ -109,6 +143,15 @@ export async function completeAuthorization(
     ...serverJwtContext(context, metadata.idTokenAlgorithms),
     nonce: transaction.nonce,
     accessToken: tokens.accessToken,
+    ...(transaction.maxAge === undefined ? {} : { maxAge: transaction.maxAge }),
+    ...(transaction.acr === undefined ? {} : { acr: transaction.acr }),
+  })
+  emit(context, {
+    type: 'id-token',
+    traceId,
+    at: config.now(),
+    claimValues: true,
+    ...tracedJwt(idToken),
   })
   return { claims, tokens: { ...tokens, idToken } }
 }
@@ -138,6 +181,8 @@ export type CallbackOutcome =
       readonly returnTo: string
       /** The record to keep in the (regenerated) session. */
       readonly login: StoredLogin
+      /** The id of this login in `onEvent` events, when a trace is taken. */
+      readonly traceId?: string
     }
 
 function transactionNotFound(): SessionError {
@@ -156,6 +201,7 @@ async function takeTransaction(
   context: ClientContext,
   pending: PendingLogins,
   state: string,
+  delivery: Delivery,
 ): Promise<Transaction> {
   const { config } = context
   const found = await pending.take(state)
@@ -170,7 +216,12 @@ async function takeTransaction(
   ) {
     throw transactionNotFound()
   }
-  if (found.responseMode !== config.responseMode) {
+  // The response came the way this login asked for it (its mode, one of responseModes).
+  const mode = found.responseMode as keyof typeof CARRIER
+  if (
+    !config.responseModes.includes(mode) ||
+    (delivery.kind === 'response' && (CARRIER[mode] === 'query') !== (delivery.method === 'GET'))
+  ) {
     throw new AuthorizationResponseError(
       'ERR_RESPONSE_MODE_MISMATCH',
       'the response arrived in another mode than the one requested',
@@ -194,6 +245,41 @@ export async function handleCallback(
   request: CallbackRequest,
   pending: PendingLogins,
 ): Promise<CallbackOutcome> {
+  let traceId: string | undefined
+  try {
+    const outcome = await callbackOutcome(context, request, pending, (id) => {
+      traceId = id
+    })
+    if (outcome.kind === 'login') {
+      log.callback('login completed')
+      emit(context, {
+        type: 'login.completed',
+        traceId,
+        at: context.config.now(),
+        returnTo: outcome.returnTo,
+      })
+    }
+    return outcome
+  } catch (error) {
+    const failure = toFapiError(error)
+    log.callback('login failed: %s', failureOf(failure))
+    emit(context, {
+      type: 'login.failed',
+      traceId,
+      at: context.config.now(),
+      code: failure.code,
+      status: failure.status,
+    })
+    throw failure
+  }
+}
+
+async function callbackOutcome(
+  context: ClientContext,
+  request: CallbackRequest,
+  pending: PendingLogins,
+  found: (traceId: string | undefined) => void,
+): Promise<CallbackOutcome> {
   const { config } = context
   // FAPI 1.0 Baseline §5.2.3 (4): the response arrives at the redirect URI it was requested for.
   if (request.path !== config.redirectPath) {
@@ -203,21 +289,41 @@ export async function handleCallback(
     )
   }
   const delivery = await readDelivery(request, config)
-  if (delivery.kind === 'fragment') return { kind: 'page', page: fragmentRelayPage(config) }
+  if (delivery.kind === 'fragment') {
+    log.callback('fragment.jwt: answering with the fragment relay page')
+    return { kind: 'page', page: fragmentRelayPage(config) }
+  }
   // Verified before it is relayed: the relay page only ever repeats what the server signed.
   const verified =
     delivery.kind === 'plain'
       ? await verifyPlainResponse(context, delivery.params)
       : await verifyAuthorizationResponse(context, delivery.response)
+  log.callback(
+    'authorization response verified (%s)',
+    delivery.kind === 'plain' ? 'plain, RFC 9207 iss' : 'JARM',
+  )
   const { state } = verified.response
   if (
     delivery.kind === 'response' &&
-    config.responseMode === 'form_post.jwt' &&
+    config.responseModes.includes('form_post.jwt') &&
     needsFormPostRelay(request.header('sec-fetch-site'), delivery.relayed, pending.has(state))
   ) {
+    log.callback('cross-site form POST without a pending login: relaying once from this origin')
     return { kind: 'page', page: formPostRelayPage(config, delivery.response) }
   }
-  const transaction = await takeTransaction(context, pending, state)
+  const transaction = await takeTransaction(context, pending, state, delivery)
+  found(transaction.traceId)
+  log.callback('pending login taken (mode %s)', transaction.responseMode)
+  emit(context, {
+    type: 'authorization-response',
+    traceId: transaction.traceId,
+    at: config.now(),
+    responseMode: transaction.responseMode,
+    method: request.method,
+    ...(delivery.kind === 'response'
+      ? tracedJwt(delivery.response)
+      : { header: {}, claims: redacted(Object.fromEntries(delivery.params)) }),
+  })
   const login = await completeAuthorization(
     context,
     verified.metadata,
@@ -230,5 +336,6 @@ export async function handleCallback(
     tokens: login.tokens,
     returnTo: transaction.returnTo,
     login: storedLoginOf(login, transaction, config),
+    ...(transaction.traceId === undefined ? {} : { traceId: transaction.traceId }),
   }
 }

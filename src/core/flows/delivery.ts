@@ -53,7 +53,7 @@ export type Delivery =
 const PLAIN_RESPONSE_PARAMS = ['code', 'state', 'error', 'id_token', 'access_token', 'iss']
 
 /** Where each mode puts `response` in the request the callback receives. */
-const CARRIER: Readonly<Record<ResponseMode, 'query' | 'body'>> = {
+export const CARRIER: Readonly<Record<ResponseMode, 'query' | 'body'>> = {
   query: 'query',
   jwt: 'query',
   'query.jwt': 'query',
@@ -72,7 +72,7 @@ function hasPlainResponse(params: URLSearchParams): boolean {
 
 /** Exactly one non-empty `response`; a plain response instead of it is a downgrade. */
 function singleResponse(params: URLSearchParams, config: Config): string {
-  const mode = config.responseMode
+  const mode = config.responseModes.join('" or "')
   // Some servers honour response_mode only when the client is registered with it (issue seen
   // with pushed requests): say so, the downgrade is still refused.
   const pushedHint = config.par
@@ -104,26 +104,32 @@ function singleResponse(params: URLSearchParams, config: Config): string {
 }
 
 /**
- * Reads the authorization response from where the configured mode puts it. Outer parameters
- * beside `response` are ignored, never merged with the JWT's.
+ * Reads the authorization response from where the configured modes put it (`responseMode`, and
+ * the `responseModes` a login may ask for; the callback then checks that the response came the
+ * way its own login asked). Outer parameters beside `response` are ignored, never merged with the
+ * JWT's.
  */
 export async function readDelivery(req: CallbackRequest, config: Config): Promise<Delivery> {
-  const mode = config.responseMode
-  const carrier = CARRIER[mode]
+  const modes = config.responseModes
+  const named = modes.join('" or "')
+  const byQuery = modes.some((mode) => CARRIER[mode] === 'query')
+  const byBody = modes.some((mode) => CARRIER[mode] === 'body')
   if (req.method === 'GET') {
     const params = req.query
-    if (mode === 'query') {
+    if (!config.jarm) {
       if (params.has('response')) {
         throw mismatch('a JARM "response" arrived where a plain "query" response was requested')
       }
       return { kind: 'plain', params }
     }
-    if (carrier === 'body' && params.has('response')) {
+    if (!byQuery && params.has('response')) {
       throw mismatch(
-        `response mode "${mode}" expects the response in ${mode === 'fragment.jwt' ? 'the fragment' : 'a POST'}, got a query`,
+        `response mode "${named}" expects the response in ${modes.includes('form_post.jwt') ? 'a POST' : 'the fragment'}, got a query`,
       )
     }
-    if (mode === 'fragment.jwt' && !hasPlainResponse(params)) return { kind: 'fragment' }
+    if (modes.includes('fragment.jwt') && !params.has('response') && !hasPlainResponse(params)) {
+      return { kind: 'fragment' }
+    }
     return {
       kind: 'response',
       response: singleResponse(params, config),
@@ -132,13 +138,13 @@ export async function readDelivery(req: CallbackRequest, config: Config): Promis
     }
   }
   if (req.method === 'POST') {
-    if (carrier === 'query') throw mismatch(`response mode "${mode}" expects a GET, got a POST`)
+    if (!byBody) throw mismatch(`response mode "${named}" expects a GET, got a POST`)
     const params = await req.readBody(config.maxCallbackBodyBytes)
     return {
       kind: 'response',
       response: singleResponse(params, config),
       method: 'POST',
-      relayed: mode === 'form_post.jwt' && params.has(RELAY_FIELD),
+      relayed: modes.includes('form_post.jwt') && params.has(RELAY_FIELD),
     }
   }
   throw new AuthorizationResponseError(

@@ -7,7 +7,9 @@
  *
  * @module
  */
-import { ServerResponseError } from '../../errors.js'
+import type { ResponseMode } from '../../config/index.js'
+import { FapiError, ServerResponseError } from '../../errors.js'
+import { failureOf, log } from '../log.js'
 import { addClientAuthentication, usesClientCertificate } from '../server/client-auth.js'
 import type { ServerMetadata } from '../server/discovery.js'
 import { createDpopKey, dpopThumbprint } from '../jwt/dpop.js'
@@ -16,7 +18,9 @@ import { signRequestObject } from '../jwt/jar.js'
 import { pushAuthorizationRequest } from '../server/par.js'
 import { randomToken } from '../jwt/random.js'
 import { dpopContext, type ClientContext } from './context.js'
+import { checkLoginParams, expectationsOf, type AuthorizationParams } from './login-params.js'
 import { createPkce } from './pkce.js'
+import { emit, redactedUrl, tracedJwt, tracing } from './trace.js'
 import { returnToOf } from './return-to.js'
 import { addTransaction, type Transaction, type TransactionMap } from './transaction.js'
 
@@ -69,9 +73,31 @@ async function requestObject(
 export async function startAuthorization(
   context: ClientContext,
   returnTo: string,
+  perLogin: PerLogin = { params: {} },
 ): Promise<StartedAuthorization> {
   const { config } = context
+  const responseMode = perLogin.responseMode ?? config.responseMode
+  const merged: AuthorizationParams = { ...config.authorizationParams, ...perLogin.params }
+  const expects = expectationsOf(merged)
+  const traceId = tracing(context) ? randomToken().slice(0, 16) : undefined
   const metadata = await context.discovery.get()
+  emit(context, {
+    type: 'login.started',
+    traceId,
+    at: config.now(),
+    responseMode,
+    parameters: Object.keys(perLogin.params),
+    expects,
+  })
+  emit(context, {
+    type: 'metadata',
+    traceId,
+    at: config.now(),
+    issuer: config.issuer,
+    authorizationEndpoint: metadata.authorizationEndpoint,
+    parEndpoint: config.par ? metadata.parEndpoint : undefined,
+    tokenEndpoint: metadata.tokenEndpoint,
+  })
   const pkce = createPkce()
   const dpopKey =
     metadata.dpopAlgorithm === undefined ? undefined : createDpopKey(metadata.dpopAlgorithm)
@@ -80,19 +106,22 @@ export async function startAuthorization(
     nonce: randomToken(),
     codeVerifier: pkce.codeVerifier,
     redirectUri: config.redirectUri,
-    responseMode: config.responseMode,
+    responseMode,
     issuer: config.issuer,
     clientId: config.clientId,
     returnTo,
     createdAt: config.now(),
     ...(dpopKey === undefined ? {} : { dpopKey }),
+    ...(expects.maxAge === undefined ? {} : { maxAge: expects.maxAge }),
+    ...(expects.acr === undefined ? {} : { acr: expects.acr }),
+    ...(traceId === undefined ? {} : { traceId }),
   }
   const params: Record<string, unknown> = {
-    ...config.authorizationParams,
+    ...merged,
     client_id: config.clientId,
     response_type: 'code',
     // A plain response uses the default of response_type=code, `query`: nothing to ask for.
-    ...(config.jarm ? { response_mode: config.responseMode } : {}),
+    ...(config.jarm ? { response_mode: responseMode } : {}),
     redirect_uri: config.redirectUri,
     scope: config.scope,
     state: transaction.state,
@@ -103,6 +132,9 @@ export async function startAuthorization(
     ...(dpopKey === undefined ? {} : { dpop_jkt: await dpopThumbprint(dpopKey) }),
   }
   const request = config.requestObject ? await requestObject(context, metadata, params) : undefined
+  if (request !== undefined) {
+    emit(context, { type: 'request-object', traceId, at: config.now(), ...tracedJwt(request) })
+  }
   const url = new URL(metadata.authorizationEndpoint)
   url.searchParams.set('client_id', config.clientId)
   if (config.par) {
@@ -111,6 +143,7 @@ export async function startAuthorization(
         ? Object.entries(params).map(([name, value]): [string, string] => [name, formValue(value)])
         : [['request', request]]
     const parEndpoint = metadata.parEndpoint as string
+    const started = performance.now()
     const pushed = await pushAuthorizationRequest(
       parEndpoint,
       () =>
@@ -128,6 +161,16 @@ export async function startAuthorization(
         clientCertificate: usesClientCertificate(config.clientAuthMethod),
       },
     )
+    log.login('PAR accepted the request (expires_in %d s)', pushed.expiresIn)
+    emit(context, {
+      type: 'par',
+      traceId,
+      at: config.now(),
+      endpoint: parEndpoint,
+      status: 201,
+      expiresIn: pushed.expiresIn,
+      durationMs: Math.round(performance.now() - started),
+    })
     url.searchParams.set('request_uri', pushed.requestUri)
   } else if (request !== undefined) {
     url.searchParams.set('response_type', 'code')
@@ -136,7 +179,43 @@ export async function startAuthorization(
   } else {
     for (const [name, value] of Object.entries(params)) url.searchParams.set(name, formValue(value))
   }
+  log.login(
+    'login started: mode %s, %s, %d per-login parameters%s%s',
+    responseMode,
+    config.par ? 'pushed (PAR)' : request !== undefined ? 'request object by value' : 'in the URL',
+    Object.keys(perLogin.params).length,
+    expects.maxAge === undefined ? '' : ', max_age enforced',
+    expects.acr === undefined ? '' : ', essential acr enforced',
+  )
+  emit(context, {
+    type: 'authorization-redirect',
+    traceId,
+    at: config.now(),
+    url: redactedUrl(url.href),
+  })
   return { transaction, authorizationUrl: url.href }
+}
+
+/** What one login asks for beyond the configuration. */
+export interface PerLogin {
+  /** Checked per-login authorization parameters (see `checkLoginParams`). */
+  readonly params: AuthorizationParams
+  /** One of the configured `responseModes`. */
+  readonly responseMode?: ResponseMode
+}
+
+/** The per-login part of a login request, checked. */
+function perLoginOf(context: ClientContext, request: LoginRequest): PerLogin {
+  const params = checkLoginParams(request.authorizationParams)
+  const mode = request.responseMode
+  if (mode === undefined) return { params }
+  if (!context.config.responseModes.includes(mode as ResponseMode)) {
+    throw new FapiError(
+      'ERR_RESPONSE_MODE_NOT_ALLOWED',
+      `response mode "${String(mode).slice(0, 40)}" is not one of this client's responseModes (${context.config.responseModes.join(', ')})`,
+    )
+  }
+  return { params, responseMode: mode as ResponseMode }
 }
 
 /** What an adapter hands to {@link startLogin}. */
@@ -145,6 +224,14 @@ export interface LoginRequest {
   readonly returnTo: readonly string[]
   /** The session's pending logins, as stored (untrusted: entries are checked). */
   readonly transactions: unknown
+  /**
+   * Authorization parameters of this login (`acr_values`, `claims`, `login_hint`, `max_age`,
+   * `authorization_details`, …), sent inside the request object or pushed request like the static
+   * ones; the library's own (`state`, `nonce`, …) are refused (`ERR_AUTHORIZATION_PARAM_RESERVED`).
+   */
+  readonly authorizationParams?: unknown
+  /** The response mode of this login: one of `responseModes` (`ERR_RESPONSE_MODE_NOT_ALLOWED`). */
+  readonly responseMode?: unknown
 }
 
 /** What the adapter keeps and where it sends the browser (303, `Cache-Control: no-store`). */
@@ -165,8 +252,14 @@ export async function startLogin(
   request: LoginRequest,
 ): Promise<StartedLogin> {
   const { config } = context
-  const returnTo = returnToOf(request.returnTo, config)
-  const started = await startAuthorization(context, returnTo)
+  let started: StartedAuthorization
+  try {
+    const returnTo = returnToOf(request.returnTo, config)
+    started = await startAuthorization(context, returnTo, perLoginOf(context, request))
+  } catch (error) {
+    log.login('login not started: %s', failureOf(error))
+    throw error
+  }
   const current =
     typeof request.transactions === 'object' && request.transactions !== null
       ? (request.transactions as TransactionMap)

@@ -16,6 +16,7 @@ import { signedIdToken, validateRefreshedIdToken } from '../jwt/id-token.js'
 import { requestRefresh, type TokenSet } from '../server/token.js'
 import { serverJwtContext, tokenEndpointOptions, type ClientContext } from './context.js'
 import { refreshDpopKey, storedAfterRefresh, type StoredLogin } from './stored-login.js'
+import { failureOf, log } from '../log.js'
 
 /** What a refresh needs of a stored login. */
 export interface RefreshableLogin {
@@ -108,6 +109,7 @@ export function createRefresher(context: ClientContext): RefreshStored {
   return async function refreshStored(login) {
     const { refreshToken } = login.tokens
     if (typeof refreshToken !== 'string' || refreshToken === '') {
+      log.refresh('refresh refused: ERR_REFRESH_TOKEN_MISSING')
       throw new SessionError(
         'ERR_REFRESH_TOKEN_MISSING',
         'refresh: the login has no refresh token (the server issued none); log in again',
@@ -128,6 +130,7 @@ export function createRefresher(context: ClientContext): RefreshStored {
         scope: typeof login.tokens.scope === 'string' ? login.tokens.scope : context.config.scope,
       })
       pending = result
+      log.refresh('refreshing a login (one request per refresh token)')
       recent.set(refreshToken, { result, until: Number.POSITIVE_INFINITY })
       for (const token of recent.keys()) {
         if (recent.size <= MAX_RECENT) break
@@ -135,10 +138,12 @@ export function createRefresher(context: ClientContext): RefreshStored {
       }
       result.then(
         () => {
+          log.refresh('refreshed')
           const entry = recent.get(refreshToken)
           if (entry?.result === result) entry.until = context.config.now() + REUSE_WINDOW
         },
-        () => {
+        (error: unknown) => {
+          log.refresh('refresh failed: %s', failureOf(error))
           if (recent.get(refreshToken)?.result === result) recent.delete(refreshToken)
         },
       )

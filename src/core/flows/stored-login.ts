@@ -135,3 +135,36 @@ export function refreshDpopKey(login: StoredLogin): DpopKey | undefined {
   if (tokenType !== 'Bearer') throw loginRequired()
   return undefined
 }
+
+/**
+ * The claims a stored login always keeps, whatever an app's `beforeSession` trims: refresh (OIDC
+ * Core §12.2), logout and the accessors need them.
+ */
+const PROTOCOL_CLAIMS = [
+  'iss',
+  'sub',
+  'aud',
+  'exp',
+  'iat',
+  'auth_time',
+  'nonce',
+  'acr',
+  'amr',
+  'azp',
+  'sid',
+]
+
+/**
+ * The login with its claims trimmed to `claims`: only claims the ID token had, with their values
+ * (an app may drop claims, never add or change them), and the protocol claims always.
+ */
+export function trimmedLogin(
+  login: StoredLogin,
+  claims: Readonly<Record<string, unknown>>,
+): StoredLogin {
+  const kept: Record<string, unknown> = {}
+  for (const [name, value] of Object.entries(login.claims)) {
+    if (PROTOCOL_CLAIMS.includes(name) || Object.hasOwn(claims, name)) kept[name] = value
+  }
+  return { ...login, claims: kept }
+}

@@ -21,6 +21,12 @@ export interface Transaction {
   readonly createdAt: number
   /** The login's DPoP key (RFC 9449), when tokens are DPoP-bound: its thumbprint was sent. */
   readonly dpopKey?: DpopKey
+  /** The `max_age` requested, in seconds: the ID token's `auth_time` is held to it. */
+  readonly maxAge?: number
+  /** The `acr` values requested as essential: the ID token's `acr` must be one of them. */
+  readonly acr?: readonly string[]
+  /** The id of this login in `onEvent` events (random, not the state). */
+  readonly traceId?: string
 }
 
 /** Pending logins by state. */
@@ -60,7 +66,12 @@ export function isTransaction(value: unknown): value is Transaction {
     typeof entry.clientId === 'string' &&
     typeof entry.returnTo === 'string' &&
     typeof entry.createdAt === 'number' &&
-    (entry.dpopKey === undefined || isDpopKey(entry.dpopKey))
+    (entry.dpopKey === undefined || isDpopKey(entry.dpopKey)) &&
+    (entry.maxAge === undefined ||
+      (typeof entry.maxAge === 'number' && Number.isInteger(entry.maxAge) && entry.maxAge >= 0)) &&
+    (entry.acr === undefined ||
+      (Array.isArray(entry.acr) && entry.acr.every((value) => typeof value === 'string'))) &&
+    (entry.traceId === undefined || typeof entry.traceId === 'string')
   )
 }
 

@@ -18,6 +18,46 @@ export interface IdTokenExpectations extends ServerJwtContext {
   /** A refreshed ID token (OIDC Core §12.2) may omit `nonce`; when present it must still match. */
   readonly nonceOptional?: boolean
   readonly accessToken: string
+  /** The `max_age` requested, in seconds (OIDC Core §3.1.2.1): `auth_time` is then required. */
+  readonly maxAge?: number
+  /** The `acr` values requested as essential (an empty list: any `acr`, but one). */
+  readonly acr?: readonly string[]
+}
+
+/** §3.1.3.7 (12): an `acr` asked for as essential is present and one of the values asked for. */
+function checkAcr(payload: JWTPayload, acr: readonly string[] | undefined): void {
+  if (acr === undefined) return
+  const granted = payload.acr
+  if (typeof granted !== 'string' || (acr.length > 0 && !acr.includes(granted))) {
+    throw new IdTokenError(
+      'ERR_ID_TOKEN_ACR_NOT_GRANTED',
+      typeof granted === 'string'
+        ? `ID token: "acr" is not one of the essential values requested (${acr.join(', ')}) (OIDC Core §3.1.3.7 (12))`
+        : 'ID token: "acr" is missing but was requested as essential (OIDC Core §3.1.3.7 (12))',
+    )
+  }
+}
+
+/**
+ * §3.1.2.1, §3.1.3.7 (13): with `max_age` requested, `auth_time` is present and no older than
+ * `max_age` plus the clock tolerance.
+ */
+function checkAuthTime(payload: JWTPayload, expect: IdTokenExpectations): void {
+  if (expect.maxAge === undefined) return
+  const authTime = payload.auth_time
+  if (typeof authTime !== 'number' || !Number.isFinite(authTime)) {
+    throw new IdTokenError(
+      'ERR_ID_TOKEN_AUTH_TIME_MISSING',
+      'ID token: "auth_time" is missing but max_age was requested (OIDC Core §3.1.2.1)',
+    )
+  }
+  const elapsed = expect.now / 1000 - authTime
+  if (elapsed > expect.maxAge + expect.clockTolerance) {
+    throw new IdTokenError(
+      'ERR_ID_TOKEN_AUTH_TIME_TOO_OLD',
+      `ID token: the user authenticated longer ago than max_age (${expect.maxAge} s) allows (OIDC Core §3.1.3.7 (13))`,
+    )
+  }
 }
 
 /** The signed ID token inside an encrypted one (OIDC Core §3.1.3.7 (1)), or the token itself. */
@@ -95,6 +135,8 @@ export async function validateIdToken(
       'ID token: "nonce" does not match the nonce of this login',
     )
   }
+  checkAcr(payload, expect.acr)
+  checkAuthTime(payload, expect)
   if (payload.at_hash !== undefined) {
     if (payload.at_hash !== leftHalfHash(expect.accessToken, alg)) {
       throw new IdTokenError(

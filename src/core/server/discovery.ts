@@ -6,6 +6,7 @@
  */
 import type { Config } from '../../config/index.js'
 import { ServerResponseError } from '../../errors.js'
+import { failureOf, log } from '../log.js'
 import { requestJson } from '../transport/http.js'
 import { checkMetadata, type ServerMetadata } from './metadata.js'
 
@@ -30,6 +31,11 @@ export class Discovery {
   /** The checked metadata; one fetch shared by all concurrent callers. */
   get(): Promise<ServerMetadata> {
     this.#pending ??= this.#load().catch((error: unknown) => {
+      log.discovery(
+        'metadata of %s unusable, not cached: %s',
+        this.#config.issuer,
+        failureOf(error),
+      )
       this.#pending = undefined
       throw error
     })
@@ -46,6 +52,8 @@ export class Discovery {
     )
     if (status !== 200)
       throw new ServerResponseError('ERR_AS_HTTP_STATUS', `discovery: HTTP ${status}`)
-    return checkMetadata(body, this.#config)
+    const metadata = checkMetadata(body, this.#config)
+    log.discovery('metadata of %s checked and cached', this.#config.issuer)
+    return metadata
   }
 }

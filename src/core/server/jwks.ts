@@ -15,6 +15,7 @@ import type { JwsAlgorithm } from '../../config/index.js'
 import { ServerResponseError } from '../../errors.js'
 import type { KeyManagementAlgorithm } from '../../config/encryption-keys.js'
 import { requestJson, type HttpOptions } from '../transport/http.js'
+import { log } from '../log.js'
 
 /** What a key must look like to verify a signature made with an algorithm. */
 const KEY_SHAPE: Readonly<Record<JwsAlgorithm, { kty: string; crv?: string }>> = {
@@ -132,6 +133,7 @@ export class RemoteJwks {
     let keys = await this.#current()
     let found = this.#find(keys, header)
     if (found === 'not-found' && this.#takeRefetch()) {
+      log.keys('no server key for kid/alg %s: refetching the JWKS', header.alg)
       keys = await this.#fetch()
       found = this.#find(keys, header)
     }
@@ -214,6 +216,7 @@ export class RemoteJwks {
     const { status, body } = await requestJson(uri, { method: 'GET' }, this.#options, 'jwks')
     if (status !== 200) throw new ServerResponseError('ERR_AS_HTTP_STATUS', `jwks: HTTP ${status}`)
     const keys = parseKeys(body)
+    log.keys('server JWKS fetched: %d usable keys', keys.length)
     this.#keys = keys
     this.#fetchedAt = this.#options.now()
     return keys

@@ -142,8 +142,10 @@ export function checkMetadata(metadata: Record<string, unknown>, config: Config)
   }
 
   const modes = stringList(metadata, 'response_modes_supported') ?? ['query', 'fragment']
-  if (!modes.includes(config.responseMode)) {
-    throw invalid(`"response_modes_supported" does not include "${config.responseMode}"`)
+  for (const mode of config.responseModes) {
+    if (!modes.includes(mode)) {
+      throw invalid(`"response_modes_supported" does not include "${mode}"`)
+    }
   }
   const issParameter = metadata.authorization_response_iss_parameter_supported === true
   if (!config.jarm && config.profile === 'fapi2-security' && !issParameter) {

@@ -11,6 +11,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import type { Agents } from '../../config/agents.js'
 import { ServerResponseError, type ServerResponseErrorCode } from '../../errors.js'
+import { failureOf, log, safeUrl } from '../log.js'
 
 /** What an HTTP exchange needs from the configuration. */
 export interface HttpOptions {
@@ -222,7 +223,11 @@ export async function requestJson(
     },
     options,
     what,
-  )
+  ).catch((error: unknown) => {
+    log.http('%s: %s %s failed: %s', what, init.method, safeUrl(url), failureOf(error))
+    throw error
+  })
+  log.http('%s: %s %s -> HTTP %d', what, init.method, safeUrl(url), response.status)
   const body = jsonObject(response.body)
   if (body === undefined) {
     if (response.status < 200 || response.status >= 300) {

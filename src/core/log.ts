@@ -1,0 +1,43 @@
+/**
+ * express-fapi's logging, with `debug` (the convention of the Express ecosystem: silent, and
+ * almost free, unless `DEBUG=express-fapi:*` is set). One namespace per concern:
+ * `express-fapi:discovery`, `:keys`, `:login`, `:callback`, `:token`, `:refresh`, `:http`.
+ *
+ * What is logged: each decision and each failure with its code. What is never logged: tokens,
+ * authorization codes, client assertions, keys, `nonce`, `state`, PKCE values, `request_uri`s and
+ * claim values. Callers pass only such safe values (names, codes, statuses, counts, URLs without
+ * their query); {@link safeUrl} drops the query and fragment of a URL.
+ *
+ * @module
+ */
+import createDebug from 'debug'
+import { FapiError } from '../errors.js'
+
+const root = 'express-fapi'
+
+/** The loggers, by concern. */
+export const log = {
+  discovery: createDebug(`${root}:discovery`),
+  keys: createDebug(`${root}:keys`),
+  login: createDebug(`${root}:login`),
+  callback: createDebug(`${root}:callback`),
+  token: createDebug(`${root}:token`),
+  refresh: createDebug(`${root}:refresh`),
+  http: createDebug(`${root}:http`),
+} as const
+
+/** A URL without its query and fragment (where secrets could be), for a log line. */
+export function safeUrl(url: string): string {
+  try {
+    const parsed = new URL(url)
+    return `${parsed.origin}${parsed.pathname}`
+  } catch {
+    return '(not a URL)'
+  }
+}
+
+/** The code (and status) of a failure, never its message details beyond our own text. */
+export function failureOf(error: unknown): string {
+  if (error instanceof FapiError) return `${error.code} (${error.status}): ${error.message}`
+  return 'ERR_INTERNAL (unexpected failure)'
+}
