@@ -111,7 +111,7 @@ describe('errors from one table', () => {
     assert.match((error.cause as Error).message, /Unexpected token in "\[redacted\]/)
   })
 
-  test("RFC 9207 §2.4, issue: an unverified error response gets a fixed message, not the sender's text", () => {
+  test("RFC 9207 §2.4: an unverified error response gets a fixed message, not the sender's text", () => {
     const error = new AuthorizationError('<b>call +1-555-0100 now</b>', 'pay here', false)
     assert.equal(error.code, 'ERR_AUTHORIZATION_ERROR_UNVERIFIED')
     assert.ok(!error.message.includes('555'), error.message)
