@@ -81,6 +81,7 @@ export type FapiErrorCode =
   | 'ERR_ID_TOKEN_AZP_MISMATCH'
   | 'ERR_ID_TOKEN_EXPIRED'
   | 'ERR_ID_TOKEN_IAT_IN_FUTURE'
+  | 'ERR_ID_TOKEN_IAT_TOO_OLD'
   | 'ERR_ID_TOKEN_CLAIMS_INVALID'
   | 'ERR_ID_TOKEN_NONCE_MISMATCH'
   | 'ERR_ID_TOKEN_AT_HASH_MISMATCH'
@@ -92,6 +93,9 @@ export type FapiErrorCode =
   | 'ERR_RESOURCE_TIMEOUT'
   | 'ERR_RESOURCE_UNREACHABLE'
   | 'ERR_RESOURCE_RESPONSE_TOO_LARGE'
+  // the coordination store of several instances
+  | 'ERR_COORDINATION_UNAVAILABLE'
+  | 'ERR_COORDINATION_TIMEOUT'
   // our own bug or an unexpected failure: never expected, never detailed to the user
   | 'ERR_INTERNAL'
 
@@ -162,6 +166,9 @@ export class IdTokenError extends FapiError {}
 
 /** The login transaction or the session could not be used. */
 export class SessionError extends FapiError {}
+
+/** The coordination store (shared by several instances) could not be used (HTTP 503). */
+export class CoordinationError extends FapiError {}
 
 /** A configuration mistake, thrown synchronously by `fapiClient()` at startup. */
 export class FapiConfigError extends TypeError {

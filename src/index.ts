@@ -22,9 +22,15 @@ export type { FetchResource } from './middleware/resource.js'
 export type { Refresh, RefreshResult } from './middleware/refresh.js'
 export type { LoginHandler, LoginResult } from './middleware/callback.js'
 export type { FapiSessionData } from './middleware/session.js'
-export type { StoredLogin } from './core/flows/stored-login.js'
+export type { SealedLogin, SessionLogin, StoredLogin } from './core/flows/stored-login.js'
+export { memoryCoordination } from './core/coordination/memory.js'
+export type { MemoryCoordinationOptions } from './core/coordination/memory.js'
+export { redisCoordination } from './core/coordination/redis.js'
+export type { RedisCommandClient, RedisCoordinationOptions } from './core/coordination/redis.js'
+export type { Coordination, SessionSecretKey, SessionSecretsOptions } from './config/index.js'
 export { errorHandler } from './middleware/error-handler.js'
 export {
+  CoordinationError,
   FapiError,
   FapiConfigError,
   AuthorizationError,

@@ -36,6 +36,7 @@ describe('the package', () => {
       [
         'AuthorizationError',
         'AuthorizationResponseError',
+        'CoordinationError',
         'FapiConfigError',
         'FapiError',
         'IdTokenError',
@@ -43,6 +44,8 @@ describe('the package', () => {
         'SessionError',
         'errorHandler',
         'fapiClient',
+        'memoryCoordination',
+        'redisCoordination',
       ],
       'the public surface is deliberate: nothing internal is exported',
     )

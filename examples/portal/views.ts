@@ -1,7 +1,7 @@
 /**
  * The portal's pages, server-rendered with escaped template literals.
  */
-import type { ResponseMode, StoredLogin } from '../../src/index.js'
+import type { ResponseMode, SessionLogin } from '../../src/index.js'
 import { html, type SafeHtml } from '../shared/html.js'
 
 /** The response modes the portal offers, with the callback path of each. */
@@ -113,7 +113,7 @@ function minutesFromNow(at: number, now: number): string {
 
 /** The account page: the ID token's claims, the granted scope, when the tokens expire. Never a token. */
 export function accountPage(options: {
-  readonly login: StoredLogin
+  readonly login: SessionLogin
   readonly responseMode: ResponseMode | undefined
   readonly now: number
 }): string {

@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { FapiCore } from '../core/client.js'
 import type { PendingLogins } from '../core/flows/callback.js'
 import type { CallbackRequest } from '../core/flows/delivery.js'
-import type { StoredLogin } from '../core/flows/stored-login.js'
+import type { SessionLogin } from '../core/flows/stored-login.js'
 import type { IdTokenClaims } from '../core/jwt/id-token.js'
 import type { TokenSet } from '../core/server/token.js'
 import { toFapiError } from '../errors.js'
@@ -68,7 +68,7 @@ function pendingLogins(session: FapiSession): PendingLogins {
 }
 
 /** Replaces the session with a new one (new id: no fixation) that holds the login. */
-async function establishSession(req: IncomingMessage, login: StoredLogin): Promise<void> {
+async function establishSession(req: IncomingMessage, login: SessionLogin): Promise<void> {
   // Other tabs' pending logins survive the new session id.
   const pending = requireSession(req).fapi?.transactions
   const session = await regenerateSession(req)

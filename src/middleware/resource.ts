@@ -23,7 +23,7 @@ export function createFetchResource(core: FapiCore): FetchResource {
   return async function fetchResource(req, url, init = {}) {
     try {
       const result = await core.fetchResource(requireSession(req).fapi?.login, url, init)
-      if (result.refreshed !== undefined) await storeLogin(req, result.refreshed)
+      if (result.refreshed !== undefined) await storeLogin(core, req, result.refreshed)
       return result.response
     } catch (error) {
       throw toFapiError(error)

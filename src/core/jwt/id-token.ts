@@ -18,6 +18,8 @@ export interface IdTokenExpectations extends ServerJwtContext {
   /** A refreshed ID token (OIDC Core §12.2) may omit `nonce`; when present it must still match. */
   readonly nonceOptional?: boolean
   readonly accessToken: string
+  /** Seconds an ID token's `iat` may lie in the past (`idTokenMaxAge`). */
+  readonly maxAge: number
 }
 
 /** The signed ID token inside an encrypted one (OIDC Core §3.1.3.7 (1)), or the token itself. */
@@ -80,6 +82,17 @@ export async function validateIdToken(
     // OIDC Core §2: iss, sub, aud, exp and iat are required.
     requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat'],
   })
+  // §3.1.3.7 (10): an ID token issued too long ago is refused (the range is the client's).
+  if (
+    typeof payload.iat === 'number' &&
+    payload.iat < expect.now / 1000 - expect.maxAge - expect.clockTolerance
+  ) {
+    throw new IdTokenError(
+      'ERR_ID_TOKEN_IAT_TOO_OLD',
+      502,
+      `ID token: "iat" is more than idTokenMaxAge (${expect.maxAge} s) in the past (OIDC Core §3.1.3.7 (10))`,
+    )
+  }
   if (typeof payload.sub !== 'string' || payload.sub === '') {
     throw new IdTokenError(
       'ERR_ID_TOKEN_CLAIMS_INVALID',
