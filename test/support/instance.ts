@@ -52,6 +52,12 @@ const app = await startApp({
 })
 process.send?.({ origin: app.origin })
 process.on('message', (message) => {
+  if (message === 'heap') {
+    // With --expose-gc (the load script), after a full collection.
+    ;(globalThis as { gc?: () => void }).gc?.()
+    process.send?.({ heapMiB: Math.round((process.memoryUsage().heapUsed / 2 ** 20) * 10) / 10 })
+    app.logins.length = 0
+  }
   if (message === 'stop') {
     void app
       .close()
