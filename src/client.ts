@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { FapiClientOptions } from './config/index.js'
 import { createFapiCore, type FapiCore } from './core/client.js'
-import type { StoredLogin } from './core/flows/stored-login.js'
+import type { SessionLogin } from './core/flows/stored-login.js'
 import { createCallback, type CallbackOptions, type LoginHandler } from './middleware/callback.js'
 import { createRequiresAuth, type RequiresAuthOptions } from './middleware/guards.js'
 import type { Middleware } from './middleware/http.js'
@@ -85,9 +85,10 @@ export interface FapiClient {
   startLogin(req: IncomingMessage, res: ServerResponse, options?: StartLoginOptions): Promise<void>
   /**
    * The session's login of this client at its issuer (checked, never another client's), or
-   * undefined.
+   * undefined. With `sessionSecrets`, its tokens and DPoP key are sealed in it (`SealedLogin`):
+   * read the claims here, and call servers through `fetchResource`.
    */
-  currentLogin(req: IncomingMessage): StoredLogin | undefined
+  currentLogin(req: IncomingMessage): SessionLogin | undefined
   /** Whether the session holds a login of this client at its issuer. */
   isAuthenticated(req: IncomingMessage): boolean
   /**

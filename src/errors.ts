@@ -25,6 +25,7 @@ type ErrorKind =
   | 'ServerResponseError'
   | 'IdTokenError'
   | 'SessionError'
+  | 'CoordinationError'
 
 interface ErrorRow {
   readonly kind: ErrorKind
@@ -405,6 +406,11 @@ export const ERROR_TABLE = Object.freeze({
     status: 502,
     message: "a refreshed ID token's sub is not the original ID token's (OIDC Core §12.2)",
   },
+  ERR_ID_TOKEN_IAT_TOO_OLD: {
+    kind: 'IdTokenError',
+    status: 502,
+    message: 'the ID token was issued longer ago than idTokenMaxAge allows',
+  },
   ERR_ID_TOKEN_ACR_NOT_GRANTED: {
     kind: 'IdTokenError',
     status: 502,
@@ -448,6 +454,17 @@ export const ERROR_TABLE = Object.freeze({
     status: 502,
     message: "the resource server's answer is over maxResponseBytes",
   },
+  // the coordination store of several instances
+  ERR_COORDINATION_UNAVAILABLE: {
+    kind: 'CoordinationError',
+    status: 503,
+    message: 'the coordination store shared by the instances could not be used',
+  },
+  ERR_COORDINATION_TIMEOUT: {
+    kind: 'CoordinationError',
+    status: 503,
+    message: 'another instance did not finish in time the work this request waits for',
+  },
   // our own bug or an unexpected failure: never expected, never detailed to the user
   ERR_INTERNAL: {
     kind: 'FapiError',
@@ -474,6 +491,8 @@ export type ServerResponseErrorCode = CodesOf<'ServerResponseError'>
 export type IdTokenErrorCode = CodesOf<'IdTokenError'>
 /** The codes of {@link SessionError}. */
 export type SessionErrorCode = CodesOf<'SessionError'>
+/** The codes of {@link CoordinationError}. */
+export type CoordinationErrorCode = CodesOf<'CoordinationError'>
 /** The codes carried by the base class itself. */
 export type GeneralErrorCode = CodesOf<'FapiError'>
 
@@ -546,6 +565,9 @@ export class IdTokenError extends FapiError<IdTokenErrorCode> {}
 /** The login transaction or the session could not be used. */
 export class SessionError extends FapiError<SessionErrorCode> {}
 
+/** The coordination store (shared by several instances) could not be used (HTTP 503). */
+export class CoordinationError extends FapiError<CoordinationErrorCode> {}
+
 /**
  * The authorization server answered the authorization request with an error, for example
  * `access_denied` when the user declined consent: inside a verified JARM response, or a plain
@@ -587,6 +609,7 @@ export type AnyFapiError =
   | ServerResponseError
   | IdTokenError
   | SessionError
+  | CoordinationError
 
 /**
  * Whether a value is one of express-fapi's request-time errors, typed so that a check of `code`
@@ -612,6 +635,8 @@ export function fapiError(code: FapiErrorCode, message?: string, cause?: unknown
       return new IdTokenError(code as IdTokenErrorCode, message, cause)
     case 'SessionError':
       return new SessionError(code as SessionErrorCode, message, cause)
+    case 'CoordinationError':
+      return new CoordinationError(code as CoordinationErrorCode, message, cause)
     default:
       return new FapiError(code, message, cause)
   }

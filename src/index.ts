@@ -32,9 +32,15 @@ export type { RouterPaths } from './middleware/router.js'
 export type { FapiEvent, FapiEventType, TracedJwt } from './config/events.js'
 export type { AuthorizationParams } from './core/flows/login-params.js'
 export type { FapiSessionData } from './middleware/session.js'
-export type { StoredLogin } from './core/flows/stored-login.js'
+export type { SealedLogin, SessionLogin, StoredLogin } from './core/flows/stored-login.js'
+export { memoryCoordination } from './core/coordination/memory.js'
+export type { MemoryCoordinationOptions } from './core/coordination/memory.js'
+export { redisCoordination } from './core/coordination/redis.js'
+export type { RedisCommandClient, RedisCoordinationOptions } from './core/coordination/redis.js'
+export type { Coordination, SessionSecretKey, SessionSecretsOptions } from './config/index.js'
 export { errorHandler } from './middleware/error-handler.js'
 export {
+  CoordinationError,
   FapiError,
   FapiConfigError,
   AuthorizationError,

@@ -190,12 +190,33 @@ for (const express of [5, 4, 'connect'] as const) {
       const fx = await setup(t, { express })
       const response = await login(fx)
       const url = new URL(response.url)
-      url.search = `?code=injected&state=injected&${url.searchParams.toString()}&code=injected2&iss=x`
+      url.search = `?code=injected&state=injected&${url.searchParams.toString()}&code=injected2`
       await expectLogin(fx, { method: 'GET', url: url.href })
       assert.deepEqual(
         fx.as.tokenRequests().map((form) => form.get('code')),
         [response.code],
       )
+    })
+
+    test('RFC 9207 §2.4: an outer iss of another issuer beside a valid JARM response is refused', async (t) => {
+      const fx = await setup(t, { express })
+      const response = await login(fx)
+      const url = new URL(response.url)
+      url.searchParams.set('iss', 'https://evil.example')
+      await expectRejected(
+        fx,
+        { method: 'GET', url: url.href },
+        400,
+        'ERR_AUTHORIZATION_RESPONSE_ISS_MISMATCH',
+      )
+    })
+
+    test('RFC 9207 §2.4: an outer iss equal to the issuer beside a JARM response is accepted', async (t) => {
+      const fx = await setup(t, { express })
+      const response = await login(fx)
+      const url = new URL(response.url)
+      url.searchParams.set('iss', fx.as.issuer)
+      await expectLogin(fx, { method: 'GET', url: url.href })
     })
 
     test('JARM §4.4 (final): outer params beside a valid form-posted response are ignored', async (t) => {

@@ -287,3 +287,46 @@ test(
     assert.equal(fx.as.requests('/jwks'), 2, 'the refresh was started, and is still hanging')
   },
 )
+
+/** The server moves its token endpoint to `/alt/token`; the old one resets connections. */
+function moveTokenEndpoint(fx: Awaited<ReturnType<typeof setup>>): void {
+  const { metadata } = fx.as
+  fx.as.metadata = (document) => ({
+    ...metadata(document),
+    token_endpoint: `${fx.as.issuer}/alt/token`,
+  })
+  fx.as.fault('/token', () => ({ status: 200, destroy: true }))
+}
+
+test('OIDC Discovery §4: metadata older than an hour is fetched again (a moved endpoint is followed)', async (t) => {
+  let current = Date.now()
+  const fx = await setup(t, { now: () => current })
+  await expectLogin(fx, await login(fx))
+  moveTokenEndpoint(fx)
+  current += 61 * 60_000
+  await expectLogin(fx, await login(fx))
+  assert.equal(fx.as.requests(DISCOVERY), 2)
+  assert.equal(fx.as.requests('/alt/token'), 1)
+})
+
+test('OIDC Discovery §4: an endpoint that stops working makes one shared refetch of the metadata', async (t) => {
+  const fx = await setup(t)
+  await expectLogin(fx, await login(fx))
+  moveTokenEndpoint(fx)
+  const browsers = Array.from({ length: 5 }, () => fx.newBrowser())
+  const failed = await Promise.all(
+    browsers.map(
+      async (browser) => (await browser.deliver(await login(fx, undefined, browser))).status,
+    ),
+  )
+  // The first failures start the refetch; a delivery that reaches the token step after it has
+  // finished already uses the new endpoint.
+  assert.ok(
+    failed.some((status) => status >= 500) &&
+      failed.every((status) => status >= 500 || status === 200),
+    `the old endpoint fails: ${failed.join(', ')}`,
+  )
+  await expectLogin(fx, await login(fx))
+  assert.equal(fx.as.requests(DISCOVERY), 2, 'one refetch for five failures (no herd)')
+  assert.equal(fx.as.requests('/alt/token'), 1 + failed.filter((status) => status === 200).length)
+})

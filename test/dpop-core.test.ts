@@ -22,7 +22,7 @@ import { isTransaction } from '../src/core/flows/transaction.js'
 
 for (const alg of ['ES256', 'EdDSA'] as const) {
   test(`RFC 9449 §4.2, RFC 7638: an ${alg} proof verifies with its embedded public key, whose thumbprint is dpop_jkt`, async () => {
-    const key = createDpopKey(alg)
+    const key = await createDpopKey(alg)
     const proof = await dpopProof(key, {
       method: 'post',
       url: 'https://as.example/token?x=1#y',
@@ -43,23 +43,38 @@ for (const alg of ['ES256', 'EdDSA'] as const) {
   })
 }
 
+test('RFC 9449, anonymous CPU exhaustion: an RSA (PS256) DPoP key is generated off the event loop', async () => {
+  let ticked = false
+  const generating = createDpopKey('PS256')
+  setImmediate(() => {
+    ticked = true
+  })
+  const key = await generating
+  assert.equal(key.jwk.kty, 'RSA')
+  assert.ok(ticked, 'the event loop ran while the RSA key was generated')
+})
+
 test('RFC 9449 §4.2: htu is the URL without query and fragment', () => {
   assert.equal(htu('https://rs.example/a/b?c=d#e'), 'https://rs.example/a/b')
 })
 
-test('RFC 9449 §8: nonces are kept per origin, bounded, and only when well-formed', () => {
-  const nonces = new DpopNonces(2)
+test('RFC 9449 §8: nonces are kept per origin, bounded, and only when well-formed', async () => {
+  const nonces = new DpopNonces(undefined, 2)
   nonces.remember('https://a.example/token', 'a1')
   nonces.remember('https://b.example/par', 'b1')
-  assert.equal(nonces.get('https://a.example/other'), 'a1', 'the origin, not the path')
+  assert.equal(await nonces.get('https://a.example/other'), 'a1', 'the origin, not the path')
   nonces.remember('https://c.example/', 'c1')
-  assert.equal(nonces.get('https://a.example/token'), undefined, 'the oldest origin was dropped')
+  assert.equal(
+    await nonces.get('https://a.example/token'),
+    undefined,
+    'the oldest origin was dropped',
+  )
   nonces.remember('https://b.example/par', 'bad nonce"')
-  assert.equal(nonces.get('https://b.example/'), 'b1', 'an invalid nonce is ignored')
+  assert.equal(await nonces.get('https://b.example/'), 'b1', 'an invalid nonce is ignored')
 })
 
-test('a DPoP key is plain session data: it survives JSON, and a damaged one is not accepted', () => {
-  const key = createDpopKey('ES256')
+test('a DPoP key is plain session data: it survives JSON, and a damaged one is not accepted', async () => {
+  const key = await createDpopKey('ES256')
   const copy: unknown = JSON.parse(JSON.stringify(key))
   assert.ok(isDpopKey(copy))
   const { d: _d, ...publicOnly } = key.jwk

@@ -68,6 +68,15 @@ describe('encrypted JARM responses', () => {
     assert.match(again.message, /RSA1_5 is forbidden/, 'refused by name, before any decryption')
   })
 
+  test('RFC 8725 §3.6: rejects a compressed (zip) JARM response', async (t) => {
+    const fx = await setup(t, encrypted({ authorizationResponse: true }))
+    encryptJarm(fx, { zip: true })
+    const response = await login(fx)
+    await expectRejected(fx, response, 400, 'ERR_JARM_ENC_ALG_NOT_ALLOWED')
+    const again = (await (await fx.browser.deliver(response)).json()) as { message: string }
+    assert.match(again.message, /zip/, 'refused by name, before any decryption')
+  })
+
   test('JARM §4.4 (1): a response encrypted to another kid is ERR_JARM_DECRYPTION_FAILED', async (t) => {
     const fx = await setup(t, encrypted({ authorizationResponse: true }))
     encryptJarm(fx, { kid: 'someone-else' })
@@ -122,6 +131,17 @@ describe('encrypted ID tokens', () => {
   test('OIDC Core §3.1.3.7 (1): a plain ID token where encryption was registered is ERR_ID_TOKEN_NOT_ENCRYPTED', async (t) => {
     const fx = await setup(t, encrypted({ idToken: true }))
     await expectRejectedAfterTransaction(fx, await login(fx), 502, 'ERR_ID_TOKEN_NOT_ENCRYPTED')
+  })
+
+  test('RFC 8725 §3.6: rejects a compressed (zip) ID token', async (t) => {
+    const fx = await setup(t, encrypted({ idToken: true }))
+    encryptIdToken(fx, { zip: true })
+    await expectRejectedAfterTransaction(
+      fx,
+      await login(fx),
+      502,
+      'ERR_ID_TOKEN_ENC_ALG_NOT_ALLOWED',
+    )
   })
 
   test('FAPI 1.0 Adv §8.6.1: rejects an RSA1_5-encrypted ID token', async (t) => {

@@ -24,6 +24,11 @@ function claims(change: (c: JWTPayload) => JWTPayload): JwtMutation {
 
 const CASES: readonly [string, JwtMutation, FapiErrorCode][] = [
   [
+    '§3.1.3.7 (10): rejects an ID token whose iat is a week old (idTokenMaxAge)',
+    claims((c) => ({ ...c, iat: seconds() - 7 * 86_400 })),
+    'ERR_ID_TOKEN_IAT_TOO_OLD',
+  ],
+  [
     '§3.1.3.7 (6): rejects an unsigned (alg none) ID token',
     { sign: 'none' },
     'ERR_ID_TOKEN_MALFORMED',

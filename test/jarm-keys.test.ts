@@ -145,6 +145,24 @@ test('JARM security considerations (DoS): 1,000 bogus kids cause only a few JWKS
   await expectLogin(fx, authorized)
 })
 
+test('OIDC Core §10.1.1, JARM security considerations (DoS): junk kids that spent the refetch budget do not starve a real rotation', async (t) => {
+  let offset = 0
+  const now = () => Date.now() + offset
+  const fx = await setup(t, { now })
+  const authorized = await login(fx)
+  // Junk that passes the alg and iss pre-checks, with kids the server never published.
+  for (let junk = 0; junk < 4; junk += 1) {
+    const jwt = withHeader(authorized.jwt, { alg: 'PS256', kid: randomUUID() })
+    const answer = await fx.newBrowser().deliver({ ...authorized, url: swap(authorized.url, jwt) })
+    assert.equal(((await answer.json()) as { error: string }).error, 'ERR_JARM_KEY_NOT_FOUND')
+  }
+  const spent = fx.as.requests('/jwks')
+  await fx.as.rotate()
+  offset += 15_000 // past the cooldown, well before the budget refills
+  await expectLogin(fx, await login(fx))
+  assert.equal(fx.as.requests('/jwks'), spent + 1, 'one refetch found the rotated key')
+})
+
 /** The callback URL with another `response` value. */
 function swap(url: string, response: string): string {
   const target = new URL(url)

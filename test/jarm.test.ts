@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import session from 'express-session'
 import { describe, test } from 'node:test'
 import type { JWTPayload } from 'jose'
-import type { FapiErrorCode } from '../src/index.js'
+import { memoryCoordination, type Coordination, type FapiErrorCode } from '../src/index.js'
 import { withClaim, without } from './support/hostile-jwt.js'
 import {
   CLIENT_ID,
@@ -221,6 +221,7 @@ async function secondInstance(
   t: { after: (fn: () => Promise<void>) => void },
   fx: Fixture,
   store: session.Store,
+  coordination?: Coordination,
 ): Promise<{ app: StartedApp; deliver: (delivery: Delivery) => Promise<Response> }> {
   const app = await startApp({
     store,
@@ -231,6 +232,7 @@ async function secondInstance(
       keys: { signing: [fx.clientKey.privateJwk] },
       allowInsecureLoopback: true,
       senderConstraint: 'none',
+      ...(coordination === undefined ? {} : { coordination }),
     }),
   })
   t.after(() => app.close())
@@ -268,4 +270,21 @@ test('JARM §4.4 (final): after a failed token request the response cannot be re
   await expectError(await other.deliver(response), 400, 'ERR_TRANSACTION_NOT_FOUND')
   assert.equal(fx.as.requests('/token'), 1)
   assert.equal(other.app.logins.length + fx.app.logins.length, 0)
+})
+
+test('JARM §4.4 (final), RFC 9700 §4.5: one response delivered to two instances at once is redeemed once', async (t) => {
+  // Two instances on one session store and one coordination store (what redisCoordination shares).
+  const store = new session.MemoryStore()
+  const coordination = memoryCoordination()
+  const fx = await setup(t, { store, coordination })
+  const other = await secondInstance(t, fx, store, coordination)
+  const tokenRequests: number[] = []
+  for (let round = 0; round < 5; round += 1) {
+    const response = await login(fx)
+    const answers = await Promise.all([fx.browser.deliver(response), other.deliver(response)])
+    const statuses = answers.map((answer) => answer.status).sort()
+    assert.deepEqual(statuses, [200, 400], `one login, one ERR_TRANSACTION_NOT_FOUND: ${statuses}`)
+    tokenRequests.push(fx.as.requests('/token'))
+  }
+  assert.deepEqual(tokenRequests, [1, 2, 3, 4, 5], 'exactly one token request per response')
 })

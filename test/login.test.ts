@@ -25,6 +25,11 @@ const HOSTILE_RETURN_TO: readonly string[] = [
   '?returnTo=data:text/html,hi',
   '?returnTo=/ok&returnTo=/ok',
   '?returnTo=/%09/evil.example',
+  // Dot segments that a browser resolves to a protocol-relative path (//evil.example).
+  '?returnTo=/..//evil.example',
+  '?returnTo=/.//evil.example',
+  '?returnTo=/%2e%2e//evil.example',
+  '?returnTo=/a/../..//evil.example',
   '?returnTo=evil.example',
   `?returnTo=${encodeURIComponent(`${ALLOWED}.evil.example/`)}`,
   `?returnTo=${encodeURIComponent('https://app.example@evil.example/')}`,
@@ -142,4 +147,29 @@ test('OWASP session fixation: the session id changes when the login completes', 
   const stale = fx.newBrowser()
   const answer = await stale.request('/me', { headers: { cookie: before } })
   assert.equal(answer.status, 401)
+})
+
+test('anonymous logins are bounded: the session of an anonymous login expires with pendingLoginMaxAge', async (t) => {
+  const fx = await setup(t, { client: { pendingLoginMaxAge: 120 } })
+  const response = await fetch(`${fx.app.origin}/auth/login`, { redirect: 'manual' })
+  assert.equal(response.status, 303)
+  const cookie = response.headers.get('set-cookie') ?? ''
+  const expires = /Expires=([^;]+)/i.exec(cookie)?.[1]
+  assert.ok(expires !== undefined, `the anonymous session cookie has an expiry: ${cookie}`)
+  const lifetime = Date.parse(expires) - Date.now()
+  assert.ok(
+    lifetime <= 121_000,
+    `the session lives no longer than its pending login (${lifetime} ms)`,
+  )
+})
+
+test('anonymous logins are bounded: a login refused at once (bad returnTo) creates no session', async (t) => {
+  const fx = await setup(t)
+  const response = await fetch(`${fx.app.origin}/auth/login?returnTo=//evil.example`, {
+    headers: { accept: 'application/json' },
+    redirect: 'manual',
+  })
+  assert.equal(response.status, 400)
+  assert.equal(response.headers.get('set-cookie'), null, 'no session cookie')
+  assert.equal(fx.as.requests('/par'), 0, 'no PAR call')
 })

@@ -37,6 +37,7 @@ describe('the package', () => {
       [
         'AuthorizationError',
         'AuthorizationResponseError',
+        'CoordinationError',
         'ERROR_TABLE',
         'FapiConfigError',
         'FapiError',
@@ -46,6 +47,8 @@ describe('the package', () => {
         'errorHandler',
         'fapiClient',
         'isFapiError',
+        'memoryCoordination',
+        'redisCoordination',
       ],
       'the public surface is deliberate: nothing internal is exported',
     )

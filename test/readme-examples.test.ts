@@ -25,6 +25,8 @@ const PRELUDE: ReadonlyArray<readonly [string, string]> = [
   ['privateEncryptionJwk', 'declare const privateEncryptionJwk: JWK & { kid: string }'],
   ['rsaPrivateJwk', 'declare const rsaPrivateJwk: JWK & { kid: string }'],
   ['secret', 'declare const secret: string'],
+  ['store', "declare const store: import('express-session').Store"],
+  ['options', "declare const options: import('express-fapi').FapiClientOptions"],
   ['app', 'declare const app: ReturnType<typeof express>'],
   ['auth', 'declare const auth: ReturnType<typeof fapiClient>'],
 ]

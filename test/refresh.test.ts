@@ -14,6 +14,7 @@ import type { Reply } from './support/hostile-server.js'
 import {
   expectError,
   expectLogin,
+  holdStaleWrites,
   login,
   setup,
   type Fixture,
@@ -303,5 +304,59 @@ describe('fetchResource with an expired access token', () => {
     for (const answer of answers) assert.equal(answer.status, 200)
     assert.equal(fx.as.requests('/token'), 2, 'one refresh for the three calls')
     assert.deepEqual(fx.as.violations(), [])
+  })
+})
+
+/** Waits (bounded) until the server has seen `count` requests to `path`. */
+async function seen(fx: Fixture, path: string, count: number): Promise<void> {
+  for (let round = 0; round < 500 && fx.as.requests(path) < count; round += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  assert.ok(fx.as.requests(path) >= count, `${path} reached ${count}`)
+}
+
+describe('refreshes racing other requests of the same session', () => {
+  test('OIDC RP-Initiated Logout §2, session integrity: a logout during a refresh stays logged out', async (t) => {
+    const fx = await loggedIn(t)
+    const tokenRequests = fx.as.requests('/token')
+    fx.as.fault('/token', (reply) => ({ ...reply, delayMs: 400 }))
+    const refreshing = refresh(fx)
+    await seen(fx, '/token', tokenRequests + 1)
+    const logout = await fx.browser.request('/auth/logout', { method: 'POST' })
+    assert.equal(logout.status, 303)
+    const answer = await refreshing
+    await expectError(answer, 401, 'ERR_LOGIN_REQUIRED')
+    assert.equal((await fx.browser.request('/me')).status, 401, 'still logged out')
+    assert.equal(await (await fx.browser.request('/stored')).json(), null)
+  })
+
+  test('RFC 9700 §4.14.2: a stale session copy saved back never makes a refresh send a rotated-out refresh token', async (t) => {
+    let offset = 0
+    const fx = await loggedIn(t, { now: () => Date.now() + offset })
+    const issued = issuedRefreshTokens(fx)
+    const first = (await stored(fx)).tokens.refreshToken
+    // An app request reads the session (refresh token 1) and holds it...
+    const release = holdStaleWrites()
+    const stale = fx.browser.request('/stale-write', { method: 'POST' })
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    // ...while a refresh rotates the token to 2 and stores it...
+    assert.equal((await refresh(fx)).status, 200)
+    assert.equal((await stored(fx)).tokens.refreshToken, issued[0])
+    // ...then saves its old copy back: the session holds refresh token 1 again.
+    release()
+    assert.equal((await stale).status, 204)
+    assert.equal((await stored(fx)).tokens.refreshToken, first, 'the stale copy was saved back')
+    offset += 60_000
+    assert.equal((await refresh(fx)).status, 200)
+    const sent = fx.as
+      .tokenRequests()
+      .filter((form) => form.get('grant_type') === 'refresh_token')
+      .map((form) => form.get('refresh_token'))
+    assert.deepEqual(
+      sent,
+      [first, issued[0]],
+      'the second refresh sent the rotated token, not the old one',
+    )
+    assert.equal((await stored(fx)).tokens.refreshToken, issued[1])
   })
 })

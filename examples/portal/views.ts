@@ -1,7 +1,7 @@
 /**
  * The portal's pages, server-rendered with escaped template literals.
  */
-import type { FapiEvent, ResponseMode, StoredLogin } from '../../src/index.js'
+import type { FapiEvent, ResponseMode, SessionLogin } from '../../src/index.js'
 import { html, type SafeHtml } from '../shared/html.js'
 
 /** The response modes the portal offers, all at its one callback, `/auth/callback`. */
@@ -116,7 +116,7 @@ function minutesFromNow(at: number, now: number): string {
 
 /** The account page: the ID token's claims, the granted scope, when the tokens expire. Never a token. */
 export function accountPage(options: {
-  readonly login: StoredLogin
+  readonly login: SessionLogin
   readonly responseMode: string | undefined
   readonly now: number
 }): string {

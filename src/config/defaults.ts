@@ -41,6 +41,7 @@ export type IntegerOption =
   | 'requestObjectLifetime'
   | 'maxPendingLogins'
   | 'pendingLoginMaxAge'
+  | 'idTokenMaxAge'
   | 'maxCallbackBodyBytes'
 
 /** The shape of {@link DEFAULTS}. */
@@ -92,6 +93,7 @@ export const DEFAULTS: Defaults = deepFreeze({
   requestObjectLifetime: 300,
   maxPendingLogins: 5,
   pendingLoginMaxAge: 600,
+  idTokenMaxAge: 600,
   maxCallbackBodyBytes: 32 << 10,
   returnToOrigins: [],
   defaultReturnTo: '/',
@@ -105,6 +107,7 @@ export const DEFAULTS: Defaults = deepFreeze({
     requestObjectLifetime: { min: 10, max: 3600 },
     maxPendingLogins: { min: 1, max: 50 },
     pendingLoginMaxAge: { min: 10, max: 86_400 },
+    idTokenMaxAge: { min: 10, max: 86_400 },
     maxCallbackBodyBytes: { min: 1024, max: 1 << 20 },
   },
   byProfile: {

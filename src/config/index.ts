@@ -6,6 +6,12 @@
  */
 import { FapiConfigError, failOption as fail } from '../errors.js'
 import type { Agents } from './agents.js'
+import {
+  resolveCoordination,
+  resolveSessionSecrets,
+  type Coordination,
+  type SessionSecrets,
+} from './coordination.js'
 import { DEFAULTS, type IntegerOption } from './defaults.js'
 import type { FapiEvent } from './events.js'
 import type { FapiClientOptions, JwsAlgorithm, ResponseMode } from './options.js'
@@ -17,6 +23,12 @@ import type { JWK } from 'jose'
 export type { FapiClientOptions, JwsAlgorithm, Profile, ResponseMode } from './options.js'
 export type { FapiEvent, FapiEventType, TracedJwt } from './events.js'
 export { REDACTED } from './events.js'
+export type {
+  Coordination,
+  SessionSecretKey,
+  SessionSecrets,
+  SessionSecretsOptions,
+} from './coordination.js'
 export {
   browserTarget,
   isAllowedServerUrl,
@@ -45,6 +57,11 @@ export interface Config extends Omit<ProfileChoices, 'algorithms'>, Omit<Resolve
   readonly requestObjectLifetime: number
   readonly maxPendingLogins: number
   readonly pendingLoginMaxAge: number
+  readonly idTokenMaxAge: number
+  /** The shared store, when one was given (else the core uses an in-memory one). */
+  readonly coordination: Coordination | undefined
+  /** The keys that seal session secrets, when given. */
+  readonly sessionSecrets: SessionSecrets | undefined
   readonly maxCallbackBodyBytes: number
   readonly returnToOrigins: readonly string[]
   readonly defaultReturnTo: string
@@ -238,6 +255,9 @@ export function resolveConfig(options: FapiClientOptions): Config {
     requestObjectLifetime: integer('requestObjectLifetime', options.requestObjectLifetime),
     maxPendingLogins: integer('maxPendingLogins', options.maxPendingLogins),
     pendingLoginMaxAge: integer('pendingLoginMaxAge', options.pendingLoginMaxAge),
+    idTokenMaxAge: integer('idTokenMaxAge', options.idTokenMaxAge),
+    coordination: resolveCoordination(options.coordination),
+    sessionSecrets: resolveSessionSecrets(options.sessionSecrets),
     maxCallbackBodyBytes: integer('maxCallbackBodyBytes', options.maxCallbackBodyBytes),
     returnToOrigins: Object.freeze(returnToOrigins),
     defaultReturnTo,

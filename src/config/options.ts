@@ -80,6 +80,8 @@ export interface EncryptionOptions {
 }
 
 /** Options of {@link fapiClient}. */
+import type { Coordination, SessionSecretsOptions } from './coordination.js'
+
 export interface FapiClientOptions {
   /** The authorization server's issuer identifier, compared exactly with its metadata `issuer`. */
   issuer: string
@@ -162,8 +164,16 @@ export interface FapiClientOptions {
   requestObjectLifetime?: number
   /** Pending logins kept per session (oldest dropped first). Default 5. */
   maxPendingLogins?: number
-  /** Seconds a pending login stays valid. Default 600. */
+  /**
+   * Seconds a pending login stays valid. Default 600. The session of an anonymous login (one that
+   * holds no login yet) gets a cookie `maxAge` of this many seconds, so stores with expiry drop it.
+   */
   pendingLoginMaxAge?: number
+  /**
+   * Largest age in seconds of an ID token's `iat` (OIDC Core §3.1.3.7 (10)): an older ID token is
+   * refused. Default 600.
+   */
+  idTokenMaxAge?: number
   /** Largest accepted form body at the callback, in bytes. Default 32 KiB. */
   maxCallbackBodyBytes?: number
   /** Origins (besides relative paths) that `returnTo` may point to. Default `[]`: none. */
@@ -200,6 +210,18 @@ export interface FapiClientOptions {
    * synchronously; an exception it throws is ignored. Default: none.
    */
   onEvent?: (event: FapiEvent) => void
+  /**
+   * The store that several instances share: single use of authorization responses, one refresh in
+   * flight per login, DPoP nonces. Default none: an in-memory store for this process. With several
+   * instances, pass `redisCoordination(client)`.
+   */
+  coordination?: Coordination
+  /**
+   * Keys that seal the tokens and the DPoP key of logins and pending logins in the session (a JWE,
+   * `dir` + A256GCM, named by `kid`), so a dump of the session store yields no usable token.
+   * Default none: stored as they are.
+   */
+  sessionSecrets?: SessionSecretsOptions
   /** The clock, in milliseconds since the epoch. Default `Date.now`. For tests. */
   now?: () => number
 }

@@ -60,16 +60,30 @@ export function browserTarget(option: string, value: unknown, allowInsecureLoopb
   return url
 }
 
+/** A base no real site has, to resolve a path against as a browser would. */
+const PROBE = 'https://path.invalid'
+
 /**
  * A path on this site: starts with one `/`, no `//` or `/\` (protocol-relative URLs), no
- * backslashes or control characters (browsers normalise them into `/`).
+ * backslashes or control characters (browsers normalise them into `/`); and, once its dot
+ * segments are resolved as a browser resolves them (`/..//evil.com` and `/%2e%2e//evil.com` are
+ * `//evil.com`), still a path on this site that does not start with `//`.
  */
 export function isSafeRelativePath(value: string): boolean {
-  return (
-    value.startsWith('/') &&
-    !value.startsWith('//') &&
+  if (
+    !value.startsWith('/') ||
+    value.startsWith('//') ||
     // eslint-disable-next-line no-control-regex
-    !/[\\\u0000-\u001f\u007f]/.test(value) &&
-    value.length <= 2048
-  )
+    /[\\\u0000-\u001f\u007f]/.test(value) ||
+    value.length > 2048
+  ) {
+    return false
+  }
+  let resolved: URL
+  try {
+    resolved = new URL(value, PROBE)
+  } catch {
+    return false
+  }
+  return resolved.origin === PROBE && !resolved.pathname.startsWith('//')
 }

@@ -12,12 +12,28 @@ import { toFapiError } from '../errors.js'
 import type { ResourceRequestInit } from './server/resource.js'
 import { handleCallback, type CallbackOutcome, type PendingLogins } from './flows/callback.js'
 import { createClientContext } from './flows/context.js'
+import type { Discovery } from './server/discovery.js'
 import type { CallbackRequest } from './flows/delivery.js'
 import { startLogin, type LoginRequest, type StartedLogin } from './flows/login.js'
-import { logoutTarget } from './flows/logout.js'
+import { commitLogin, endLogin, logoutTarget } from './flows/logout.js'
 import { createRefresher } from './flows/refresh.js'
 import { fetchResourceAs, type ResourceResult } from './flows/resource.js'
-import { isLoginOf, requireLoginOf, trimmedLogin, type StoredLogin } from './flows/stored-login.js'
+import {
+  isLoginOf,
+  openLogin,
+  sealLogin,
+  trimmedLogin,
+  type SessionLogin,
+  type StoredLogin,
+} from './flows/stored-login.js'
+
+/** A refreshed login: the record to keep, and its (unsealed) claims and tokens. */
+export interface RefreshOutcome {
+  /** The record to keep in the session, through {@link FapiCore.commitLogin}. */
+  readonly record: SessionLogin
+  readonly claims: StoredLogin['claims']
+  readonly tokens: StoredLogin['tokens']
+}
 
 /** One FAPI client's protocol, framework-free. Every entry point rejects only with a `FapiError`. */
 export interface FapiCore {
@@ -33,25 +49,41 @@ export interface FapiCore {
    * adapter stores after regenerating the session.
    */
   handleCallback(request: CallbackRequest, pending: PendingLogins): Promise<CallbackOutcome>
-  /** The session's login record when it is a login of this client at this issuer. */
-  currentLogin(stored: unknown): StoredLogin | undefined
+  /**
+   * The session's login record when it is a login of this client at this issuer (its tokens are
+   * sealed in it when `sessionSecrets` is set).
+   */
+  currentLogin(stored: unknown): SessionLogin | undefined
   /**
    * A finished login's record with its claims trimmed by the app: only claims it had, with their
    * values, and the protocol claims (`iss`, `sub`, `aud`, `exp`, `iat`, `auth_time`, `nonce`,
    * `acr`, `amr`, `azp`, `sid`) always.
    */
-  trimLogin(login: StoredLogin, claims: Readonly<Record<string, unknown>>): StoredLogin
+  trimLogin<L extends SessionLogin>(login: L, claims: Readonly<Record<string, unknown>>): L
   /** The key of this client's part of the session (`sessionKey`). */
   readonly sessionKey: string
   /** The paths this client's routes must be at: the login (`loginPath`) and the callback (`redirectUri`'s). */
   readonly paths: { readonly login: string; readonly callback: string }
-  /** Refreshes a stored login (single flight per refresh token); store the record it resolves with. */
-  refresh(stored: unknown): Promise<StoredLogin>
+  /**
+   * Refreshes a stored login (one refresh in flight per login, across instances); keep the record
+   * it resolves with through {@link FapiCore.commitLogin}.
+   */
+  refresh(stored: unknown): Promise<RefreshOutcome>
   /**
    * Calls a resource server with a stored login's token (refreshed once first when expired);
    * `refreshed`, when set, is the record to store.
    */
   fetchResource(stored: unknown, url: string, init?: ResourceRequestInit): Promise<ResourceResult>
+  /**
+   * Keeps a refreshed login record: calls `save` (which stores it in the session) unless the
+   * login was logged out meanwhile on any instance (`ERR_LOGIN_REQUIRED`, nothing saved).
+   */
+  commitLogin(login: SessionLogin, save: () => Promise<void>): Promise<void>
+  /**
+   * Logs out: marks the session's login as ended for every instance, calls `destroy` (which ends
+   * the local session), and resolves with where to send the browser.
+   */
+  logout(stored: unknown, destroy: () => Promise<void>): Promise<string>
   /** Where to send the browser after the local session ended (never rejects). */
   logoutTarget(stored: unknown): Promise<string>
   /**
@@ -65,11 +97,30 @@ export interface FapiCore {
   ready(): Promise<void>
 }
 
-/** Rejections become `FapiError`s (anything unexpected is `ERR_INTERNAL`, its cause withheld). */
+/** Failures that suggest the server's metadata changed (an endpoint moved, keys moved). */
+const METADATA_SUSPECT: ReadonlySet<string> = new Set([
+  'ERR_AS_UNREACHABLE',
+  'ERR_AS_TIMEOUT',
+  'ERR_AS_HTTP_STATUS',
+  'ERR_JARM_KEY_NOT_FOUND',
+  'ERR_ID_TOKEN_KEY_NOT_FOUND',
+  'ERR_ENCRYPTION_KEY_NOT_FOUND',
+])
+
+/**
+ * Rejections become `FapiError`s (anything unexpected is `ERR_INTERNAL`, its cause withheld); a
+ * failure of something the metadata names makes discovery fetch it again (rate-limited).
+ */
 function guarded<A extends unknown[], R>(
+  discovery: Discovery,
   run: (...args: A) => Promise<R>,
 ): (...args: A) => Promise<R> {
-  return (...args) => run(...args).catch((error: unknown) => Promise.reject(toFapiError(error)))
+  return (...args) =>
+    run(...args).catch((error: unknown) => {
+      const failure = toFapiError(error)
+      if (METADATA_SUSPECT.has(failure.code)) discovery.stale()
+      return Promise.reject(failure)
+    })
 }
 
 /**
@@ -88,6 +139,11 @@ export function createFapiCore(options: FapiClientOptions): FapiCore {
   const config = resolveConfig(options)
   const context = createClientContext(config)
   const refreshStored = createRefresher(context)
+  const idTokenOf = (stored: unknown) =>
+    openLogin(stored, config).then(
+      (login) => login.tokens.idToken,
+      () => undefined,
+    )
   const keys = Object.freeze([
     ...config.signingKeys.map((key) => key.publicJwk),
     ...config.encryptionKeys.map((key) => key.publicJwk),
@@ -97,20 +153,37 @@ export function createFapiCore(options: FapiClientOptions): FapiCore {
       : []),
   ])
   return Object.freeze({
-    startLogin: guarded((request: LoginRequest) => startLogin(context, request)),
-    handleCallback: guarded((request: CallbackRequest, pending: PendingLogins) =>
+    startLogin: guarded(context.discovery, (request: LoginRequest) => startLogin(context, request)),
+    handleCallback: guarded(context.discovery, (request: CallbackRequest, pending: PendingLogins) =>
       handleCallback(context, request, pending),
     ),
     currentLogin: (stored: unknown) => (isLoginOf(stored, config) ? stored : undefined),
     trimLogin: trimmedLogin,
     sessionKey: config.sessionKey,
     paths: Object.freeze({ login: config.loginPath, callback: config.redirectPath }),
-    refresh: guarded(async (stored: unknown) => refreshStored(requireLoginOf(stored, config))),
-    fetchResource: guarded(async (stored: unknown, url: string, init: ResourceRequestInit = {}) =>
-      fetchResourceAs(context, refreshStored, requireLoginOf(stored, config), url, init),
+    refresh: guarded(context.discovery, async (stored: unknown): Promise<RefreshOutcome> => {
+      const login = await refreshStored(await openLogin(stored, config))
+      return { record: await sealLogin(login, config), claims: login.claims, tokens: login.tokens }
+    }),
+    fetchResource: guarded(
+      context.discovery,
+      async (stored: unknown, url: string, init: ResourceRequestInit = {}) => {
+        const login = await openLogin(stored, config)
+        const result = await fetchResourceAs(context, refreshStored, login, url, init)
+        const refreshed =
+          result.refreshed === undefined ? undefined : await sealLogin(result.refreshed, config)
+        return { response: result.response, refreshed }
+      },
     ),
-    logoutTarget: (stored: unknown) =>
-      logoutTarget(context, isLoginOf(stored, config) ? stored.tokens.idToken : undefined),
+    commitLogin: guarded(context.discovery, (login: SessionLogin, save: () => Promise<void>) =>
+      commitLogin(context, login, save),
+    ),
+    logout: guarded(context.discovery, async (stored: unknown, destroy: () => Promise<void>) => {
+      const target = await idTokenOf(stored).then((idToken) => logoutTarget(context, idToken))
+      await endLogin(context, isLoginOf(stored, config) ? stored : undefined, destroy)
+      return target
+    }),
+    logoutTarget: async (stored: unknown) => logoutTarget(context, await idTokenOf(stored)),
     loginRedirect(method: string, url: string) {
       if ((method === 'GET' || method === 'HEAD') && isSafeRelativePath(url)) {
         return `${config.loginPath}?${new URLSearchParams({ returnTo: url }).toString()}`
@@ -118,7 +191,7 @@ export function createFapiCore(options: FapiClientOptions): FapiCore {
       return config.loginPath
     },
     publicJwks: () => ({ keys }),
-    ready: guarded(async () => {
+    ready: guarded(context.discovery, async () => {
       await context.discovery.get()
       await context.jwks.load()
     }),

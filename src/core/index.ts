@@ -23,7 +23,11 @@ export type { AuthorizationParams } from './flows/login-params.js'
 export type { FapiEvent, FapiEventType, TracedJwt } from '../config/events.js'
 export type { Page } from './flows/page.js'
 export type { ResourceResult } from './flows/resource.js'
-export type { StoredLogin } from './flows/stored-login.js'
+export type { SealedLogin, SessionLogin, StoredLogin } from './flows/stored-login.js'
+export type { RefreshOutcome } from './client.js'
+export { memoryCoordination } from './coordination/memory.js'
+export { redisCoordination } from './coordination/redis.js'
+export type { Coordination } from './coordination/store.js'
 export type { Transaction, TransactionMap } from './flows/transaction.js'
 export type { IdTokenClaims } from './jwt/id-token.js'
 export type { DpopKey } from './jwt/dpop.js'
@@ -31,6 +35,7 @@ export type { ResourceRequestInit } from './server/resource.js'
 export type { TokenSet, TokenType } from './server/token.js'
 export type { FapiClientOptions } from '../config/index.js'
 export {
+  CoordinationError,
   FapiError,
   FapiConfigError,
   AuthorizationError,

@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { FapiCore } from '../core/client.js'
 import type { PendingLogins } from '../core/flows/callback.js'
 import type { CallbackRequest } from '../core/flows/delivery.js'
-import type { StoredLogin } from '../core/flows/stored-login.js'
+import type { SessionLogin } from '../core/flows/stored-login.js'
 import type { IdTokenClaims } from '../core/jwt/id-token.js'
 import type { TokenSet } from '../core/server/token.js'
 import { FapiError, printable, toFapiError } from '../errors.js'
@@ -117,7 +117,7 @@ function pendingLogins(req: IncomingMessage, session: FapiSession, key: string):
 async function establishSession(
   req: IncomingMessage,
   key: string,
-  login: StoredLogin,
+  login: SessionLogin,
 ): Promise<void> {
   const session = requireSession(req)
   setPart(session, key, { ...partOf(session, key), login })

@@ -11,7 +11,19 @@ import type { FapiCore } from '../core/client.js'
 import type { AuthorizationParams } from '../core/flows/login-params.js'
 import { toFapiError } from '../errors.js'
 import { queryParams, redirect, type Middleware } from './http.js'
-import { partOf, requireSession, saveSession, setPart } from './session.js'
+import { partOf, requireSession, saveSession, setPart, type FapiSession } from './session.js'
+
+/**
+ * A session that holds no login yet (an anonymous visitor starting one) lives no longer than its
+ * pending logins: its cookie, and so its entry in a store with expiry, gets `pendingLoginMaxAge`.
+ * After the callback the regenerated session has the app's own cookie settings again.
+ */
+function boundAnonymousSession(session: FapiSession, key: string, maxAgeSeconds: number): void {
+  const cookie = session.cookie
+  if (cookie === undefined || partOf(session, key)?.login !== undefined) return
+  const bound = maxAgeSeconds * 1000
+  if (typeof cookie.maxAge !== 'number' || cookie.maxAge > bound) cookie.maxAge = bound
+}
 
 /** What `startLogin(req, res, options)` may ask for, for this one login. */
 export interface StartLoginOptions {
@@ -57,6 +69,7 @@ export async function startLoginWith(
       responseMode: options.responseMode,
     })
     setPart(session, core.sessionKey, { ...part, transactions: started.transactions })
+    boundAnonymousSession(session, core.sessionKey, started.pendingLoginMaxAge)
     await saveSession(session)
     redirect(req, res, started.authorizationUrl)
   } catch (error) {

@@ -1,5 +1,6 @@
 /**
- * `logout()`: ends the local session, then sends the browser where the core says: the server's
+ * `logout()`: ends the login for every instance (a refresh in flight elsewhere does not save
+ * it back) and the local session, then sends the browser where the core says: the server's
  * `end_session_endpoint` (OpenID Connect RP-Initiated Logout 1.0 §2), or `postLogoutRedirectUri`
  * (or `/`).
  *
@@ -17,8 +18,8 @@ export function createLogout(core: FapiCore): Middleware {
       .then(async () => {
         const session = requireSession(req)
         const stored = partOf(session, core.sessionKey)?.login
-        await destroySession(session)
-        redirect(req, res, await core.logoutTarget(stored))
+        const target = await core.logout(stored, () => destroySession(session))
+        redirect(req, res, target)
       })
       .catch((error: unknown) => next(toFapiError(error)))
   }

@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage } from 'node:http'
 import type { FapiCore } from '../core/client.js'
-import type { StoredLogin } from '../core/flows/stored-login.js'
+import type { SessionLogin } from '../core/flows/stored-login.js'
 import type { TokenSet } from '../core/server/token.js'
 import { toFapiError } from '../errors.js'
 import { partOf, requireSession, saveSession, setPart } from './session.js'
@@ -22,26 +22,32 @@ export interface RefreshResult {
 /** Refreshes the tokens of the logged-in user of a request. */
 export type Refresh = (req: IncomingMessage) => Promise<RefreshResult>
 
-/** Keeps a refreshed login record in the request's session. */
+/**
+ * Keeps a refreshed login record in this client's part of the request's session, unless the login
+ * was logged out meanwhile (on any instance): then `ERR_LOGIN_REQUIRED` and nothing is saved.
+ */
 export async function storeLogin(
+  core: FapiCore,
   req: IncomingMessage,
-  key: string,
-  login: StoredLogin,
+  login: SessionLogin,
 ): Promise<void> {
   const session = requireSession(req)
-  setPart(session, key, { ...partOf(session, key), login })
-  await saveSession(session)
+  const key = core.sessionKey
+  await core.commitLogin(login, async () => {
+    setPart(session, key, { ...partOf(session, key), login })
+    await saveSession(session)
+  })
 }
 
 /** The `refresh(req)` factory. Internal: reached through `fapiClient().refresh`. */
 export function createRefresh(core: FapiCore): Refresh {
   return async function refresh(req) {
     try {
-      const stored = await core.refresh(partOf(requireSession(req), core.sessionKey)?.login)
-      await storeLogin(req, core.sessionKey, stored)
-      const { tokens } = stored
+      const refreshed = await core.refresh(partOf(requireSession(req), core.sessionKey)?.login)
+      await storeLogin(core, req, refreshed.record)
+      const { tokens } = refreshed
       return {
-        claims: stored.claims,
+        claims: refreshed.claims,
         tokens: {
           accessToken: tokens.accessToken,
           tokenType: tokens.tokenType === 'DPoP' ? 'DPoP' : 'Bearer',

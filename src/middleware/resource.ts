@@ -24,7 +24,7 @@ export function createFetchResource(core: FapiCore): FetchResource {
     try {
       const session = requireSession(req)
       const result = await core.fetchResource(partOf(session, core.sessionKey)?.login, url, init)
-      if (result.refreshed !== undefined) await storeLogin(req, core.sessionKey, result.refreshed)
+      if (result.refreshed !== undefined) await storeLogin(core, req, result.refreshed)
       return result.response
     } catch (error) {
       throw toFapiError(error)

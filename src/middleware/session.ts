@@ -6,7 +6,7 @@
  * @module
  */
 import type { IncomingMessage } from 'node:http'
-import type { StoredLogin } from '../core/flows/stored-login.js'
+import type { SessionLogin } from '../core/flows/stored-login.js'
 import type { TransactionMap } from '../core/flows/transaction.js'
 import type {} from 'express-session'
 import { SessionError } from '../errors.js'
@@ -15,8 +15,8 @@ import { SessionError } from '../errors.js'
 export interface FapiSessionData {
   /** Pending logins by `state`. */
   transactions?: TransactionMap
-  /** The logged-in user, after a successful callback. */
-  login?: StoredLogin
+  /** The logged-in user, after a successful callback (tokens sealed with `sessionSecrets`). */
+  login?: SessionLogin
 }
 
 declare module 'express-session' {
@@ -29,6 +29,8 @@ declare module 'express-session' {
 /** What express-fapi uses of an express-session session. */
 export interface FapiSession {
   fapi?: FapiSessionData
+  /** express-session's cookie of this session (its `maxAge` in milliseconds, or null). */
+  cookie?: { maxAge?: number | null | undefined }
   save(callback: (error?: unknown) => void): unknown
   regenerate(callback: (error?: unknown) => void): unknown
   destroy(callback: (error?: unknown) => void): unknown

@@ -155,7 +155,8 @@ export async function startFapi2Login(t: TestContext, c: Fapi2Case): Promise<Fap
       })
       router.post('/stored/refresh-token', (req, res) => {
         const login = req.session.fapi?.login
-        if (login === undefined) return void res.status(404).end()
+        if (login === undefined || !('accessToken' in login.tokens))
+          return void res.status(404).end()
         const refreshToken = String(req.query.value)
         req.session.fapi = { login: { ...login, tokens: { ...login.tokens, refreshToken } } }
         res.status(204).end()

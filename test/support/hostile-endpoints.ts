@@ -12,7 +12,8 @@ import { oauthError, type Reply } from './hostile-http.js'
 import { decryptRequestObject } from './hostile-jwe.js'
 import { atHash, s256, type JwtMutation } from './hostile-jwt.js'
 
-export const MAX_LOG = 10_000
+/** Bound of every record the server keeps: above the 10,000 logins of the load runs. */
+export const MAX_LOG = 20_000
 
 export function bounded<T>(list: T[], item: T): void {
   if (list.length < MAX_LOG) list.push(item)

@@ -37,6 +37,8 @@ export interface SetupOptions {
   readonly redirectPath?: string
   /** A session store to share with another app instance. */
   readonly store?: Store
+  /** A coordination store (e.g. one shared with another app instance). */
+  readonly coordination?: FapiClientOptions['coordination']
   /**
    * The server on https with an mTLS alias server; the client trusts its CA and presents the
    * `client` (CA-issued) or `self-signed` certificate, or none.
@@ -86,6 +88,28 @@ function resourceRoute(router: Express, client: FapiClient): void {
   router.get('/stored', (req, res) => {
     res.json(req.session.fapi?.login ?? null)
   })
+  router.post('/auth/logout', client.logout())
+  // `POST /stale-write`: an app request that read the session, waits (for `holdStaleWrites()`),
+  // then changes something of its own, so express-session saves the copy it read at the start.
+  router.post('/stale-write', (req, res, next) => {
+    staleGate
+      .then(() => {
+        ;(req.session as { visits?: number }).visits = 1
+        res.status(204).end()
+      })
+      .catch(next)
+  })
+}
+
+let staleGate: Promise<void> = Promise.resolve()
+
+/** Holds `POST /stale-write` requests until the returned function is called. */
+export function holdStaleWrites(): () => void {
+  let release: () => void = () => undefined
+  staleGate = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  return release
 }
 
 /** Starts a server and an app for one test; both are closed after it. */
@@ -135,6 +159,7 @@ export async function setup(t: TestContext, options: SetupOptions = {}): Promise
           }
         : {}),
       ...(options.now ? { now: options.now } : {}),
+      ...(options.coordination ? { coordination: options.coordination } : {}),
       ...options.client,
     }),
   })

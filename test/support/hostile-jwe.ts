@@ -14,6 +14,7 @@ import {
   type JsonWebKey,
   type KeyObject,
 } from 'node:crypto'
+import { deflateRawSync } from 'node:zlib'
 import { CompactEncrypt, base64url, compactDecrypt, decodeProtectedHeader, type JWK } from 'jose'
 
 /** The server's key for request-object encryption, and its public JWK (`use: enc`). */
@@ -49,6 +50,27 @@ export interface EncryptSpec {
   readonly kid?: string
   /** What is encrypted instead of the signed JWT. */
   readonly inner?: (jwt: string) => string
+  /** Compress before encrypting (`zip: DEF`, RFC 7516 §4.1.3), which RFC 8725 §3.6 advises against. */
+  readonly zip?: boolean
+}
+
+/** A hand-made `RSA-OAEP-256` + `A256GCM` JWE with `zip: DEF` (jose makes none with zip). */
+function compressed(plaintext: string, key: KeyObject, kid: string | undefined): string {
+  const header = base64url.encode(
+    JSON.stringify({ alg: 'RSA-OAEP-256', enc: 'A256GCM', zip: 'DEF', cty: 'JWT', kid }),
+  )
+  const cek = randomBytes(32)
+  const encryptedKey = publicEncrypt(
+    { key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
+    cek,
+  )
+  const iv = randomBytes(12)
+  const cipher = createCipheriv('aes-256-gcm', cek, iv)
+  cipher.setAAD(Buffer.from(header, 'ascii'))
+  const ciphertext = Buffer.concat([cipher.update(deflateRawSync(plaintext)), cipher.final()])
+  return [header, encryptedKey, iv, ciphertext, cipher.getAuthTag()]
+    .map((part) => (typeof part === 'string' ? part : part.toString('base64url')))
+    .join('.')
 }
 
 /** A hand-made `RSA1_5` + `A128CBC-HS256` JWE (RFC 7516; jose no longer makes these). */
@@ -82,6 +104,7 @@ export async function encryptTo(
   const kid = spec.kid ?? recipient.kid
   const alg = spec.alg ?? (recipient.kty === 'RSA' ? 'RSA-OAEP-256' : 'ECDH-ES')
   if (alg === 'RSA1_5') return rsa15(plaintext, key, kid)
+  if (spec.zip === true) return compressed(plaintext, key, kid)
   return new CompactEncrypt(Buffer.from(plaintext))
     .setProtectedHeader({ alg, enc: spec.enc ?? 'A256GCM', cty: 'JWT', ...(kid ? { kid } : {}) })
     .encrypt(key)

@@ -1,9 +1,12 @@
 /**
  * One app instance in its own process, sharing sessions through connect-redis: what a deployment
- * behind a load balancer runs. Configured by environment; tells its parent its origin.
+ * behind a load balancer runs. Configured by environment (`COORDINATION_REDIS_URL` adds the Redis
+ * coordination store, `HOSTILE=1` the options of the hostile test server); tells its parent its
+ * origin.
  */
 import { RedisStore } from 'connect-redis'
 import { createClient } from 'redis'
+import { redisCoordination, type FapiClientOptions } from '../../src/index.js'
 import { startApp } from './app.js'
 
 function env(name: string): string {
@@ -13,23 +16,57 @@ function env(name: string): string {
 }
 
 const redis = createClient({ url: env('REDIS_URL') })
+redis.on('error', () => undefined)
 await redis.connect()
+const coordinationUrl = process.env.COORDINATION_REDIS_URL
+const coordinationClient =
+  coordinationUrl === undefined ? undefined : createClient({ url: coordinationUrl })
+// node-redis requires an error listener; it reconnects by itself.
+coordinationClient?.on('error', () => undefined)
+await coordinationClient?.connect()
+const options: FapiClientOptions = {
+  issuer: env('ISSUER'),
+  clientId: 'portal',
+  redirectUri: env('REDIRECT_URI'),
+  keys: { signing: [JSON.parse(env('CLIENT_JWK')) as { kid: string }] },
+  allowInsecureLoopback: true,
+  ...(process.env.HOSTILE === '1' ? { senderConstraint: 'none' as const } : {}),
+  ...(coordinationClient === undefined
+    ? {}
+    : {
+        coordination: redisCoordination(coordinationClient, {
+          prefix: 'express-fapi-test:',
+          commandTimeout: 1000,
+        }),
+      }),
+}
 const app = await startApp({
-  store: new RedisStore({ client: redis, prefix: 'express-fapi-test:' }),
-  client: () => ({
-    issuer: env('ISSUER'),
-    clientId: 'portal',
-    redirectUri: env('REDIRECT_URI'),
-    keys: { signing: [JSON.parse(env('CLIENT_JWK')) as { kid: string }] },
-    allowInsecureLoopback: true,
-  }),
+  store: new RedisStore({ client: redis, prefix: 'express-fapi-test-session:' }),
+  client: () => options,
+  routes: (router, client) => {
+    router.post('/refresh', (req, res, next) => {
+      client.refresh(req).then((result) => res.json({ expiresAt: result.tokens.expiresAt }), next)
+    })
+    router.post('/auth/logout', client.logout())
+  },
 })
 process.send?.({ origin: app.origin })
 process.on('message', (message) => {
+  if (message === 'heap') {
+    // The test app records every login; a load run must not count that. With --expose-gc (the
+    // load script), after a full collection.
+    app.logins.length = 0
+    ;(globalThis as { gc?: () => void }).gc?.()
+    process.send?.({ heapMiB: Math.round((process.memoryUsage().heapUsed / 2 ** 20) * 10) / 10 })
+  }
   if (message === 'stop') {
     void app
       .close()
-      .then(() => redis.quit())
+      .then(() => {
+        redis.destroy()
+        coordinationClient?.destroy()
+      })
+      .catch(() => undefined)
       .then(() => process.exit(0))
   }
 })

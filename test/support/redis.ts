@@ -28,11 +28,13 @@ export async function freePort(): Promise<number> {
 
 export interface StartedRedis {
   readonly url: string
+  readonly port: number
   close(): Promise<void>
 }
 
-export async function startRedis(): Promise<StartedRedis> {
-  const port = await freePort()
+/** Starts redis-server on 127.0.0.1 (on `port`, e.g. to restart one on its old port). */
+export async function startRedis(port?: number): Promise<StartedRedis> {
+  port ??= await freePort()
   const child: ChildProcess = spawn(
     REDIS_SERVER,
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
@@ -56,6 +58,7 @@ export async function startRedis(): Promise<StartedRedis> {
   child.stdout?.resume()
   return {
     url: `redis://127.0.0.1:${port}`,
+    port,
     async close() {
       if (child.exitCode !== null) return
       child.kill('SIGTERM')

@@ -27,9 +27,10 @@ import { CARRIER, readDelivery, type CallbackRequest, type Delivery } from './de
 import type { Page } from './page.js'
 import { checkPlainResponse } from './plain-response.js'
 import { formPostRelayPage, fragmentRelayPage, needsFormPostRelay } from './relay.js'
-import { storedLoginOf, type StoredLogin } from './stored-login.js'
+import { sealLogin, storedLoginOf, type SessionLogin } from './stored-login.js'
+import { keyOf } from '../coordination/store.js'
 import { emit, redacted, tracedJwt } from './trace.js'
-import { isTransaction, type Transaction } from './transaction.js'
+import { openTransaction, type Transaction } from './transaction.js'
 
 /** A verified authorization response and the metadata it was checked against. */
 export interface VerifiedResponse {
@@ -145,6 +146,7 @@ export async function completeAuthorization(
     accessToken: tokens.accessToken,
     ...(transaction.maxAge === undefined ? {} : { maxAge: transaction.maxAge }),
     ...(transaction.acr === undefined ? {} : { acr: transaction.acr }),
+    iatMaxAge: config.idTokenMaxAge,
   })
   emit(context, {
     type: 'id-token',
@@ -179,8 +181,8 @@ export type CallbackOutcome =
       readonly claims: IdTokenClaims
       readonly tokens: TokenSet
       readonly returnTo: string
-      /** The record to keep in the (regenerated) session. */
-      readonly login: StoredLogin
+      /** The record to keep in the (regenerated) session (its secrets sealed with `sessionSecrets`). */
+      readonly login: SessionLogin
       /** The id of this login in `onEvent` events, when a trace is taken. */
       readonly traceId?: string
     }
@@ -193,8 +195,8 @@ function transactionNotFound(): SessionError {
 }
 
 /**
- * Takes the pending login of `state` (single use), then checks it: this process has not consumed
- * the state already (parallel delivery), it was made by this client for this redirect URI and
+ * Takes the pending login of `state` (single use), then checks it: no instance has consumed the
+ * state already (parallel delivery; the coordination store's atomic claim), it was made by this client for this redirect URI and
  * mode, and it is not too old.
  */
 async function takeTransaction(
@@ -204,12 +206,18 @@ async function takeTransaction(
   delivery: Delivery,
 ): Promise<Transaction> {
   const { config } = context
-  const found = await pending.take(state)
-  if (found === undefined) throw transactionNotFound()
-  // The session is a copy per request: a parallel delivery of the same response is stopped here.
-  if (!context.consumed.claim(state, config.now())) throw transactionNotFound()
+  const taken = await pending.take(state)
+  if (taken === undefined) throw transactionNotFound()
+  // The session is a copy per request (and several instances share the store): a parallel
+  // delivery of the same response is stopped here, by the one claim of its state that succeeds.
+  const claimed = await context.coordination.claim(
+    keyOf('state', state),
+    config.pendingLoginMaxAge * 1000 + 60_000,
+  )
+  if (!claimed) throw transactionNotFound()
+  const found = await openTransaction(taken, config.sessionSecrets)
   if (
-    !isTransaction(found) ||
+    found === undefined ||
     found.issuer !== config.issuer ||
     found.clientId !== config.clientId ||
     found.redirectUri !== config.redirectUri
@@ -335,7 +343,7 @@ async function callbackOutcome(
     claims: login.claims,
     tokens: login.tokens,
     returnTo: transaction.returnTo,
-    login: storedLoginOf(login, transaction, config),
+    login: await sealLogin(storedLoginOf(login, transaction, config), config),
     ...(transaction.traceId === undefined ? {} : { traceId: transaction.traceId }),
   }
 }

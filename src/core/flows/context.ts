@@ -1,6 +1,6 @@
 /**
  * What the flows of one client share: the frozen configuration, the server's discovery and JWKS,
- * the consumed-state claims and the DPoP nonces; and the option sets derived from it that several
+ * the coordination store (consumed states, refreshes, logouts) and the DPoP nonces; and the option sets derived from it that several
  * flows use.
  *
  * @module
@@ -12,14 +12,16 @@ import { DpopNonces, type DpopKey } from '../jwt/dpop.js'
 import { RemoteJwks } from '../server/jwks.js'
 import type { ServerJwtContext } from '../jwt/jws.js'
 import type { DpopContext, OAuthPostOptions } from '../transport/oauth-post.js'
-import { ConsumedStates } from './transaction.js'
+import { memoryCoordination } from '../coordination/memory.js'
+import type { Coordination } from '../coordination/store.js'
 
 /** What the flows share for one client. Internal. */
 export interface ClientContext {
   readonly config: Config
   readonly discovery: Discovery
   readonly jwks: RemoteJwks
-  readonly consumed: ConsumedStates
+  /** The store several instances share (in memory for one process by default). */
+  readonly coordination: Coordination
   /** The servers' DPoP nonces, by origin (RFC 9449 §8, §9). */
   readonly nonces: DpopNonces
 }
@@ -71,11 +73,12 @@ export function tokenEndpointOptions(
 /** The shared state of a client, made once from its configuration. */
 export function createClientContext(config: Config): ClientContext {
   const discovery = new Discovery(config)
+  const coordination = config.coordination ?? memoryCoordination({ now: config.now })
   return {
     config,
     discovery,
     jwks: new RemoteJwks(async () => (await discovery.get()).jwksUri, config),
-    consumed: new ConsumedStates(config.pendingLoginMaxAge * 1000),
-    nonces: new DpopNonces(),
+    coordination,
+    nonces: new DpopNonces(config.coordination),
   }
 }

@@ -100,6 +100,7 @@ function singleResponse(params: URLSearchParams, config: Config): string {
       'exactly one "response" parameter is expected',
     )
   }
+  checkOuterIss(params, config.issuer)
   return response
 }
 
@@ -108,6 +109,24 @@ function singleResponse(params: URLSearchParams, config: Config): string {
  * the `responseModes` a login may ask for; the callback then checks that the response came the
  * way its own login asked). Outer parameters beside `response` are ignored, never merged with the
  * JWT's.
+ * RFC 9207 §2.4: an `iss` parameter, when present, is compared whatever the response mode; beside
+ * a JARM `response` it must be the issuer too (once), or the response is refused before use.
+ */
+function checkOuterIss(params: URLSearchParams, issuer: string): void {
+  const values = params.getAll('iss')
+  if (values.length === 0) return
+  if (values.length > 1 || values[0] !== issuer) {
+    throw new AuthorizationResponseError(
+      'ERR_AUTHORIZATION_RESPONSE_ISS_MISMATCH',
+      `the "iss" parameter beside "response" is not the issuer "${issuer}" (RFC 9207 §2.4)`,
+    )
+  }
+}
+
+/**
+ * Reads the authorization response from where the configured mode puts it. Outer parameters
+ * beside `response` are ignored, never merged with the JWT's, except `iss`, which must then be
+ * the issuer (RFC 9207 §2.4).
  */
 export async function readDelivery(req: CallbackRequest, config: Config): Promise<Delivery> {
   const modes = config.responseModes

@@ -22,7 +22,12 @@ import { checkLoginParams, expectationsOf, type AuthorizationParams } from './lo
 import { createPkce } from './pkce.js'
 import { emit, redactedUrl, tracedJwt, tracing } from './trace.js'
 import { returnToOf } from './return-to.js'
-import { addTransaction, type Transaction, type TransactionMap } from './transaction.js'
+import {
+  addTransaction,
+  sealTransaction,
+  type Transaction,
+  type TransactionMap,
+} from './transaction.js'
 
 /** A started authorization: the transaction to keep and where to send the browser. */
 export interface StartedAuthorization {
@@ -100,7 +105,7 @@ export async function startAuthorization(
   })
   const pkce = createPkce()
   const dpopKey =
-    metadata.dpopAlgorithm === undefined ? undefined : createDpopKey(metadata.dpopAlgorithm)
+    metadata.dpopAlgorithm === undefined ? undefined : await createDpopKey(metadata.dpopAlgorithm)
   const transaction: Transaction = {
     state: randomToken(),
     nonce: randomToken(),
@@ -241,6 +246,8 @@ export interface StartedLogin {
   readonly authorizationUrl: string
   /** The new pending login (its `state` is the key in `transactions`). */
   readonly transaction: Transaction
+  /** Seconds the pending login stays valid: a session that holds only it need not live longer. */
+  readonly pendingLoginMaxAge: number
 }
 
 /**
@@ -265,12 +272,17 @@ export async function startLogin(
       ? (request.transactions as TransactionMap)
       : undefined
   return {
-    transactions: addTransaction(current, started.transaction, {
-      max: config.maxPendingLogins,
-      maxAgeMs: config.pendingLoginMaxAge * 1000,
-      now: config.now(),
-    }),
+    transactions: addTransaction(
+      current,
+      await sealTransaction(started.transaction, config.sessionSecrets),
+      {
+        max: config.maxPendingLogins,
+        maxAgeMs: config.pendingLoginMaxAge * 1000,
+        now: config.now(),
+      },
+    ),
     authorizationUrl: started.authorizationUrl,
     transaction: started.transaction,
+    pendingLoginMaxAge: config.pendingLoginMaxAge,
   }
 }

@@ -4,18 +4,29 @@
  * assertion, or the client certificate at the mTLS alias), a DPoP proof with the login's key when
  * its tokens are DPoP-bound, the token response checked as at login, a new ID token validated
  * against the original (OIDC Core §12.2), and a rotated refresh token replacing the old one.
- * Refreshes of the same refresh token that overlap (parallel requests of one user) share one
+ * Refreshes of one login that overlap (parallel requests of one user, on any instance) share one
  * request to the server, so a rotating server never sees the old token twice.
  *
  * @module
  */
 import { SessionError } from '../../errors.js'
+import { SingleFlight } from '../coordination/single-flight.js'
+import { keyOf } from '../coordination/store.js'
+import { seal, unseal } from '../jwt/seal.js'
 import { addClientAuthentication } from '../server/client-auth.js'
 import type { DpopKey } from '../jwt/dpop.js'
 import { signedIdToken, validateRefreshedIdToken } from '../jwt/id-token.js'
 import { requestRefresh, type TokenSet } from '../server/token.js'
 import { serverJwtContext, tokenEndpointOptions, type ClientContext } from './context.js'
-import { refreshDpopKey, storedAfterRefresh, type StoredLogin } from './stored-login.js'
+import {
+  generationOf,
+  hasRefreshToken,
+  loginIdOf,
+  loginRequired,
+  refreshDpopKey,
+  storedAfterRefresh,
+  type StoredLogin,
+} from './stored-login.js'
 import { failureOf, log } from '../log.js'
 
 /** What a refresh needs of a stored login. */
@@ -72,6 +83,7 @@ export async function refreshLogin(
         {
           ...serverJwtContext(context, metadata.idTokenAlgorithms),
           accessToken: tokens.accessToken,
+          iatMaxAge: config.idTokenMaxAge,
         },
         login.claims,
       )),
@@ -89,26 +101,72 @@ export async function refreshLogin(
   }
 }
 
-/** How long a finished refresh answers requests that still hold its old refresh token (ms). */
+/** How long a finished refresh answers requests that still hold its old tokens (ms). */
 const REUSE_WINDOW = 10_000
 
-/** At most this many refreshes are remembered. */
-const MAX_RECENT = 1000
+/** How long the latest tokens of a login are kept for stale session copies (ms): a day. */
+const LATEST_TTL = 86_400_000
+
+/** How long a logout is remembered against refreshes still in flight (ms). */
+export const ENDED_TTL = 600_000
 
 /** Refreshes a stored login; resolves with the record to store. */
 export type RefreshStored = (login: StoredLogin) => Promise<StoredLogin>
 
+/** The latest tokens of a login, as shared through the coordination store. */
+interface LatestTokens {
+  readonly generation: number
+  /** Milliseconds since the epoch. */
+  readonly refreshedAt: number
+  readonly claims: Readonly<Record<string, unknown>>
+  readonly tokens: StoredLogin['tokens']
+}
+
+function isLatest(value: unknown): value is LatestTokens {
+  if (typeof value !== 'object' || value === null) return false
+  const { generation, refreshedAt, claims, tokens } = value as Record<string, unknown>
+  return (
+    typeof generation === 'number' &&
+    typeof refreshedAt === 'number' &&
+    typeof claims === 'object' &&
+    claims !== null &&
+    typeof tokens === 'object' &&
+    tokens !== null &&
+    typeof (tokens as { idToken?: unknown }).idToken === 'string'
+  )
+}
+
 /**
- * The single-flight refresher of one client: refreshes by the refresh token they used, in flight,
- * then kept for a few seconds after success, so that a parallel request whose session copy still
- * holds the old (rotated) token gets the same result instead of sending the old token again.
- * Bounded.
+ * The refresher of one client: one refresh in flight per login across instances (a lock in the
+ * coordination store; the others wait and get its result), and the login's latest tokens kept in
+ * the store, so that a request whose session copy is older (an app request that saved a stale
+ * copy back, RFC 9700 §4.14.2) refreshes with the latest refresh token, never a rotated-out one.
+ * A logged-out login is never refreshed. What goes to the store is sealed with `sessionSecrets`
+ * when they are set.
  */
 export function createRefresher(context: ClientContext): RefreshStored {
-  const recent = new Map<string, { result: Promise<RefreshedLogin>; until: number }>()
+  const { config, coordination } = context
+  const flights = new SingleFlight(coordination)
+  const lockMs = config.httpTimeout * 4 + 5_000
+  const timing = { lockMs, resultMs: REUSE_WINDOW, waitMs: lockMs }
+  const encode = async (id: string, value: LatestTokens) =>
+    config.sessionSecrets === undefined
+      ? JSON.stringify(value)
+      : JSON.stringify(await seal(config.sessionSecrets, value, `refresh:${id}`))
+  const decode = async (id: string, text: string): Promise<LatestTokens | undefined> => {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(text) as unknown
+    } catch {
+      return undefined
+    }
+    if (config.sessionSecrets !== undefined) {
+      parsed = await unseal(config.sessionSecrets, parsed, `refresh:${id}`)
+    }
+    return isLatest(parsed) ? parsed : undefined
+  }
   return async function refreshStored(login) {
-    const { refreshToken } = login.tokens
-    if (typeof refreshToken !== 'string' || refreshToken === '') {
+    if (!hasRefreshToken(login)) {
       log.refresh('refresh refused: ERR_REFRESH_TOKEN_MISSING')
       throw new SessionError(
         'ERR_REFRESH_TOKEN_MISSING',
@@ -116,38 +174,48 @@ export function createRefresher(context: ClientContext): RefreshStored {
       )
     }
     const dpopKey = refreshDpopKey(login)
-    const now = context.config.now()
-    for (const [token, entry] of recent) {
-      if (entry.until <= now) recent.delete(token)
-    }
-    let pending = recent.get(refreshToken)?.result
-    if (pending === undefined) {
-      const result = refreshLogin(context, {
+    const id = loginIdOf(login)
+    const generation = generationOf(login)
+    const text = await flights.run(keyOf('refresh', `${id}:${generation}`), timing, async () => {
+      if ((await coordination.get(keyOf('ended', id))) !== undefined) throw loginRequired()
+      const stored = await coordination.get(keyOf('latest', id))
+      const latest = stored === undefined ? undefined : await decode(id, stored)
+      if (
+        latest !== undefined &&
+        latest.generation > generation &&
+        config.now() - latest.refreshedAt < REUSE_WINDOW
+      ) {
+        return encode(id, latest)
+      }
+      const base =
+        latest !== undefined && latest.generation > generation
+          ? latest
+          : { generation, claims: login.claims, tokens: login.tokens }
+      const refreshToken = base.tokens.refreshToken ?? ''
+      log.refresh('refreshing a login (one request per login and generation, across instances)')
+      const refreshed = await refreshLogin(context, {
         refreshToken,
         dpopKey,
-        idToken: login.tokens.idToken,
-        claims: login.claims,
-        scope: typeof login.tokens.scope === 'string' ? login.tokens.scope : context.config.scope,
+        idToken: base.tokens.idToken,
+        claims: base.claims,
+        scope: typeof base.tokens.scope === 'string' ? base.tokens.scope : config.scope,
+      }).catch((error: unknown) => {
+        log.refresh('refresh failed: %s', failureOf(error))
+        throw error
       })
-      pending = result
-      log.refresh('refreshing a login (one request per refresh token)')
-      recent.set(refreshToken, { result, until: Number.POSITIVE_INFINITY })
-      for (const token of recent.keys()) {
-        if (recent.size <= MAX_RECENT) break
-        recent.delete(token)
+      log.refresh('refreshed')
+      const next: LatestTokens = {
+        generation: base.generation + 1,
+        refreshedAt: config.now(),
+        claims: refreshed.claims,
+        tokens: storedAfterRefresh(login, { ...refreshed, generation: 0 }).tokens,
       }
-      result.then(
-        () => {
-          log.refresh('refreshed')
-          const entry = recent.get(refreshToken)
-          if (entry?.result === result) entry.until = context.config.now() + REUSE_WINDOW
-        },
-        (error: unknown) => {
-          log.refresh('refresh failed: %s', failureOf(error))
-          if (recent.get(refreshToken)?.result === result) recent.delete(refreshToken)
-        },
-      )
-    }
-    return storedAfterRefresh(login, await pending)
+      const encoded = await encode(id, next)
+      await coordination.set(keyOf('latest', id), encoded, LATEST_TTL)
+      return encoded
+    })
+    const latest = await decode(id, text)
+    if (latest === undefined) throw loginRequired()
+    return storedAfterRefresh(login, latest)
   }
 }

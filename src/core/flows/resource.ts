@@ -13,6 +13,7 @@ import {
   accessTokenExpired,
   boundToken,
   hasRefreshToken,
+  type SessionLogin,
   type StoredLogin,
 } from './stored-login.js'
 
@@ -22,7 +23,7 @@ const NULL_BODY = new Set([101, 103, 204, 205, 304])
 /** The resource server's answer, and the login record when a refresh changed it (store it). */
 export interface ResourceResult {
   readonly response: Response
-  readonly refreshed: StoredLogin | undefined
+  readonly refreshed: SessionLogin | undefined
 }
 
 /** Calls a resource server with a stored login's token. */
@@ -32,7 +33,7 @@ export async function fetchResourceAs(
   login: StoredLogin,
   url: string,
   init: ResourceRequestInit,
-): Promise<ResourceResult> {
+): Promise<{ readonly response: Response; readonly refreshed: StoredLogin | undefined }> {
   const { config } = context
   let refreshed: StoredLogin | undefined
   // Once, before the call: an expired token would only earn a 401.

@@ -5,10 +5,13 @@
  *
  * @module
  */
+import { createHash } from 'node:crypto'
 import type { Config } from '../../config/index.js'
 import { SessionError } from '../../errors.js'
 import { isDpopKey, type DpopKey } from '../jwt/dpop.js'
 import type { IdTokenClaims } from '../jwt/id-token.js'
+import { randomToken } from '../jwt/random.js'
+import { seal, unseal } from '../jwt/seal.js'
 import type { BoundToken } from '../server/resource.js'
 import type { TokenSet } from '../server/token.js'
 import type { Transaction } from './transaction.js'
@@ -32,7 +35,31 @@ export interface StoredLogin {
   }
   /** Milliseconds since the epoch. */
   readonly loggedInAt: number
+  /** A random id of this login: what its refreshes and its logout are coordinated by. */
+  readonly loginId?: string
+  /** How many refreshes made these tokens (0 after the login). */
+  readonly generation?: number
 }
+
+/**
+ * A login whose tokens and DPoP key are sealed (option `sessionSecrets`): the claims stay
+ * readable, `sealed` is a JWE that only the app's key opens.
+ */
+export interface SealedLogin {
+  readonly issuer: string
+  readonly clientId: string
+  readonly claims: Readonly<Record<string, unknown>>
+  readonly loggedInAt: number
+  readonly loginId: string
+  readonly generation: number
+  /** What is not secret of the tokens: their type, scope and expiry. */
+  readonly tokens: Pick<StoredLogin['tokens'], 'tokenType' | 'scope' | 'expiresAt'>
+  /** The tokens and the DPoP key, sealed (`dir` + A256GCM JWE). */
+  readonly sealed: string
+}
+
+/** What the session holds for a finished login: as it is, or with its secrets sealed. */
+export type SessionLogin = StoredLogin | SealedLogin
 
 /** The stored form of a token set: no `undefined` fields (session stores serialise to JSON). */
 function storedTokens(tokens: TokenSet): StoredLogin['tokens'] {
@@ -59,24 +86,102 @@ export function storedLoginOf(
     ...(transaction.dpopKey === undefined ? {} : { dpopKey: transaction.dpopKey }),
     tokens: storedTokens(login.tokens),
     loggedInAt: config.now(),
+    loginId: randomToken(),
+    generation: 0,
+  }
+}
+
+/** The id a login's refreshes and logout are coordinated by (records older than ids: derived). */
+export function loginIdOf(login: SessionLogin): string {
+  if (typeof login.loginId === 'string' && login.loginId !== '') return login.loginId
+  return createHash('sha256')
+    .update(`${String(login.claims.sub)}\n${String(login.loggedInAt)}\n${login.issuer}`)
+    .digest('base64url')
+}
+
+/** The refresh generation of a login record. */
+export function generationOf(login: SessionLogin): number {
+  return typeof login.generation === 'number' ? login.generation : 0
+}
+
+/** The record to keep in the session: secrets sealed when `sessionSecrets` is set. */
+export async function sealLogin(login: StoredLogin, config: Config): Promise<SessionLogin> {
+  const secrets = config.sessionSecrets
+  if (secrets === undefined) return login
+  const loginId = loginIdOf(login)
+  const secret = {
+    tokens: login.tokens,
+    ...(login.dpopKey === undefined ? {} : { dpopKey: login.dpopKey }),
+  }
+  return {
+    issuer: login.issuer,
+    clientId: login.clientId,
+    claims: login.claims,
+    loggedInAt: login.loggedInAt,
+    loginId,
+    generation: generationOf(login),
+    tokens: {
+      tokenType: login.tokens.tokenType,
+      scope: login.tokens.scope,
+      ...(login.tokens.expiresAt === undefined ? {} : { expiresAt: login.tokens.expiresAt }),
+    },
+    sealed: await seal(secrets, secret, `login:${loginId}`),
+  }
+}
+
+/**
+ * The session's login of this client with its secrets readable, or `ERR_LOGIN_REQUIRED` (also
+ * when a sealed login does not open: its key was dropped, or it was tampered with).
+ */
+export async function openLogin(value: unknown, config: Config): Promise<StoredLogin> {
+  if (!isLoginOf(value, config)) throw loginRequired()
+  if (!('sealed' in value)) return value
+  const secrets = config.sessionSecrets
+  if (secrets === undefined) throw loginRequired()
+  const opened = await unseal(secrets, value.sealed, `login:${value.loginId}`)
+  const { tokens, dpopKey } = (opened ?? {}) as { tokens?: unknown; dpopKey?: unknown }
+  if (
+    typeof tokens !== 'object' ||
+    tokens === null ||
+    typeof (tokens as { idToken?: unknown }).idToken !== 'string' ||
+    (dpopKey !== undefined && !isDpopKey(dpopKey))
+  ) {
+    throw loginRequired()
+  }
+  const { sealed: _sealed, ...rest } = value
+  void _sealed
+  return {
+    ...rest,
+    tokens: tokens as StoredLogin['tokens'],
+    ...(dpopKey === undefined ? {} : { dpopKey }),
   }
 }
 
 /** The record after a refresh: new tokens and claims, the rest kept. */
 export function storedAfterRefresh(
   login: StoredLogin,
-  refreshed: { readonly claims: Readonly<Record<string, unknown>>; readonly tokens: TokenSet },
+  refreshed: {
+    readonly claims: Readonly<Record<string, unknown>>
+    readonly tokens: TokenSet | StoredLogin['tokens']
+    readonly generation: number
+  },
 ): StoredLogin {
-  return { ...login, claims: refreshed.claims, tokens: storedTokens(refreshed.tokens) }
+  return {
+    ...login,
+    loginId: loginIdOf(login),
+    generation: refreshed.generation,
+    claims: refreshed.claims,
+    tokens: storedTokens(refreshed.tokens as TokenSet),
+  }
 }
 
-/** Narrows session content to a login made by this client at this issuer. */
-export function isLoginOf(value: unknown, config: Config): value is StoredLogin {
+/** Narrows session content to a login made by this client at this issuer (sealed or not). */
+export function isLoginOf(value: unknown, config: Config): value is SessionLogin {
   if (typeof value !== 'object' || value === null) return false
-  const { issuer, clientId, tokens } = value as Partial<Record<keyof StoredLogin, unknown>>
+  const { issuer, clientId, tokens, sealed, loginId } = value as Record<string, unknown>
+  if (issuer !== config.issuer || clientId !== config.clientId) return false
+  if (typeof sealed === 'string') return typeof loginId === 'string'
   return (
-    issuer === config.issuer &&
-    clientId === config.clientId &&
     typeof tokens === 'object' &&
     tokens !== null &&
     typeof (tokens as { idToken?: unknown }).idToken === 'string'
@@ -86,12 +191,6 @@ export function isLoginOf(value: unknown, config: Config): value is StoredLogin 
 /** No usable login in the session. */
 export function loginRequired(): SessionError {
   return new SessionError('ERR_LOGIN_REQUIRED', 'login required: no login in this session')
-}
-
-/** The session's login of this client, or `ERR_LOGIN_REQUIRED`. */
-export function requireLoginOf(value: unknown, config: Config): StoredLogin {
-  if (!isLoginOf(value, config)) throw loginRequired()
-  return value
 }
 
 /** Whether a login's access token has expired (or will within the clock tolerance). */
@@ -158,10 +257,10 @@ const PROTOCOL_CLAIMS = [
  * The login with its claims trimmed to `claims`: only claims the ID token had, with their values
  * (an app may drop claims, never add or change them), and the protocol claims always.
  */
-export function trimmedLogin(
-  login: StoredLogin,
+export function trimmedLogin<L extends SessionLogin>(
+  login: L,
   claims: Readonly<Record<string, unknown>>,
-): StoredLogin {
+): L {
   const kept: Record<string, unknown> = {}
   for (const [name, value] of Object.entries(login.claims)) {
     if (PROTOCOL_CLAIMS.includes(name) || Object.hasOwn(claims, name)) kept[name] = value

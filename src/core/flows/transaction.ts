@@ -5,7 +5,9 @@
  *
  * @module
  */
+import type { SessionSecrets } from '../../config/index.js'
 import { isDpopKey, type DpopKey } from '../jwt/dpop.js'
+import { seal, unseal } from '../jwt/seal.js'
 
 /** One pending login. */
 export interface Transaction {
@@ -29,8 +31,8 @@ export interface Transaction {
   readonly traceId?: string
 }
 
-/** Pending logins by state. */
-export type TransactionMap = Record<string, Transaction>
+/** Pending logins by state (sealed with `sessionSecrets`). */
+export type TransactionMap = Record<string, PendingEntry>
 
 /**
  * Returns a new map with `transaction` added, expired entries dropped, and at most `max` entries
@@ -38,11 +40,11 @@ export type TransactionMap = Record<string, Transaction>
  */
 export function addTransaction(
   map: Readonly<TransactionMap> | undefined,
-  transaction: Transaction,
+  transaction: PendingEntry,
   limits: { max: number; maxAgeMs: number; now: number },
 ): TransactionMap {
   const live = Object.values(map ?? {}).filter(
-    (entry) => isTransaction(entry) && limits.now - entry.createdAt <= limits.maxAgeMs,
+    (entry) => isPendingEntry(entry) && limits.now - entry.createdAt <= limits.maxAgeMs,
   )
   live.sort((a, b) => a.createdAt - b.createdAt)
   const kept = live.slice(Math.max(0, live.length - (limits.max - 1)))
@@ -75,31 +77,50 @@ export function isTransaction(value: unknown): value is Transaction {
   )
 }
 
-/**
- * The states this process has consumed recently. Sessions are copied per request, so two parallel
- * deliveries of one response can both find the transaction; the first to claim its state wins.
- * Bounded in size and age.
- */
-export class ConsumedStates {
-  readonly #seen = new Map<string, number>()
-  readonly #maxAgeMs: number
-  readonly #capacity: number
+/** A pending login with its secrets (nonce, PKCE verifier, DPoP key) sealed: `sessionSecrets`. */
+export interface SealedTransaction {
+  readonly state: string
+  /** Milliseconds since the epoch. */
+  readonly createdAt: number
+  readonly sealed: string
+}
 
-  constructor(maxAgeMs: number, capacity = 10_000) {
-    this.#maxAgeMs = maxAgeMs
-    this.#capacity = capacity
-  }
+/** What the session's map of pending logins holds. */
+export type PendingEntry = Transaction | SealedTransaction
 
-  /** True the first time a state is claimed (within the age window), false afterwards. */
-  claim(state: string, now: number): boolean {
-    const seen = this.#seen.get(state)
-    if (seen !== undefined && now - seen <= this.#maxAgeMs) return false
-    this.#seen.delete(state)
-    this.#seen.set(state, now)
-    for (const [oldest, at] of this.#seen) {
-      if (this.#seen.size <= this.#capacity && now - at <= this.#maxAgeMs) break
-      this.#seen.delete(oldest)
-    }
-    return true
+/** Narrows untrusted session content to a pending login, sealed or not. */
+export function isPendingEntry(value: unknown): value is PendingEntry {
+  if (isTransaction(value)) return true
+  if (typeof value !== 'object' || value === null) return false
+  const entry = value as Record<string, unknown>
+  return (
+    typeof entry.state === 'string' &&
+    typeof entry.createdAt === 'number' &&
+    typeof entry.sealed === 'string'
+  )
+}
+
+/** The entry to keep in the session: the whole transaction sealed when `sessionSecrets` is set. */
+export async function sealTransaction(
+  transaction: Transaction,
+  secrets: SessionSecrets | undefined,
+): Promise<PendingEntry> {
+  if (secrets === undefined) return transaction
+  return {
+    state: transaction.state,
+    createdAt: transaction.createdAt,
+    sealed: await seal(secrets, transaction, `transaction:${transaction.state}`),
   }
+}
+
+/** The transaction of a session entry (opened when sealed), or `undefined` when unusable. */
+export async function openTransaction(
+  entry: unknown,
+  secrets: SessionSecrets | undefined,
+): Promise<Transaction | undefined> {
+  if (isTransaction(entry)) return entry
+  if (secrets === undefined || !isPendingEntry(entry)) return undefined
+  const sealed = entry as SealedTransaction
+  const opened = await unseal(secrets, sealed.sealed, `transaction:${sealed.state}`)
+  return isTransaction(opened) && opened.state === sealed.state ? opened : undefined
 }

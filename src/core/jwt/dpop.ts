@@ -5,8 +5,16 @@
  *
  * @module
  */
-import { createHash, createPrivateKey, generateKeyPairSync, type JsonWebKey } from 'node:crypto'
+import {
+  createHash,
+  createPrivateKey,
+  generateKeyPair,
+  type JsonWebKey,
+  type KeyObject,
+} from 'node:crypto'
+import { promisify } from 'node:util'
 import { calculateJwkThumbprint, type JWK } from 'jose'
+import type { Coordination } from '../../config/index.js'
 import { randomToken } from './random.js'
 import { signJws } from './sign.js'
 
@@ -30,14 +38,19 @@ const PUBLIC_MEMBERS: Readonly<Record<string, readonly string[]>> = {
   RSA: ['kty', 'n', 'e'],
 }
 
-/** A new key pair for one login. */
-export function createDpopKey(alg: DpopAlgorithm): DpopKey {
-  const { privateKey } =
+const generate = promisify(generateKeyPair)
+
+/**
+ * A new key pair for one login, generated off the event loop (libuv's thread pool): an RSA key
+ * takes tens of milliseconds of CPU, which anonymous login requests must not take from the others.
+ */
+export async function createDpopKey(alg: DpopAlgorithm): Promise<DpopKey> {
+  const { privateKey }: { privateKey: KeyObject } =
     alg === 'ES256'
-      ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      ? await generate('ec', { namedCurve: 'P-256' })
       : alg === 'EdDSA'
-        ? generateKeyPairSync('ed25519')
-        : generateKeyPairSync('rsa', { modulusLength: 2048 })
+        ? await generate('ed25519')
+        : await generate('rsa', { modulusLength: 2048 })
   const jwk: Record<string, string> = {}
   for (const [name, value] of Object.entries(privateKey.export({ format: 'jwk' }))) {
     if (typeof value === 'string') jwk[name] = value
@@ -109,27 +122,40 @@ export function dpopProof(
 /** RFC 9449 §8.1: a nonce is `1*NQCHAR`; longer values than this are not remembered. */
 const NONCE = /^[\x21\x23-\x5b\x5d-\x7e]{1,512}$/
 
+/** How long a nonce is shared with other instances (ms); servers rotate theirs more often. */
+const NONCE_TTL = 300_000
+
 /**
  * The last `DPoP-Nonce` each server gave (RFC 9449 §8, §9), by origin: sent in the next proof to
- * that origin. Bounded: the least recently set origin is forgotten first.
+ * that origin. Bounded: the least recently set origin is forgotten first. With a coordination
+ * store, nonces are shared by every instance; the store is only a help here (a missing or stale
+ * nonce costs one `use_dpop_nonce` retry), so its failures fall back to this process's nonces.
  */
 export class DpopNonces {
   readonly #nonces = new Map<string, string>()
   readonly #capacity: number
+  readonly #shared: Coordination | undefined
 
-  constructor(capacity = 256) {
+  constructor(shared?: Coordination, capacity = 256) {
+    this.#shared = shared
     this.#capacity = capacity
   }
 
   /** The nonce to send to the origin of `url`, if one is known. */
-  get(url: string): string | undefined {
-    return this.#nonces.get(new URL(url).origin)
+  async get(url: string): Promise<string | undefined> {
+    const origin = new URL(url).origin
+    if (this.#shared !== undefined) {
+      const shared = await this.#shared.get(`dpop-nonce:${origin}`).catch(() => undefined)
+      if (shared !== undefined && NONCE.test(shared)) return shared
+    }
+    return this.#nonces.get(origin)
   }
 
   /** Remembers the `DPoP-Nonce` header of a response from `url`, if it is a valid nonce. */
   remember(url: string, header: string | undefined): void {
     if (header === undefined || !NONCE.test(header)) return
     const origin = new URL(url).origin
+    this.#shared?.set(`dpop-nonce:${origin}`, header, NONCE_TTL).catch(() => undefined)
     this.#nonces.delete(origin)
     this.#nonces.set(origin, header)
     for (const oldest of this.#nonces.keys()) {

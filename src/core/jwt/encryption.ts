@@ -2,7 +2,7 @@
  * JWE (RFC 7516) around signed JWTs: nested, sign-then-encrypt. Decryption of JARM responses
  * (JARM §4.2, §4.4 (1)) and ID tokens (OIDC Core §3.1.3.7 (1)) with the client's key named by
  * `kid`, from an allow-list of algorithms that never includes `RSA1_5` (FAPI 1.0 Advanced §8.6.1)
- * nor the symmetric ones (this client has no secret); the decrypted content must then verify as a
+ * nor the symmetric ones (this client has no secret), and never compressed (`zip`, RFC 8725 §3.6); the decrypted content must then verify as a
  * JWS like any unencrypted one. And encryption of request objects to the server's `use: enc` key.
  *
  * @module
@@ -87,6 +87,13 @@ export async function decryptJwe(jwe: string, expect: DecryptExpectations): Prom
     throw fail(expect, 'DECRYPTION_FAILED', 'the JWE header is not valid JSON', cause)
   }
   const { alg, enc, kid } = header
+  if (header.zip !== undefined) {
+    throw fail(
+      expect,
+      'ENC_ALG_NOT_ALLOWED',
+      '"zip" (compression before encryption) is refused (RFC 8725 §3.6)',
+    )
+  }
   if (alg === 'RSA1_5') {
     throw fail(expect, 'ENC_ALG_NOT_ALLOWED', '"alg" RSA1_5 is forbidden (FAPI 1.0 Adv §8.6.1)')
   }

@@ -22,6 +22,8 @@ export interface IdTokenExpectations extends ServerJwtContext {
   readonly maxAge?: number
   /** The `acr` values requested as essential (an empty list: any `acr`, but one). */
   readonly acr?: readonly string[]
+  /** Seconds an ID token's `iat` may lie in the past (`idTokenMaxAge`). */
+  readonly iatMaxAge: number
 }
 
 /** §3.1.3.7 (12): an `acr` asked for as essential is present and one of the values asked for. */
@@ -114,6 +116,16 @@ export async function validateIdToken(
     // OIDC Core §2: iss, sub, aud, exp and iat are required.
     requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat'],
   })
+  // §3.1.3.7 (10): an ID token issued too long ago is refused (the range is the client's).
+  if (
+    typeof payload.iat === 'number' &&
+    payload.iat < expect.now / 1000 - expect.iatMaxAge - expect.clockTolerance
+  ) {
+    throw new IdTokenError(
+      'ERR_ID_TOKEN_IAT_TOO_OLD',
+      `ID token: "iat" is more than idTokenMaxAge (${expect.iatMaxAge} s) in the past (OIDC Core §3.1.3.7 (10))`,
+    )
+  }
   if (typeof payload.sub !== 'string' || payload.sub === '') {
     throw new IdTokenError(
       'ERR_ID_TOKEN_CLAIMS_INVALID',

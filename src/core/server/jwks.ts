@@ -2,7 +2,8 @@
  * The authorization server's public keys, from its `jwks_uri`: fetched once, shared, refetched
  * when an unknown `kid` appears (OIDC Core §10.1.1: rotation), with refetches drawn from a small
  * refilling budget so that a storm of bogus kids cannot become a storm of fetches, while the first
- * unknown kid after a fetch (a real rotation) is still fetched at once.
+ * unknown kid after a fetch (a real rotation) is still fetched at once, and an unknown kid is always
+ * fetched once the last fetch is older than a short cooldown (bogus kids cannot starve a rotation).
  *
  * Keys are chosen by `kid` plus `kty`, `crv`, `alg`, `use` and `key_ops` (FAPI 1.0 Advanced §8.11,
  * FAPI 2.0 §5.4.3). Header parameters that point elsewhere (`jku`, `x5u`, `jwk`, `x5c`) are never
@@ -42,6 +43,11 @@ export interface RemoteJwksOptions extends HttpOptions {
   readonly refetchInterval?: number
   /** Milliseconds after which keys are refreshed on next use (kept if the refresh fails). Default 10 min. */
   readonly maxAge?: number
+  /**
+   * Milliseconds after the last fetch when an unknown kid is always fetched, budget or not, so
+   * that bogus kids that spend the budget cannot hide a real rotation for longer. Default 10 000.
+   */
+  readonly refetchCooldown?: number
 }
 
 function parseKeys(body: Record<string, unknown>): CachedKey[] {
@@ -104,6 +110,7 @@ export class RemoteJwks {
   readonly #uri: () => Promise<string>
   #keys: CachedKey[] | undefined
   #fetchedAt = 0
+  #attemptedAt = Number.NEGATIVE_INFINITY
   #pending: Promise<CachedKey[]> | undefined
   #budget: number
   #budgetAt: number
@@ -193,6 +200,9 @@ export class RemoteJwks {
     const interval = this.#options.refetchInterval ?? 60_000
     const burst = this.#options.refetchBurst ?? 3
     const now = this.#options.now()
+    // Any fetch after a rotation finds the new keys, so one is always allowed once the last is
+    // older than the cooldown: junk that spent the budget delays a rotation by that much at most.
+    if (now - this.#attemptedAt >= (this.#options.refetchCooldown ?? 10_000)) return true
     const earned = Math.floor((now - this.#budgetAt) / interval)
     if (earned > 0) {
       this.#budget = Math.min(burst, this.#budget + earned)
@@ -211,6 +221,7 @@ export class RemoteJwks {
   }
 
   async #load(): Promise<CachedKey[]> {
+    this.#attemptedAt = this.#options.now()
     const uri = await this.#uri()
     this.fetches += 1
     const { status, body } = await requestJson(uri, { method: 'GET' }, this.#options, 'jwks')

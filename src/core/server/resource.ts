@@ -136,7 +136,7 @@ export async function callResource(
       authorization: `${token.tokenType} ${token.accessToken}`,
     }
     if (token.dpopKey !== undefined) {
-      const nonce = options.nonces.get(address.href)
+      const nonce = await options.nonces.get(address.href)
       own.dpop = await dpopProof(token.dpopKey, {
         method,
         url: address.href,

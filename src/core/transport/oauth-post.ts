@@ -63,7 +63,7 @@ async function attempt(
     'content-type': 'application/x-www-form-urlencoded',
   }
   if (dpop !== undefined) {
-    const nonce = dpop.nonces.get(endpoint)
+    const nonce = await dpop.nonces.get(endpoint)
     headers.dpop = await dpopProof(dpop.key, {
       method: 'POST',
       url: endpoint,

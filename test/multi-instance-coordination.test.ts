@@ -1,0 +1,184 @@
+/**
+ * Several instances in their own processes, on one real redis-server (sessions through
+ * connect-redis, coordination through `redisCoordination()`), against the hostile server, which
+ * counts every request: duplicate deliveries of one response across instances are redeemed once,
+ * parallel refreshes of one login are one refresh, a logout on one instance during a refresh on
+ * another stays a logout, and a Redis outage gives codes, no double login, and recovery.
+ */
+import assert from 'node:assert/strict'
+import { fork } from 'node:child_process'
+import { once } from 'node:events'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { after, before, describe, test } from 'node:test'
+import { AppBrowser } from './support/app.js'
+import { CLIENT_ID, clientKey } from './support/hostile-fixture.js'
+import { startHostileServer, type Delivery, type HostileServer } from './support/hostile-server.js'
+import { redisMissing, startRedis, type StartedRedis } from './support/redis.js'
+
+const missing = redisMissing()
+if (missing !== false) console.log(`# skipping multi-instance coordination tests: ${missing}`)
+
+const cleanups: Array<() => Promise<void>> = []
+after(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup()
+})
+
+async function startInstance(env: Record<string, string>): Promise<string> {
+  const child = fork(new URL('./support/instance.ts', import.meta.url), {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  })
+  cleanups.push(async () => {
+    if (child.exitCode !== null) return
+    child.send('stop')
+    await once(child, 'exit')
+  })
+  const [message] = (await once(child, 'message')) as [{ origin: string }]
+  return message.origin
+}
+
+/** The delivery sent to another instance (same path, same cookie: the balancer's choice). */
+function at(origin: string, delivery: Delivery): string {
+  const url = new URL(delivery.url)
+  url.host = new URL(origin).host
+  return url.href
+}
+
+async function errorCode(response: Response): Promise<string> {
+  const body = (await response.json()) as { error?: string }
+  return body.error ?? ''
+}
+
+/** Waits (bounded) until the server has seen `count` requests to `path`. */
+async function seen(as: HostileServer, path: string, count: number): Promise<void> {
+  for (let round = 0; round < 500 && as.requests(path) < count; round += 1) await sleep(10)
+  assert.ok(as.requests(path) >= count, `${path} reached ${count}`)
+}
+
+describe('several instances coordinate through Redis', { skip: missing }, () => {
+  let as: HostileServer
+  let sessions: StartedRedis
+  let coordination: StartedRedis
+  let instances: string[] = []
+
+  before(async () => {
+    ;[sessions, coordination] = await Promise.all([startRedis(), startRedis()])
+    cleanups.push(() => sessions.close())
+    cleanups.push(() => coordination.close())
+    const key = await clientKey('ES256')
+    as = await startHostileServer({ clientId: CLIENT_ID, clientJwks: { keys: [key.publicJwk] } })
+    cleanups.push(() => as.close())
+    // Sessions and coordination on two servers, so that an outage of the coordination store
+    // alone shows express-fapi's own answer (a shared server fails the session store first).
+    const env = {
+      REDIS_URL: sessions.url,
+      COORDINATION_REDIS_URL: coordination.url,
+      ISSUER: as.issuer,
+      REDIRECT_URI: 'http://127.0.0.1:1/auth/callback',
+      CLIENT_JWK: JSON.stringify(key.privateJwk),
+      HOSTILE: '1',
+    }
+    instances = await Promise.all([startInstance(env), startInstance(env)])
+  })
+
+  test('JARM §4.4 (final), RFC 9700 §4.5: 200 duplicate deliveries across instances, one token request per response', async () => {
+    const [a = '', b = ''] = instances
+    const before = as.requests('/token')
+    const logins = 20
+    const copies = 10
+    for (let round = 0; round < logins; round += 1) {
+      const browser = new AppBrowser(a)
+      const delivery = await as.authorize(await browser.startLogin())
+      const answers = await Promise.all(
+        Array.from({ length: copies }, (_, index) =>
+          browser.request(at(index % 2 === 0 ? a : b, delivery)),
+        ),
+      )
+      const statuses = answers.map((answer) => answer.status)
+      assert.equal(statuses.filter((status) => status === 200).length, 1, statuses.join(','))
+      assert.ok(
+        statuses.every((status) => status === 200 || status === 400),
+        statuses.join(','),
+      )
+    }
+    assert.equal(as.requests('/token') - before, logins, 'exactly one redemption per response')
+  })
+
+  test('FAPI 2.0 §5.3.3.1 (6): parallel refreshes of one login on two instances are one refresh request', async () => {
+    const [a = '', b = ''] = instances
+    const browser = new AppBrowser(a)
+    const delivery = await as.authorize(await browser.startLogin())
+    assert.equal((await browser.request(at(b, delivery))).status, 200)
+    const before = as.requests('/token')
+    as.fault('/token', (reply) => ({ ...reply, delayMs: 100 }))
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, (_, index) =>
+        browser.request(`${index % 2 === 0 ? a : b}/refresh`, { method: 'POST' }),
+      ),
+    )
+    as.fault('/token', undefined)
+    assert.deepEqual(
+      answers.map((answer) => answer.status),
+      Array.from({ length: 10 }, () => 200),
+    )
+    assert.equal(as.requests('/token') - before, 1, 'one refresh request at the server')
+  })
+
+  test('session integrity: a logout on instance B during a refresh on instance A stays logged out', async () => {
+    const [a = '', b = ''] = instances
+    const browser = new AppBrowser(a)
+    const delivery = await as.authorize(await browser.startLogin())
+    assert.equal((await browser.request(at(a, delivery))).status, 200)
+    const before = as.requests('/token')
+    as.fault('/token', (reply) => ({ ...reply, delayMs: 400 }))
+    const refreshing = browser.request(`${a}/refresh`, { method: 'POST' })
+    await seen(as, '/token', before + 1)
+    assert.equal((await browser.request(`${b}/auth/logout`, { method: 'POST' })).status, 303)
+    const refreshed = await refreshing
+    as.fault('/token', undefined)
+    assert.equal(refreshed.status, 401)
+    assert.equal(await errorCode(refreshed), 'ERR_LOGIN_REQUIRED')
+    for (const origin of [a, b]) {
+      assert.equal((await browser.request(`${origin}/me`)).status, 401, `logged out on ${origin}`)
+    }
+  })
+
+  test('Redis stopped and restarted: ERR_COORDINATION_UNAVAILABLE, no double login, then recovery', async () => {
+    const [a = '', b = ''] = instances
+    const browser = new AppBrowser(a)
+    const delivery = await as.authorize(await browser.startLogin())
+    const before = as.requests('/token')
+    await coordination.close()
+    const answers = await Promise.all(
+      [a, b, a, b].map((origin) =>
+        browser.request(at(origin, delivery), { headers: { accept: 'application/json' } }),
+      ),
+    )
+    const codes = await Promise.all(answers.map(errorCode))
+    assert.ok(
+      answers.every((answer) => answer.status === 503 || answer.status === 400),
+      answers.map((answer) => answer.status).join(','),
+    )
+    assert.ok(codes.includes('ERR_COORDINATION_UNAVAILABLE'), codes.join(','))
+    assert.equal(as.requests('/token'), before, 'no token request while Redis is down')
+    assert.equal((await browser.request(`${a}/me`)).status, 401, 'no login')
+
+    coordination = await startRedis(coordination.port)
+    // The clients reconnect by themselves; a new login completes once they have (bounded).
+    let status = 0
+    for (let round = 0; round < 100 && status !== 200; round += 1) {
+      const retry = new AppBrowser(a)
+      const again = await as.authorize(await retry.startLogin())
+      status = (await retry.request(at(round % 2 === 0 ? a : b, again))).status
+      if (status !== 200) await sleep(100)
+    }
+    assert.equal(status, 200, 'logins work again once Redis is back')
+    // The response delivered during the outage stays used: its pending login was consumed.
+    const replay = await browser.request(at(b, delivery), {
+      headers: { accept: 'application/json' },
+    })
+    assert.equal(await errorCode(replay), 'ERR_TRANSACTION_NOT_FOUND')
+    assert.equal(as.requests('/token'), before + 1, 'one token request: the recovered login')
+  })
+})
