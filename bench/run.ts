@@ -210,10 +210,12 @@ async function benchAlg(alg: Alg, processes: Processes): Promise<AlgResult> {
   const ratios: Array<[string, Contender, Contender]> = [
     ['login: express-fapi / node-crypto floor', 'login-fapi', 'login-node'],
     ['login: express-fapi / jose floor', 'login-fapi', 'login-jose'],
+    ['login: express-fapi on Connect / node-crypto floor', 'login-connect', 'login-node'],
     ['login: openid-client / express-fapi', 'login-oc', 'login-fapi'],
     ['login: express-openid-connect / express-fapi', 'login-eoc', 'login-fapi'],
     ['callback: express-fapi / node-crypto floor', 'cb-fapi', 'cb-node'],
     ['callback: express-fapi / jose+fetch floor', 'cb-fapi', 'cb-jose'],
+    ['callback: express-fapi on Connect / node-crypto floor', 'cb-connect', 'cb-node'],
     ['login: patched / express-fapi', 'login-fapi-b', 'login-fapi'],
     ['login: patched / node-crypto floor', 'login-fapi-b', 'login-node'],
     ['callback: patched / express-fapi', 'cb-fapi-b', 'cb-fapi'],
