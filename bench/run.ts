@@ -10,6 +10,7 @@
  * contender still runs end to end.
  */
 import { availableParallelism, cpus } from 'node:os'
+import { relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { Child, CHILD_MAX_LIFETIME_MS } from './lib/ipc.js'
@@ -134,6 +135,7 @@ async function benchAlg(alg: Alg, processes: Processes): Promise<AlgResult> {
   const rawResult = await processes.raw.call<Record<string, number>>('run', {
     alg,
     n: settings.rawN,
+    fapiSrc,
   })
 
   const options = {
@@ -230,6 +232,11 @@ async function benchAlg(alg: Alg, processes: Processes): Promise<AlgResult> {
 
 const setCookies = new Map<string, number>()
 
+const repoRoot = fileURLToPath(new URL('..', import.meta.url))
+function repoPath(path: string): string {
+  return relative(repoRoot, path) || '.'
+}
+
 async function main(): Promise<void> {
   const started = Date.now()
   const results: Partial<Record<Alg, AlgResult>> = {}
@@ -249,12 +256,13 @@ async function main(): Promise<void> {
     cpus: `${availableParallelism()} × ${cpus()[0]?.model ?? 'unknown'}`,
     mode: smoke ? 'smoke' : 'full',
     ...settings,
-    fapiSrc,
-    compareSrc: compareSrc ?? null,
+    // Relative to the repository, so that results.json names no directory of this machine.
+    fapiSrc: repoPath(fapiSrc),
+    compareSrc: compareSrc === undefined ? null : repoPath(compareSrc),
     seconds: Math.round((Date.now() - started) / 1000),
   }
   await writeJson(out, { meta, results, targets: summary })
-  console.log(`\nwrote ${out} in ${meta.seconds} s`)
+  console.log(`\nwrote ${repoPath(out)} in ${meta.seconds} s`)
 }
 
 main().then(
