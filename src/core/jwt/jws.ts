@@ -8,7 +8,7 @@
  */
 import type { JWTPayload } from 'jose'
 import type { JwsAlgorithm } from '../../config/index.js'
-import { fapiError, type FapiError, type FapiErrorCode } from '../../errors.js'
+import { fapiError, printable, type FapiError, type FapiErrorCode } from '../../errors.js'
 import type { RemoteJwks } from '../server/jwks.js'
 import {
   parseCompactJws,
@@ -113,19 +113,21 @@ const UNDERSTOOD_CRIT: ReadonlySet<string> = new Set(['b64'])
 function critical(header: Readonly<Record<string, unknown>>): string | undefined {
   const { crit } = header
   if (crit === undefined) return undefined
-  if (
-    !Array.isArray(crit) ||
-    crit.length === 0 ||
-    crit.some((name) => typeof name !== 'string' || name === '')
-  ) {
-    return '"crit" is not an array of names'
+  if (!Array.isArray(crit) || crit.length === 0) return '"crit" is not an array of names'
+  const listed: readonly unknown[] = crit
+  const names = new Set<string>()
+  for (const name of listed) {
+    if (typeof name !== 'string' || name === '') return '"crit" is not an array of names'
+    if (names.has(name)) return '"crit" lists a name twice'
+    names.add(name)
   }
-  if (new Set(crit).size !== crit.length) return '"crit" lists a name twice'
-  for (const name of crit as string[]) {
-    if (!UNDERSTOOD_CRIT.has(name)) return `"crit" lists "${name}", which is not understood`
+  for (const name of names) {
+    if (!UNDERSTOOD_CRIT.has(name)) {
+      return `"crit" lists "${printable(name, 40)}", which is not understood`
+    }
     if (!Object.hasOwn(header, name)) return `"crit" lists "${name}", which is absent`
   }
-  if (crit.includes('b64')) {
+  if (names.has('b64')) {
     if (typeof header.b64 !== 'boolean') return '"b64" is not a boolean'
     if (!header.b64) return 'an unencoded payload ("b64": false) is not a JWT'
   }
