@@ -1,21 +1,68 @@
 /**
  * One relying-party server (one contender), in its own process: the bench measures this
  * process's CPU (`process.cpuUsage()`, all threads, libuv threadpool included) between `cpu`
- * samples taken before and after each batch.
+ * samples taken before and after each batch, and counts the calls into its session stores.
  */
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
+import {
+  createServer,
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+  type ServerResponse,
+} from 'node:http'
 import type { AddressInfo } from 'node:net'
-import express, { type NextFunction, type Request, type Response } from 'express'
+import connect from 'connect'
+import express from 'express'
 import session from 'express-session'
 import type { RouteContext } from './contenders/context.js'
 import { announce, serve } from './lib/ipc.js'
-import type { CpuSample, RpStart, RpStarted } from './lib/protocol.js'
+import {
+  STORE_METHODS,
+  type CpuSample,
+  type RpStart,
+  type RpStarted,
+  type StoreCalls,
+} from './lib/protocol.js'
 
 const servers: Server[] = []
 const stores = new Map<string, session.MemoryStore>()
 let failures = 0
+
+/** Every call express-session makes into the stores of this process, by method. */
+const storeCalls: StoreCalls = { get: 0, set: 0, destroy: 0, touch: 0 }
+
+/**
+ * express-session's MemoryStore with every `get`, `set`, `destroy` and `touch` counted: the round
+ * trips a networked store (Redis, a database) would make.
+ */
+function countingStore(): session.MemoryStore {
+  const store = new session.MemoryStore()
+  const methods = store as unknown as Record<string, (...args: unknown[]) => unknown>
+  for (const method of STORE_METHODS) {
+    const original = methods[method]
+    if (typeof original !== 'function') continue
+    methods[method] = function counted(this: unknown, ...args: unknown[]) {
+      storeCalls[method] += 1
+      return original.apply(this, args)
+    }
+  }
+  return store
+}
+
+/** The bench's last handler: a server-side failure is counted and answered with a 500. */
+function failed(err: unknown, res: ServerResponse): void {
+  failures += 1
+  if (res.headersSent) {
+    res.destroy()
+    return
+  }
+  const code = (err as { code?: unknown }).code
+  res.statusCode = 500
+  res.setHeader('content-type', 'text/plain')
+  res.end(`failed: ${String(code ?? err)}`)
+}
 
 /** Starts one app (one per algorithm) on a port of its own. */
 async function start(options: RpStart): Promise<RpStarted> {
@@ -25,7 +72,7 @@ async function start(options: RpStart): Promise<RpStarted> {
   await once(server, 'listening')
   servers.push(server)
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  const store = new session.MemoryStore()
+  const store = countingStore()
   stores.set(origin, store)
   const ctx: RouteContext = {
     alg: options.alg,
@@ -36,37 +83,44 @@ async function start(options: RpStart): Promise<RpStarted> {
     redirectUri: `${origin}/auth/callback`,
     fapiSrc: options.fapiSrc,
   }
+  const sessions = session({
+    secret: 'bench-session-secret',
+    resave: false,
+    saveUninitialized: false,
+    store,
+  })
+  const { contender } = options
+  if (contender === 'login-connect' || contender === 'cb-connect') {
+    // Connect 3 with express-session (itself Connect middleware), routed by path prefix.
+    const { fapiRoutes } = await import('./contenders/fapi.js')
+    const routes = await fapiRoutes(ctx)
+    const app = connect()
+    app.use(sessions as unknown as connect.NextHandleFunction)
+    app.use('/auth/login', routes.login)
+    app.use('/auth/callback', routes.callback)
+    app.use((err: unknown, _req: IncomingMessage, res: ServerResponse, _next: () => void) => {
+      void _next
+      failed(err, res)
+    })
+    server.on('request', app as unknown as RequestListener)
+    const callbackPath = contender === 'cb-connect' ? '/auth/callback' : null
+    return { origin, loginPath: '/auth/login', callbackPath }
+  }
   const app = express()
   const started = (loginPath: string, callbackPath: string | null): RpStarted => {
-    app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
-      failures += 1
-      if (res.headersSent) {
-        next(err)
-        return
-      }
-      const code = (err as { code?: unknown }).code
-      res
-        .status(500)
-        .type('text')
-        .send(`failed: ${String(code ?? err)}`)
+    app.use((err: unknown, _req: IncomingMessage, res: ServerResponse, _next: () => void) => {
+      void _next
+      failed(err, res)
     })
     server.on('request', app)
     return { origin, loginPath, callbackPath }
   }
-  const { contender } = options
   // Each contender's modules are loaded only in its own process.
   if (contender === 'login-eoc') {
     const { expressOpenidConnect } = await import('./contenders/eoc.js')
     return started(await expressOpenidConnect(app, ctx), null)
   }
-  app.use(
-    session({
-      secret: 'bench-session-secret',
-      resave: false,
-      saveUninitialized: false,
-      store,
-    }),
-  )
+  app.use(sessions)
   switch (contender) {
     case 'login-nosig':
     case 'login-node':
@@ -116,7 +170,13 @@ function mainThread(): [number, number] {
 function cpu(): CpuSample {
   const { user, system } = process.cpuUsage()
   const [mainUs, mainWaitUs] = mainThread()
-  return { cpuUs: user + system, hrUs: Number(process.hrtime.bigint() / 1000n), mainUs, mainWaitUs }
+  return {
+    cpuUs: user + system,
+    hrUs: Number(process.hrtime.bigint() / 1000n),
+    mainUs,
+    mainWaitUs,
+    storeCalls: { ...storeCalls },
+  }
 }
 
 serve(

@@ -10,6 +10,7 @@
  * contender still runs end to end.
  */
 import { availableParallelism, cpus } from 'node:os'
+import { relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { Child, CHILD_MAX_LIFETIME_MS } from './lib/ipc.js'
@@ -134,6 +135,7 @@ async function benchAlg(alg: Alg, processes: Processes): Promise<AlgResult> {
   const rawResult = await processes.raw.call<Record<string, number>>('run', {
     alg,
     n: settings.rawN,
+    fapiSrc,
   })
 
   const options = {
@@ -210,10 +212,12 @@ async function benchAlg(alg: Alg, processes: Processes): Promise<AlgResult> {
   const ratios: Array<[string, Contender, Contender]> = [
     ['login: express-fapi / node-crypto floor', 'login-fapi', 'login-node'],
     ['login: express-fapi / jose floor', 'login-fapi', 'login-jose'],
+    ['login: express-fapi on Connect / node-crypto floor', 'login-connect', 'login-node'],
     ['login: openid-client / express-fapi', 'login-oc', 'login-fapi'],
     ['login: express-openid-connect / express-fapi', 'login-eoc', 'login-fapi'],
     ['callback: express-fapi / node-crypto floor', 'cb-fapi', 'cb-node'],
     ['callback: express-fapi / jose+fetch floor', 'cb-fapi', 'cb-jose'],
+    ['callback: express-fapi on Connect / node-crypto floor', 'cb-connect', 'cb-node'],
     ['login: patched / express-fapi', 'login-fapi-b', 'login-fapi'],
     ['login: patched / node-crypto floor', 'login-fapi-b', 'login-node'],
     ['callback: patched / express-fapi', 'cb-fapi-b', 'cb-fapi'],
@@ -227,6 +231,11 @@ async function benchAlg(alg: Alg, processes: Processes): Promise<AlgResult> {
 }
 
 const setCookies = new Map<string, number>()
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url))
+function repoPath(path: string): string {
+  return relative(repoRoot, path) || '.'
+}
 
 async function main(): Promise<void> {
   const started = Date.now()
@@ -247,12 +256,13 @@ async function main(): Promise<void> {
     cpus: `${availableParallelism()} × ${cpus()[0]?.model ?? 'unknown'}`,
     mode: smoke ? 'smoke' : 'full',
     ...settings,
-    fapiSrc,
-    compareSrc: compareSrc ?? null,
+    // Relative to the repository, so that results.json names no directory of this machine.
+    fapiSrc: repoPath(fapiSrc),
+    compareSrc: compareSrc === undefined ? null : repoPath(compareSrc),
     seconds: Math.round((Date.now() - started) / 1000),
   }
   await writeJson(out, { meta, results, targets: summary })
-  console.log(`\nwrote ${out} in ${meta.seconds} s`)
+  console.log(`\nwrote ${repoPath(out)} in ${meta.seconds} s`)
 }
 
 main().then(

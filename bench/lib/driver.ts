@@ -13,6 +13,7 @@ import {
   type MintItem,
   type PathCounts,
   type RpStarted,
+  type StoreCalls,
 } from './protocol.js'
 
 const AS_SCRIPT = new URL('../as-server.ts', import.meta.url)
@@ -112,6 +113,8 @@ export interface Measured {
   readonly rps: number
   /** Authorization server requests during the batch, by path. */
   readonly asCalls: PathCounts
+  /** Session store calls during the batch, by method (totals, not per request). */
+  readonly storeCalls: StoreCalls
   /** The batch's window on the `process.hrtime` clock of the server, in microseconds. */
   readonly window: readonly [number, number]
 }
@@ -134,6 +137,12 @@ async function measure(
     mainWaitUsPerReq: (after.mainWaitUs - before.mainWaitUs) / n,
     rps: (n * 1000) / wallMs,
     asCalls: countsDelta(asBefore, asAfter),
+    storeCalls: {
+      get: after.storeCalls.get - before.storeCalls.get,
+      set: after.storeCalls.set - before.storeCalls.set,
+      destroy: after.storeCalls.destroy - before.storeCalls.destroy,
+      touch: after.storeCalls.touch - before.storeCalls.touch,
+    },
     window: [before.hrUs, after.hrUs],
   }
 }

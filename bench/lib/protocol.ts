@@ -13,12 +13,14 @@ export const CONTENDERS = [
   'login-nosig',
   'login-node',
   'login-fapi',
+  'login-connect',
   'login-fapi-b',
   'login-jose',
   'login-oc',
   'login-eoc',
   'cb-node',
   'cb-fapi',
+  'cb-connect',
   'cb-fapi-b',
   'cb-jose',
 ] as const
@@ -37,12 +39,14 @@ export const LABELS: Readonly<Record<Contender, string>> = {
   'login-node': 'floor: + crypto.sign (async, cached key)',
   'login-jose': 'floor: + jose SignJWT',
   'login-fapi': 'express-fapi login() (JAR by value)',
+  'login-connect': 'express-fapi login() on Connect 3',
   'login-fapi-b': 'express-fapi login(), patched copy',
   'login-oc': 'openid-client 6 buildAuthorizationUrlWithJAR',
   'login-eoc': 'express-openid-connect 3 JAR (CryptoKey)',
   'cb-node': 'floor: crypto.verify/sign + node:http',
   'cb-jose': 'floor: jose verify/sign + fetch',
   'cb-fapi': 'express-fapi callback()',
+  'cb-connect': 'express-fapi callback() on Connect 3',
   'cb-fapi-b': 'express-fapi callback(), patched copy',
 }
 
@@ -73,7 +77,13 @@ export interface CpuSample {
   /** The main thread alone (Linux schedstat): microseconds on a CPU, and runnable but waiting. */
   readonly mainUs: number
   readonly mainWaitUs: number
+  /** Calls into the session stores of the process so far, by method. */
+  readonly storeCalls: StoreCalls
 }
+
+/** The session store methods express-session calls, counted by a wrapper around the store. */
+export const STORE_METHODS = ['get', 'set', 'destroy', 'touch'] as const
+export type StoreCalls = Record<(typeof STORE_METHODS)[number], number>
 
 /** One pending login to mint an authorization response for. */
 export interface MintItem {

@@ -6,10 +6,16 @@
  *
  * @module
  */
-import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose'
+import type { JWTPayload } from 'jose'
 import type { JwsAlgorithm } from '../../config/index.js'
-import { fapiError, type FapiError, type FapiErrorCode } from '../../errors.js'
+import { fapiError, printable, type FapiError, type FapiErrorCode } from '../../errors.js'
 import type { RemoteJwks } from '../server/jwks.js'
+import {
+  parseCompactJws,
+  verifySignature,
+  type ParseFailure,
+  type SignatureFailure,
+} from './verify.js'
 
 /** The failures a verification can end in, by code suffix. */
 type Failure =
@@ -31,7 +37,8 @@ export interface ServerJwtContext {
   readonly clockTolerance: number
   /** Milliseconds since the epoch. */
   readonly now: number
-  readonly jwks: RemoteJwks
+  /** The server's keys (only their selection by header is used). */
+  readonly jwks: Pick<RemoteJwks, 'select'>
 }
 
 /** What is being verified, and how its failures are reported. */
@@ -41,7 +48,6 @@ export interface JwsExpectations extends ServerJwtContext {
   readonly requiredClaims: readonly string[]
 }
 
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
 const LABEL = { JARM: 'JARM response', ID_TOKEN: 'ID token' } as const
 
 /** The code of each failure, per kind of token: written out, so every code has a throw site. */
@@ -83,59 +89,111 @@ function isAllowed(alg: unknown, allowed: readonly JwsAlgorithm[]): alg is JwsAl
   return typeof alg === 'string' && (allowed as readonly string[]).includes(alg)
 }
 
-/** Maps jose's verification errors onto our codes; anything else is a signature failure. */
-function joseFailure(expect: JwsExpectations, cause: unknown): FapiError {
-  if (cause instanceof errors.JWTExpired && cause.claim === 'exp') {
-    return fail(expect, 'EXPIRED', '"exp" is in the past', cause)
+const MALFORMED: Readonly<Record<ParseFailure, string>> = {
+  shape: 'not a compact JWS',
+  encoding: 'a segment is not valid base64url',
+  header: 'the header is not a JSON object',
+  payload: 'the payload is not a JSON object',
+}
+
+const UNVERIFIED: Readonly<Record<SignatureFailure, string>> = {
+  'key-unfit': 'the server key does not fit "alg"',
+  length: 'the signature has the wrong length for "alg"',
+  invalid: 'the signature does not verify',
+}
+
+/** Header parameters this verifier understands when listed in `crit` (RFC 7515 §4.1.11). */
+const UNDERSTOOD_CRIT: ReadonlySet<string> = new Set(['b64'])
+
+/**
+ * RFC 7515 §4.1.11: `crit`, when present, is a non-empty array of distinct names of parameters
+ * present in the header, each one this verifier understands; RFC 7797 §3: `b64`, when critical, is
+ * a boolean, and a JWT never has an unencoded payload (RFC 7797 §7).
+ */
+function critical(header: Readonly<Record<string, unknown>>): string | undefined {
+  const { crit } = header
+  if (crit === undefined) return undefined
+  if (!Array.isArray(crit) || crit.length === 0) return '"crit" is not an array of names'
+  const listed: readonly unknown[] = crit
+  const names = new Set<string>()
+  for (const name of listed) {
+    if (typeof name !== 'string' || name === '') return '"crit" is not an array of names'
+    if (names.has(name)) return '"crit" lists a name twice'
+    names.add(name)
   }
-  if (cause instanceof errors.JWTClaimValidationFailed || cause instanceof errors.JWTExpired) {
-    if (cause.claim === 'aud' && cause.reason === 'check_failed') {
-      return fail(expect, 'AUD_MISMATCH', `"aud" is not this client "${expect.clientId}"`, cause)
+  for (const name of names) {
+    if (!UNDERSTOOD_CRIT.has(name)) {
+      return `"crit" lists "${printable(name, 40)}", which is not understood`
     }
-    if (cause.claim === 'iss' && cause.reason === 'check_failed') {
-      return fail(expect, 'ISS_MISMATCH', `"iss" is not the issuer "${expect.issuer}"`, cause)
-    }
-    return fail(
-      expect,
-      'CLAIMS_INVALID',
-      `claim "${cause.claim}" is ${cause.reason === 'missing' ? 'missing' : 'invalid'}`,
-      cause,
-    )
+    if (!Object.hasOwn(header, name)) return `"crit" lists "${name}", which is absent`
   }
-  if (cause instanceof errors.JOSEAlgNotAllowed)
-    return fail(expect, 'ALG_NOT_ALLOWED', 'algorithm not allowed', cause)
-  if (cause instanceof errors.JWSSignatureVerificationFailed) {
-    return fail(expect, 'SIGNATURE_INVALID', 'the signature does not verify', cause)
+  if (names.has('b64')) {
+    if (typeof header.b64 !== 'boolean') return '"b64" is not a boolean'
+    if (!header.b64) return 'an unencoded payload ("b64": false) is not a JWT'
   }
-  if (cause instanceof errors.JOSEError)
-    return fail(expect, 'MALFORMED', 'not a valid signed JWT', cause)
-  return fail(expect, 'SIGNATURE_INVALID', 'the signature could not be verified', cause)
+  return undefined
+}
+
+/** `aud` names this client (a string, or an array with it; RFC 7519 §4.1.3). */
+function namesClient(aud: unknown, clientId: string): boolean {
+  return typeof aud === 'string' ? aud === clientId : Array.isArray(aud) && aud.includes(clientId)
+}
+
+/** A NumericDate claim, if present, is a number (RFC 7519 §2). */
+function numericDate(expect: JwsExpectations, payload: JWTPayload, claim: 'iat' | 'nbf' | 'exp') {
+  const value: unknown = payload[claim]
+  if (value !== undefined && typeof value !== 'number') {
+    throw fail(expect, 'CLAIMS_INVALID', `claim "${claim}" is invalid`)
+  }
+  return value
 }
 
 /**
- * Verifies a compact JWS JWT: shape, `alg` in the allow-list (never `none`, RFC 8725 §3.1), `iss`
- * before any key lookup (JARM security considerations), the key by kid and key shape, the
- * signature, `iss`, `aud` (exactly this client, no other audiences), `exp`, `iat` not in the future,
- * and the required claims. Returns the verified payload and its algorithm.
+ * The claims, in the order RFC 7519 §4.1 and the callers need them: the required claims present,
+ * `aud` naming this client, `iat`, `nbf` (not in the future) and `exp` (not in the past), with the
+ * clock tolerance. `iss` was checked before the key lookup, on this same decoded payload.
+ */
+function checkClaims(expect: JwsExpectations, payload: JWTPayload): void {
+  for (const claim of new Set([...expect.requiredClaims, 'aud', 'iss'].reverse())) {
+    if (!Object.hasOwn(payload, claim)) {
+      throw fail(expect, 'CLAIMS_INVALID', `claim "${claim}" is missing`)
+    }
+  }
+  if (!namesClient(payload.aud, expect.clientId)) {
+    throw fail(expect, 'AUD_MISMATCH', `"aud" is not this client "${expect.clientId}"`)
+  }
+  const now = Math.floor(expect.now / 1000)
+  numericDate(expect, payload, 'iat')
+  const nbf = numericDate(expect, payload, 'nbf')
+  if (nbf !== undefined && nbf > now + expect.clockTolerance) {
+    throw fail(expect, 'CLAIMS_INVALID', 'claim "nbf" is invalid')
+  }
+  const exp = numericDate(expect, payload, 'exp')
+  if (exp !== undefined && exp <= now - expect.clockTolerance) {
+    throw fail(expect, 'EXPIRED', '"exp" is in the past')
+  }
+}
+
+/**
+ * Verifies a compact JWS JWT, decoded once: shape and encoding, `alg` in the allow-list (never
+ * `none`, RFC 8725 §3.1), `iss` before any key lookup (JARM security considerations), the key by
+ * kid and key shape, `crit`, the signature (with `crypto.verify`), the required claims, `aud`
+ * (exactly this client, no other audiences), `nbf`, `exp`, and `iat` not in the future. Returns
+ * the verified payload and its algorithm.
  */
 export async function verifyJws(
   token: string,
   expect: JwsExpectations,
 ): Promise<{ payload: JWTPayload; alg: JwsAlgorithm }> {
-  if (!COMPACT_JWS.test(token)) throw fail(expect, 'MALFORMED', 'not a compact JWS')
-  let header: ReturnType<typeof decodeProtectedHeader>
-  let unverified: JWTPayload
-  try {
-    header = decodeProtectedHeader(token)
-    unverified = decodeJwt(token)
-  } catch (cause) {
-    throw fail(expect, 'MALFORMED', 'the header or payload is not valid JSON', cause)
-  }
+  const jws = parseCompactJws(token)
+  if (typeof jws === 'string') throw fail(expect, 'MALFORMED', MALFORMED[jws])
+  const { header } = jws
+  const payload: JWTPayload = jws.payload
   const alg = header.alg
   if (!isAllowed(alg, expect.algorithms)) {
     throw fail(expect, 'ALG_NOT_ALLOWED', `"alg" must be one of ${expect.algorithms.join(', ')}`)
   }
-  if (unverified.iss !== expect.issuer) {
+  if (payload.iss !== expect.issuer) {
     throw fail(expect, 'ISS_MISMATCH', `"iss" is not the issuer "${expect.issuer}"`)
   }
   const key = await expect.jwks.select({ alg, kid: header.kid })
@@ -148,19 +206,11 @@ export async function verifyJws(
         : 'several keys of the server match the header "kid" and "alg"',
     )
   }
-  let payload: JWTPayload
-  try {
-    ;({ payload } = await jwtVerify(token, key, {
-      algorithms: [...expect.algorithms],
-      issuer: expect.issuer,
-      audience: expect.clientId,
-      requiredClaims: [...expect.requiredClaims],
-      clockTolerance: expect.clockTolerance,
-      currentDate: new Date(expect.now),
-    }))
-  } catch (cause) {
-    throw joseFailure(expect, cause)
-  }
+  const unusable = critical(header)
+  if (unusable !== undefined) throw fail(expect, 'MALFORMED', unusable)
+  const verified = await verifySignature(alg, key, jws)
+  if (verified !== true) throw fail(expect, 'SIGNATURE_INVALID', UNVERIFIED[verified])
+  checkClaims(expect, payload)
   if (Array.isArray(payload.aud) && payload.aud.some((aud) => aud !== expect.clientId)) {
     throw fail(
       expect,

@@ -1,7 +1,7 @@
 /**
  * Our own signatures (request objects, client assertions) with Node's `crypto.sign`, run in the
- * libuv threadpool, on the KeyObject imported at startup. Verification of the server's tokens
- * stays with jose.
+ * libuv threadpool, on the KeyObject imported at startup. The server's tokens are verified the
+ * same way, in `verify.ts`.
  *
  * @module
  */
