@@ -22,6 +22,21 @@ import { partOf, registerNamespace, requireSession } from './middleware/session.
 import { createLogout } from './middleware/logout.js'
 import { createRefresh, type Refresh } from './middleware/refresh.js'
 import { createFetchResource, type FetchResource } from './middleware/resource.js'
+import type { ClientCredentialsRequest } from './core/flows/client-credentials.js'
+import type { AuthorizationDetail } from './core/server/authorization-details.js'
+import type { ResourceRequestInit } from './core/server/resource.js'
+
+/** A client credentials token as the app sees it (its DPoP key stays inside). */
+export interface ClientCredentialsToken {
+  readonly accessToken: string
+  /** `DPoP` when bound to the client's DPoP key, else `Bearer` (certificate-bound under mTLS). */
+  readonly tokenType: 'Bearer' | 'DPoP'
+  /** Milliseconds since the epoch, when the server said `expires_in`. */
+  readonly expiresAt: number | undefined
+  readonly scope: string
+  /** What the server granted (RFC 9396 §7), when it says. */
+  readonly authorizationDetails?: readonly AuthorizationDetail[]
+}
 
 /**
  * The middlewares of one FAPI client, typed over `node:http`: they work in Express 4 and 5 and in
@@ -184,6 +199,42 @@ export interface FapiClient {
    */
   readonly refresh: Refresh
   /**
+   * A token for the client itself (RFC 6749 §4.4), to create a consent at the bank's API before a
+   * login, say: the same client authentication as the logins (`private_key_jwt` or mTLS) and the
+   * same sender constraint (a DPoP key of the client, kept in memory, or the certificate). Cached
+   * per parameter set until shortly before it expires; one request in flight per parameter set.
+   * Rejects with a `FapiError` (`ERR_CLIENT_CREDENTIALS_REQUEST_INVALID`,
+   * `ERR_AUTHORIZATION_DETAILS_*`, `ERR_TOKEN_REJECTED`, `ERR_TOKEN_*`).
+   *
+   * @example
+   * ```ts
+   * const { accessToken, expiresAt } = await auth.clientCredentials({ scope: 'payments' })
+   * ```
+   * @see RFC 6749 §4.4; RFC 9396 §6; RFC 8707; RFC 9449 §5; RFC 8705 §3
+   */
+  clientCredentials(request?: ClientCredentialsRequest): Promise<ClientCredentialsToken>
+  /**
+   * Calls a resource server with a client credentials token for `request` (see
+   * {@link FapiClient.clientCredentials}), bound as it was issued (a DPoP proof with `ath`, or the
+   * client certificate): to create a consent at the bank's API, say. Resolves with the answer
+   * whatever its status.
+   *
+   * @example
+   * ```ts
+   * const answer = await auth.fetchAsClient('https://api.bank.example/consents', {
+   *   method: 'POST',
+   *   headers: { 'content-type': 'application/json' },
+   *   body: JSON.stringify({ amount: '10.00', currency: 'EUR' }),
+   * }, { scope: 'payments' })
+   * ```
+   * @see RFC 6750 §2.1; RFC 9449 §7; RFC 8705 §3
+   */
+  fetchAsClient(
+    url: string,
+    init?: ResourceRequestInit,
+    request?: ClientCredentialsRequest,
+  ): Promise<Response>
+  /**
    * Fetches discovery and the server's JWKS now. Optional: both are fetched on first use anyway.
    * Rejects with a `FapiError` when the server is unreachable or its metadata is unusable.
    */
@@ -250,6 +301,20 @@ export function fapiClient(options: FapiClientOptions): FapiClient {
     logout: () => createLogout(core),
     fetchResource: createFetchResource(core),
     refresh: createRefresh(core),
+    clientCredentials: async (request?: ClientCredentialsRequest) => {
+      const token = await core.clientCredentials(request)
+      return {
+        accessToken: token.accessToken,
+        tokenType: token.tokenType,
+        expiresAt: token.expiresAt,
+        scope: token.scope,
+        ...(token.authorizationDetails === undefined
+          ? {}
+          : { authorizationDetails: token.authorizationDetails }),
+      }
+    },
+    fetchAsClient: (url: string, init?: ResourceRequestInit, request?: ClientCredentialsRequest) =>
+      core.fetchAsClient(url, init, request),
     ready: () => core.ready(),
     core,
   })

@@ -89,6 +89,24 @@ export const ERROR_TABLE = Object.freeze({
     message:
       'the per-login authorization parameters are not an object of strings, numbers, booleans and objects',
   },
+  ERR_AUTHORIZATION_DETAILS_INVALID: {
+    kind: 'FapiError',
+    status: 500,
+    message:
+      'authorization_details is not a non-empty array of objects with a string type (RFC 9396 \u00a72)',
+  },
+  ERR_AUTHORIZATION_DETAILS_TYPE_UNSUPPORTED: {
+    kind: 'FapiError',
+    status: 500,
+    message:
+      "an authorization_details type is not in the server's authorization_details_types_supported (RFC 9396 \u00a710)",
+  },
+  ERR_CLIENT_CREDENTIALS_REQUEST_INVALID: {
+    kind: 'FapiError',
+    status: 500,
+    message:
+      'clientCredentials() was given parameters it does not send (unknown names, a malformed scope or resource)',
+  },
   ERR_RESPONSE_MODE_NOT_ALLOWED: {
     kind: 'FapiError',
     status: 400,

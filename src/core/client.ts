@@ -16,7 +16,12 @@ import type { CallbackRequest } from './flows/delivery.js'
 import { startLogin, type LoginRequest, type StartedLogin } from './flows/login.js'
 import { logoutTarget } from './flows/logout.js'
 import { createRefresher } from './flows/refresh.js'
-import { fetchResourceAs, type ResourceResult } from './flows/resource.js'
+import { callWithToken, fetchResourceAs, type ResourceResult } from './flows/resource.js'
+import {
+  createClientCredentials,
+  type ClientCredentialsRequest,
+  type ClientToken,
+} from './flows/client-credentials.js'
 import { isLoginOf, requireLoginOf, trimmedLogin, type StoredLogin } from './flows/stored-login.js'
 
 /** One FAPI client's protocol, framework-free. Every entry point rejects only with a `FapiError`. */
@@ -43,6 +48,18 @@ export interface FapiCore {
   trimLogin(login: StoredLogin, claims: Readonly<Record<string, unknown>>): StoredLogin
   /** The key of this client's part of the session (`sessionKey`). */
   readonly sessionKey: string
+  /**
+   * A client credentials token (RFC 6749 §4.4) for `request`, bound like the logins' (a DPoP key
+   * of the client, or its certificate); cached until shortly before it expires, one request in
+   * flight per parameter set.
+   */
+  clientCredentials(request?: ClientCredentialsRequest): Promise<ClientToken>
+  /** Calls a resource server with a client credentials token for `request`. */
+  fetchAsClient(
+    url: string,
+    init?: ResourceRequestInit,
+    request?: ClientCredentialsRequest,
+  ): Promise<Response>
   /** The paths this client's routes must be at: the login (`loginPath`) and the callback (`redirectUri`'s). */
   readonly paths: { readonly login: string; readonly callback: string }
   /** Refreshes a stored login (single flight per refresh token); store the record it resolves with. */
@@ -88,6 +105,7 @@ export function createFapiCore(options: FapiClientOptions): FapiCore {
   const config = resolveConfig(options)
   const context = createClientContext(config)
   const refreshStored = createRefresher(context)
+  const clientCredentials = createClientCredentials(context)
   const keys = Object.freeze([
     ...config.signingKeys.map((key) => key.publicJwk),
     ...config.encryptionKeys.map((key) => key.publicJwk),
@@ -108,6 +126,13 @@ export function createFapiCore(options: FapiClientOptions): FapiCore {
     refresh: guarded(async (stored: unknown) => refreshStored(requireLoginOf(stored, config))),
     fetchResource: guarded(async (stored: unknown, url: string, init: ResourceRequestInit = {}) =>
       fetchResourceAs(context, refreshStored, requireLoginOf(stored, config), url, init),
+    ),
+    clientCredentials: guarded(async (request?: ClientCredentialsRequest) =>
+      clientCredentials(request),
+    ),
+    fetchAsClient: guarded(
+      async (url: string, init: ResourceRequestInit = {}, request?: ClientCredentialsRequest) =>
+        callWithToken(context, await clientCredentials(request), url, init),
     ),
     logoutTarget: (stored: unknown) =>
       logoutTarget(context, isLoginOf(stored, config) ? stored.tokens.idToken : undefined),

@@ -6,7 +6,7 @@
  * @module
  */
 import { isAllowedServerUrl } from '../../config/index.js'
-import { callResource, type ResourceRequestInit } from '../server/resource.js'
+import { callResource, type BoundToken, type ResourceRequestInit } from '../server/resource.js'
 import type { ClientContext } from './context.js'
 import type { RefreshStored } from './refresh.js'
 import {
@@ -39,7 +39,18 @@ export async function fetchResourceAs(
   if (accessTokenExpired(login, config) && hasRefreshToken(login)) {
     refreshed = await refreshStored(login)
   }
-  const token = boundToken(refreshed ?? login, config)
+  const response = await callWithToken(context, boundToken(refreshed ?? login, config), url, init)
+  return { response, refreshed }
+}
+
+/** Calls a resource server with a bound token (a login's or the client's own). */
+export async function callWithToken(
+  context: ClientContext,
+  token: BoundToken,
+  url: string,
+  init: ResourceRequestInit,
+): Promise<Response> {
+  const { config } = context
   const aliases = token.certificate ? (await context.discovery.get()).resourceAliases : {}
   const answer = await callResource(url, init, token, {
     httpTimeout: config.httpTimeout,
@@ -50,9 +61,8 @@ export async function fetchResourceAs(
     aliases,
     isAllowedUrl: (target) => isAllowedServerUrl(target, config.allowInsecureLoopback),
   })
-  const response = new Response(NULL_BODY.has(answer.status) ? null : answer.body, {
+  return new Response(NULL_BODY.has(answer.status) ? null : answer.body, {
     status: answer.status,
     headers: answer.headers,
   })
-  return { response, refreshed }
 }
