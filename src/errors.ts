@@ -335,6 +335,12 @@ export const ERROR_TABLE = Object.freeze({
     status: 502,
     message: 'DPoP was used but token_type is Bearer',
   },
+  ERR_AUTHORIZATION_DETAILS_NOT_GRANTED: {
+    kind: 'ServerResponseError',
+    status: 403,
+    message:
+      "the token response's authorization_details are not what the login asked for, as grantedAuthorizationDetails requires (RFC 9396 \u00a77)",
+  },
   // the ID token
   ERR_ID_TOKEN_MISSING: {
     kind: 'ServerResponseError',
@@ -428,6 +434,12 @@ export const ERROR_TABLE = Object.freeze({
     status: 502,
     message:
       'acr was requested as essential and the ID token does not carry one of the requested values',
+  },
+  ERR_ID_TOKEN_CLAIM_VALUE_MISMATCH: {
+    kind: 'IdTokenError',
+    status: 502,
+    message:
+      'a claim requested as essential with a value (OIDC Core \u00a75.5.1) is missing from the ID token or has another value',
   },
   ERR_ID_TOKEN_AUTH_TIME_MISSING: {
     kind: 'IdTokenError',

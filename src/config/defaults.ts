@@ -55,6 +55,7 @@ export interface Defaults extends Readonly<Record<IntegerOption, number>> {
   readonly defaultReturnTo: string
   readonly loginPath: string
   readonly sessionKey: string
+  readonly grantedAuthorizationDetails: 'equal' | 'any'
   readonly allowInsecureLoopback: boolean
   /** What each integer option accepts (its default lies inside). */
   readonly bounds: Readonly<Record<IntegerOption, Bounds>>
@@ -97,6 +98,7 @@ export const DEFAULTS: Defaults = deepFreeze({
   defaultReturnTo: '/',
   loginPath: '/auth/login',
   sessionKey: 'fapi',
+  grantedAuthorizationDetails: 'equal',
   allowInsecureLoopback: false,
   bounds: {
     clockTolerance: { min: 0, max: 60 },

@@ -54,6 +54,9 @@ export interface Config extends Omit<ProfileChoices, 'algorithms'>, Omit<Resolve
   /** The modes a login may ask for: `responseMode` first, then `responseModes`. */
   readonly responseModes: readonly ResponseMode[]
   readonly sessionKey: string
+  readonly grantedAuthorizationDetails: NonNullable<
+    FapiClientOptions['grantedAuthorizationDetails']
+  >
   readonly onEvent: ((event: FapiEvent) => void) | undefined
   readonly now: () => number
 }
@@ -202,6 +205,14 @@ export function resolveConfig(options: FapiClientOptions): Config {
     fail('sessionKey', `"${sessionKey}" belongs to express-session; choose another name`)
   }
 
+  const granted = options.grantedAuthorizationDetails ?? DEFAULTS.grantedAuthorizationDetails
+  if (granted !== 'equal' && granted !== 'any' && typeof granted !== 'function') {
+    fail(
+      'grantedAuthorizationDetails',
+      'must be "equal", "any" or a function (granted, requested) => boolean',
+    )
+  }
+
   const onEvent = options.onEvent
   if (onEvent !== undefined && typeof onEvent !== 'function') {
     fail('onEvent', 'must be a function receiving each event')
@@ -246,6 +257,7 @@ export function resolveConfig(options: FapiClientOptions): Config {
     allowInsecureLoopback,
     responseModes: Object.freeze(responseModes),
     sessionKey,
+    grantedAuthorizationDetails: granted,
     onEvent,
     now,
   })

@@ -193,6 +193,20 @@ export interface FapiClientOptions {
    */
   sessionKey?: string
   /**
+   * What the token response's `authorization_details` (RFC 9396 §7) must be when a login asked for
+   * some: `'equal'` (the same objects, members in any order), `'any'` (whatever the server
+   * granted; the app reads it from the login), or a predicate of `(granted, requested)`. A login
+   * whose grant fails it is `ERR_AUTHORIZATION_DETAILS_NOT_GRANTED` and gets no session. Default
+   * `'equal'`.
+   */
+  grantedAuthorizationDetails?:
+    | 'equal'
+    | 'any'
+    | ((
+        granted: readonly AuthorizationDetailObject[] | undefined,
+        requested: readonly AuthorizationDetailObject[],
+      ) => boolean)
+  /**
    * Receives a typed, redacted event for each step of a login (metadata, request object, PAR,
    * authorization response, token response, ID token, outcome), for a trace page or metrics.
    * Tokens, codes, `state`, `nonce`, PKCE values and assertions never appear; ID token claim
@@ -202,4 +216,9 @@ export interface FapiClientOptions {
   onEvent?: (event: FapiEvent) => void
   /** The clock, in milliseconds since the epoch. Default `Date.now`. For tests. */
   now?: () => number
+}
+
+/** One RFC 9396 authorization details object: a string `type`, members defined by the type. */
+export type AuthorizationDetailObject = Readonly<Record<string, unknown>> & {
+  readonly type: string
 }

@@ -20,6 +20,7 @@ import { randomToken } from '../jwt/random.js'
 import { dpopContext, type ClientContext } from './context.js'
 import { checkLoginParams, expectationsOf, type AuthorizationParams } from './login-params.js'
 import { createPkce } from './pkce.js'
+import { checkDetailTypes } from '../server/authorization-details.js'
 import { emit, redactedUrl, tracedJwt, tracing } from './trace.js'
 import { returnToOf } from './return-to.js'
 import { addTransaction, type Transaction, type TransactionMap } from './transaction.js'
@@ -98,6 +99,10 @@ export async function startAuthorization(
     parEndpoint: config.par ? metadata.parEndpoint : undefined,
     tokenEndpoint: metadata.tokenEndpoint,
   })
+  // RFC 9396 §10: only types the server lists; nothing is sent otherwise.
+  if (expects.authorizationDetails !== undefined) {
+    checkDetailTypes(expects.authorizationDetails, metadata.authorizationDetailsTypes)
+  }
   const pkce = createPkce()
   const dpopKey =
     metadata.dpopAlgorithm === undefined ? undefined : createDpopKey(metadata.dpopAlgorithm)
@@ -115,6 +120,10 @@ export async function startAuthorization(
     ...(expects.maxAge === undefined ? {} : { maxAge: expects.maxAge }),
     ...(expects.acr === undefined ? {} : { acr: expects.acr }),
     ...(traceId === undefined ? {} : { traceId }),
+    ...(expects.authorizationDetails === undefined
+      ? {}
+      : { authorizationDetails: expects.authorizationDetails }),
+    ...(expects.claimValues === undefined ? {} : { claimValues: expects.claimValues }),
   }
   const params: Record<string, unknown> = {
     ...merged,

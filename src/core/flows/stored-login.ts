@@ -12,6 +12,7 @@ import type { IdTokenClaims } from '../jwt/id-token.js'
 import type { BoundToken } from '../server/resource.js'
 import type { TokenSet } from '../server/token.js'
 import type { Transaction } from './transaction.js'
+import type { AuthorizationDetail } from '../server/authorization-details.js'
 
 /** What a completed login keeps in the session. */
 export interface StoredLogin {
@@ -32,6 +33,8 @@ export interface StoredLogin {
   }
   /** Milliseconds since the epoch. */
   readonly loggedInAt: number
+  /** What the server granted (RFC 9396 §7): the token response's `authorization_details`. */
+  readonly authorizationDetails?: readonly AuthorizationDetail[]
 }
 
 /** The stored form of a token set: no `undefined` fields (session stores serialise to JSON). */
@@ -59,6 +62,9 @@ export function storedLoginOf(
     ...(transaction.dpopKey === undefined ? {} : { dpopKey: transaction.dpopKey }),
     tokens: storedTokens(login.tokens),
     loggedInAt: config.now(),
+    ...(login.tokens.authorizationDetails === undefined
+      ? {}
+      : { authorizationDetails: login.tokens.authorizationDetails }),
   }
 }
 
@@ -67,7 +73,13 @@ export function storedAfterRefresh(
   login: StoredLogin,
   refreshed: { readonly claims: Readonly<Record<string, unknown>>; readonly tokens: TokenSet },
 ): StoredLogin {
-  return { ...login, claims: refreshed.claims, tokens: storedTokens(refreshed.tokens) }
+  const details = refreshed.tokens.authorizationDetails
+  return {
+    ...login,
+    claims: refreshed.claims,
+    tokens: storedTokens(refreshed.tokens),
+    ...(details === undefined ? {} : { authorizationDetails: details }),
+  }
 }
 
 /** Narrows session content to a login made by this client at this issuer. */

@@ -5,10 +5,11 @@
  *
  * @module
  */
+import type { AuthorizationDetailObject } from '../../config/options.js'
 import { FapiError, ServerResponseError } from '../../errors.js'
 
 /** One authorization details object: a string `type`, the rest defined by the type. */
-export type AuthorizationDetail = Readonly<Record<string, unknown>> & { readonly type: string }
+export type AuthorizationDetail = AuthorizationDetailObject
 
 function isDetail(value: unknown): value is AuthorizationDetail {
   return (
@@ -72,6 +73,36 @@ export function grantedDetailsOf(value: unknown): readonly AuthorizationDetail[]
     )
   }
   return value
+}
+
+/**
+ * Checks what was granted against what a login asked for (RFC 9396 §7), as
+ * `grantedAuthorizationDetails` says: `ERR_AUTHORIZATION_DETAILS_NOT_GRANTED`.
+ */
+export function checkGrantedDetails(
+  granted: readonly AuthorizationDetail[] | undefined,
+  requested: readonly AuthorizationDetail[],
+  rule:
+    | 'equal'
+    | 'any'
+    | ((
+        granted: readonly AuthorizationDetail[] | undefined,
+        requested: readonly AuthorizationDetail[],
+      ) => boolean),
+): void {
+  if (rule === 'any') return
+  const ok =
+    rule === 'equal'
+      ? granted !== undefined && sameJson(granted, requested)
+      : rule(granted, requested) === true
+  if (!ok) {
+    throw new ServerResponseError(
+      'ERR_AUTHORIZATION_DETAILS_NOT_GRANTED',
+      granted === undefined
+        ? 'token response: no "authorization_details", though the login asked for some (RFC 9396 §7)'
+        : 'token response: the granted "authorization_details" are not what the login asked for (RFC 9396 §7)',
+    )
+  }
 }
 
 /** JSON values compared by content, object members in any order. */
