@@ -20,7 +20,8 @@ import {
 import { createRouter, type RouterPaths } from './middleware/router.js'
 import { partOf, registerNamespace, requireSession } from './middleware/session.js'
 import { createLogout } from './middleware/logout.js'
-import { createRefresh, type Refresh } from './middleware/refresh.js'
+import { createRefresh, storeLogin, type Refresh } from './middleware/refresh.js'
+import { toFapiError } from './errors.js'
 import { createFetchResource, type FetchResource } from './middleware/resource.js'
 import type { ClientCredentialsRequest } from './core/flows/client-credentials.js'
 import type { AuthorizationDetail } from './core/server/authorization-details.js'
@@ -199,6 +200,24 @@ export interface FapiClient {
    */
   readonly refresh: Refresh
   /**
+   * The logged-in user's claims from the server's userinfo endpoint (OIDC Core §5.3), called with
+   * the login's token as {@link FapiClient.fetchResource} does (refreshed once first when expired):
+   * a JSON answer, or a signed (optionally encrypted) userinfo JWT verified like an ID token
+   * (server keys, allow-listed algorithms, `iss`, `aud`). Its `sub` must be the ID token's, or
+   * nothing of it is used. Rejects with a `FapiError`: `ERR_LOGIN_REQUIRED`,
+   * `ERR_USERINFO_UNAVAILABLE`, `ERR_USERINFO_REJECTED`, `ERR_USERINFO_INVALID`,
+   * `ERR_USERINFO_SUB_MISMATCH`, `ERR_RESOURCE_*`.
+   *
+   * @example
+   * ```ts
+   * app.get('/profile', auth.requiresAuth(), (req, res, next) => {
+   *   auth.userinfo(req).then((claims) => res.json(claims), next)
+   * })
+   * ```
+   * @see OIDC Core §5.3.2, §5.3.4
+   */
+  userinfo(req: IncomingMessage): Promise<Readonly<Record<string, unknown>>>
+  /**
    * A token for the client itself (RFC 6749 §4.4), to create a consent at the bank's API before a
    * login, say: the same client authentication as the logins (`private_key_jwt` or mTLS) and the
    * same sender constraint (a DPoP key of the client, kept in memory, or the certificate). Cached
@@ -301,6 +320,16 @@ export function fapiClient(options: FapiClientOptions): FapiClient {
     logout: () => createLogout(core),
     fetchResource: createFetchResource(core),
     refresh: createRefresh(core),
+    userinfo: async (req: IncomingMessage) => {
+      try {
+        const session = requireSession(req)
+        const result = await core.userinfo(partOf(session, core.sessionKey)?.login)
+        if (result.refreshed !== undefined) await storeLogin(req, core.sessionKey, result.refreshed)
+        return result.claims
+      } catch (error) {
+        throw toFapiError(error)
+      }
+    },
     clientCredentials: async (request?: ClientCredentialsRequest) => {
       const token = await core.clientCredentials(request)
       return {

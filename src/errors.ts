@@ -478,6 +478,27 @@ export const ERROR_TABLE = Object.freeze({
     status: 502,
     message: "the resource server's answer is over maxResponseBytes",
   },
+  ERR_USERINFO_UNAVAILABLE: {
+    kind: 'ServerResponseError',
+    status: 502,
+    message: 'userinfo() found no userinfo_endpoint in the server metadata',
+  },
+  ERR_USERINFO_REJECTED: {
+    kind: 'ServerResponseError',
+    status: 502,
+    message: 'the userinfo endpoint answered with another status than 200',
+  },
+  ERR_USERINFO_INVALID: {
+    kind: 'ServerResponseError',
+    status: 502,
+    message:
+      'the userinfo answer is not a JSON object, or a signed one that does not verify like an ID token',
+  },
+  ERR_USERINFO_SUB_MISMATCH: {
+    kind: 'ServerResponseError',
+    status: 502,
+    message: "the userinfo sub is not the ID token's (OIDC Core \u00a75.3.4)",
+  },
   // our own bug or an unexpected failure: never expected, never detailed to the user
   ERR_INTERNAL: {
     kind: 'FapiError',

@@ -16,6 +16,7 @@ import type { CallbackRequest } from './flows/delivery.js'
 import { startLogin, type LoginRequest, type StartedLogin } from './flows/login.js'
 import { logoutTarget } from './flows/logout.js'
 import { createRefresher } from './flows/refresh.js'
+import { fetchUserinfo, type UserinfoResult } from './flows/userinfo.js'
 import { callWithToken, fetchResourceAs, type ResourceResult } from './flows/resource.js'
 import {
   createClientCredentials,
@@ -71,6 +72,12 @@ export interface FapiCore {
   fetchResource(stored: unknown, url: string, init?: ResourceRequestInit): Promise<ResourceResult>
   /** Where to send the browser after the local session ended (never rejects). */
   logoutTarget(stored: unknown): Promise<string>
+  /**
+   * The userinfo claims of a stored login (OIDC Core §5.3), JSON or a signed (optionally
+   * encrypted) JWT verified like an ID token, once their `sub` matched the ID token's (§5.3.4);
+   * `refreshed`, when set, is the record to store.
+   */
+  userinfo(stored: unknown): Promise<UserinfoResult>
   /**
    * Where an anonymous page request is sent: the login route, with `returnTo` set to the page
    * (`url`, path and query) when the method is GET or HEAD and it is a path on this site.
@@ -133,6 +140,9 @@ export function createFapiCore(options: FapiClientOptions): FapiCore {
     fetchAsClient: guarded(
       async (url: string, init: ResourceRequestInit = {}, request?: ClientCredentialsRequest) =>
         callWithToken(context, await clientCredentials(request), url, init),
+    ),
+    userinfo: guarded(async (stored: unknown) =>
+      fetchUserinfo(context, refreshStored, requireLoginOf(stored, config)),
     ),
     logoutTarget: (stored: unknown) =>
       logoutTarget(context, isLoginOf(stored, config) ? stored.tokens.idToken : undefined),

@@ -163,6 +163,9 @@ export async function startFapi2Login(t: TestContext, c: Fapi2Case): Promise<Fap
           .then(async (answer) => res.json({ status: answer.status, body: await answer.json() }))
           .catch(next)
       })
+      router.get('/userinfo-claims', (req, res, next) => {
+        client.userinfo(req).then((claims) => res.json(claims), next)
+      })
       router.post('/refresh', (req, res, next) => {
         client.refresh(req).then((result) => res.json(result), next)
       })

@@ -236,6 +236,7 @@ export async function startFapi2Provider(
       encryption: { enabled: true },
       clientCredentials: { enabled: options.clientCredentials === true },
       revocation: { enabled: options.revocation === true },
+      jwtUserinfo: { enabled: options.signedUserinfo === true },
       ...(options.rarTypes === undefined
         ? {}
         : {
