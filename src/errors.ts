@@ -478,6 +478,12 @@ export const ERROR_TABLE = Object.freeze({
     status: 502,
     message: "the resource server's answer is over maxResponseBytes",
   },
+  ERR_RESOURCE_INTERACTION_ID_MISMATCH: {
+    kind: 'ServerResponseError',
+    status: 502,
+    message:
+      'the resource server echoed another x-fapi-interaction-id than the one sent (FAPI 1.0 Part 1 \u00a76.2.1 (11))',
+  },
   ERR_USERINFO_UNAVAILABLE: {
     kind: 'ServerResponseError',
     status: 502,

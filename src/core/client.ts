@@ -8,7 +8,7 @@
  */
 import type { JWK } from 'jose'
 import { isSafeRelativePath, resolveConfig, type FapiClientOptions } from '../config/index.js'
-import { toFapiError } from '../errors.js'
+import { FapiError, toFapiError } from '../errors.js'
 import type { ResourceRequestInit } from './server/resource.js'
 import { handleCallback, type CallbackOutcome, type PendingLogins } from './flows/callback.js'
 import { createClientContext } from './flows/context.js'
@@ -138,8 +138,15 @@ export function createFapiCore(options: FapiClientOptions): FapiCore {
       clientCredentials(request),
     ),
     fetchAsClient: guarded(
-      async (url: string, init: ResourceRequestInit = {}, request?: ClientCredentialsRequest) =>
-        callWithToken(context, await clientCredentials(request), url, init),
+      async (url: string, init: ResourceRequestInit = {}, request?: ClientCredentialsRequest) => {
+        if (init.fapiAuthDate === true) {
+          throw new FapiError(
+            'ERR_RESOURCE_REQUEST_INVALID',
+            'resource request: fapiAuthDate needs a user login; a client token has none (pass the x-fapi-auth-date header)',
+          )
+        }
+        return callWithToken(context, await clientCredentials(request), url, init)
+      },
     ),
     userinfo: guarded(async (stored: unknown) =>
       fetchUserinfo(context, refreshStored, requireLoginOf(stored, config)),

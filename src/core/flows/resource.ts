@@ -6,7 +6,12 @@
  * @module
  */
 import { isAllowedServerUrl } from '../../config/index.js'
-import { callResource, type BoundToken, type ResourceRequestInit } from '../server/resource.js'
+import {
+  callResource,
+  httpDate,
+  type BoundToken,
+  type ResourceRequestInit,
+} from '../server/resource.js'
 import type { ClientContext } from './context.js'
 import type { RefreshStored } from './refresh.js'
 import {
@@ -39,7 +44,20 @@ export async function fetchResourceAs(
   if (accessTokenExpired(login, config) && hasRefreshToken(login)) {
     refreshed = await refreshStored(login)
   }
-  const response = await callWithToken(context, boundToken(refreshed ?? login, config), url, init)
+  const current = refreshed ?? login
+  const authTime = current.claims.auth_time
+  const withDate: ResourceRequestInit = init.fapiAuthDate
+    ? {
+        ...init,
+        headers: {
+          ...init.headers,
+          'x-fapi-auth-date': httpDate(
+            typeof authTime === 'number' ? authTime * 1000 : current.loggedInAt,
+          ),
+        },
+      }
+    : init
+  const response = await callWithToken(context, boundToken(current, config), url, withDate)
   return { response, refreshed }
 }
 
