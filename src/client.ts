@@ -141,7 +141,9 @@ export interface FapiClient {
    */
   requiresAuth(options?: RequiresAuthOptions): Middleware
   /**
-   * Logs out: destroys the local session, then redirects (303) to the server's
+   * Logs out: first revokes the login's refresh token and access token where the server has a
+   * `revocation_endpoint` (RFC 7009; a failure is logged and never keeps the user logged in), then
+   * destroys the local session, then redirects (303) to the server's
    * `end_session_endpoint` with `id_token_hint`, `client_id` and `post_logout_redirect_uri`, or,
    * when the server has none (or is unreachable, or nobody was logged in), to
    * `postLogoutRedirectUri` or `/`. Mount it for POST so that other sites cannot log users out.

@@ -15,6 +15,7 @@ import { createClientContext } from './flows/context.js'
 import type { CallbackRequest } from './flows/delivery.js'
 import { startLogin, type LoginRequest, type StartedLogin } from './flows/login.js'
 import { logoutTarget } from './flows/logout.js'
+import { revokeLogin, type RevocationOutcome } from './flows/revocation.js'
 import { createRefresher } from './flows/refresh.js'
 import { fetchUserinfo, type UserinfoResult } from './flows/userinfo.js'
 import { callWithToken, fetchResourceAs, type ResourceResult } from './flows/resource.js'
@@ -72,6 +73,11 @@ export interface FapiCore {
   fetchResource(stored: unknown, url: string, init?: ResourceRequestInit): Promise<ResourceResult>
   /** Where to send the browser after the local session ended (never rejects). */
   logoutTarget(stored: unknown): Promise<string>
+  /**
+   * Revokes a stored login's refresh and access tokens where the server has a
+   * `revocation_endpoint` (RFC 7009); never rejects. Call it before the local session ends.
+   */
+  revokeTokens(stored: unknown): Promise<RevocationOutcome>
   /**
    * The userinfo claims of a stored login (OIDC Core §5.3), JSON or a signed (optionally
    * encrypted) JWT verified like an ID token, once their `sub` matched the ID token's (§5.3.4);
@@ -151,6 +157,8 @@ export function createFapiCore(options: FapiClientOptions): FapiCore {
     userinfo: guarded(async (stored: unknown) =>
       fetchUserinfo(context, refreshStored, requireLoginOf(stored, config)),
     ),
+    revokeTokens: (stored: unknown) =>
+      revokeLogin(context, isLoginOf(stored, config) ? stored : undefined),
     logoutTarget: (stored: unknown) =>
       logoutTarget(context, isLoginOf(stored, config) ? stored.tokens.idToken : undefined),
     loginRedirect(method: string, url: string) {

@@ -17,6 +17,8 @@ export function createLogout(core: FapiCore): Middleware {
       .then(async () => {
         const session = requireSession(req)
         const stored = partOf(session, core.sessionKey)?.login
+        // RFC 7009: the tokens are revoked first; a failure never keeps the user logged in.
+        await core.revokeTokens(stored)
         await destroySession(session)
         redirect(req, res, await core.logoutTarget(stored))
       })

@@ -195,6 +195,22 @@ export async function token(
   })
 }
 
+/** Revocation (RFC 7009 §2.1): client authentication, then the token forgotten; 200 always. */
+export async function revoke(
+  state: EndpointState,
+  form: URLSearchParams,
+  connection: ConnectionRecord,
+  url: string,
+): Promise<Reply> {
+  const denied = await assertionOk(state, form, connection, url)
+  if (denied) return denied
+  const token = form.get('token') ?? ''
+  state.bindings.tokens.delete(token)
+  const grant = state.refreshTokens.get(token)
+  if (grant !== undefined) grant.used = true
+  return { status: 200, raw: '' }
+}
+
 /** The client credentials grant (RFC 6749 §4.4): a bound access token, no ID or refresh token. */
 async function clientCredentials(
   state: EndpointState,

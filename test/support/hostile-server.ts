@@ -37,6 +37,7 @@ import { mint, resolveRequest } from './hostile-authorize.js'
 import {
   bounded,
   par,
+  revoke,
   token,
   type EndpointState,
   type Grant,
@@ -114,6 +115,8 @@ export interface HostileServer {
   tokenRequests(): readonly URLSearchParams[]
   /** The headers of each request to `/userinfo` (the resource). */
   resourceRequests(): readonly IncomingHttpHeaders[]
+  /** The forms posted to the revocation endpoint. */
+  revocationRequests(): readonly URLSearchParams[]
   authorize(authorizationUrl: string, mutation?: JwtMutation): Promise<Authorized>
   /** Stops listening (connections are refused) until {@link up}; state is kept. */
   down(): Promise<void>
@@ -134,6 +137,7 @@ export async function startHostileServer(options: HostileOptions): Promise<Hosti
   const pushed: Pushed[] = []
   const tokenForms: URLSearchParams[] = []
   const resourceHeaders: IncomingHttpHeaders[] = []
+  const revocations: URLSearchParams[] = []
   const requestUris = new Map<string, Grant>()
   const codes = new Map<string, Grant>()
   const refreshTokens = new Map<string, RefreshGrant>()
@@ -210,6 +214,12 @@ export async function startHostileServer(options: HostileOptions): Promise<Hosti
     if (method === 'GET' && path === '/attacker/jwks') {
       return { status: 200, body: { keys: [attackers.PS256.publicJwk, attackers.ES256.publicJwk] } }
     }
+    if (method === 'POST' && path === '/revoke') {
+      const form = await readBody(req)
+      if (form === undefined) return oauthError(413, 'invalid_request', 'body too large')
+      bounded(revocations, form)
+      return revoke(state, form, connection, url)
+    }
     if (method === 'POST' && (path === '/par' || path === '/token')) {
       const form = await readBody(req)
       if (form === undefined) return oauthError(413, 'invalid_request', 'body too large')
@@ -270,6 +280,7 @@ export async function startHostileServer(options: HostileOptions): Promise<Hosti
     pushed: () => [...pushed],
     tokenRequests: () => [...tokenForms],
     resourceRequests: () => [...resourceHeaders],
+    revocationRequests: () => [...revocations],
     async authorize(authorizationUrl, mutation) {
       const url = new URL(authorizationUrl)
       if (`${url.origin}${url.pathname}` !== `${issuer}/authorize`) {
