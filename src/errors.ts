@@ -112,6 +112,12 @@ export const ERROR_TABLE = Object.freeze({
     status: 400,
     message: 'the login asked for a response mode that is not in responseModes',
   },
+  ERR_REQUEST_OBJECT_NOT_FOUND: {
+    kind: 'FapiError',
+    status: 404,
+    message:
+      'no request object by reference at this URL: unknown, fetched already, or expired (RFC 9101 \u00a75.2)',
+  },
   // a plain (query) authorization response: RFC 9207 issuer identification
   ERR_AUTHORIZATION_RESPONSE_ISS_MISSING: {
     kind: 'AuthorizationResponseError',

@@ -8,7 +8,12 @@ import { FapiConfigError, failOption as fail } from '../errors.js'
 import type { Agents } from './agents.js'
 import { DEFAULTS, type IntegerOption } from './defaults.js'
 import type { FapiEvent } from './events.js'
-import type { FapiClientOptions, JwsAlgorithm, ResponseMode } from './options.js'
+import type {
+  FapiClientOptions,
+  JwsAlgorithm,
+  RequestObjectStore,
+  ResponseMode,
+} from './options.js'
 import { JARM_MODES, resolveProfile, type ProfileChoices } from './profiles.js'
 import { resolveSecurity, type ResolvedSecurity } from './security.js'
 import { browserTarget, isAllowedServerUrl, isSafeRelativePath, parseUrl } from './urls.js'
@@ -57,6 +62,11 @@ export interface Config extends Omit<ProfileChoices, 'algorithms'>, Omit<Resolve
   readonly grantedAuthorizationDetails: NonNullable<
     FapiClientOptions['grantedAuthorizationDetails']
   >
+  /** RFC 9101 §5.2: request objects by reference, served under `requestObjectPath`. */
+  readonly requestObjectByReference: boolean
+  readonly requestObjectPath: string
+  /** The store of request objects by reference (given, or none: the core makes a memory one). */
+  readonly requestObjectStore: RequestObjectStore | undefined
   readonly onEvent: ((event: FapiEvent) => void) | undefined
   readonly now: () => number
 }
@@ -213,6 +223,42 @@ export function resolveConfig(options: FapiClientOptions): Config {
     )
   }
 
+  const byReference = options.requestObjectByReference ?? DEFAULTS.requestObjectByReference
+  if (typeof byReference !== 'boolean') fail('requestObjectByReference', 'must be a boolean')
+  if (byReference) {
+    if (choices.profile !== 'oidc' && choices.profile !== 'fapi1-advanced') {
+      fail(
+        'requestObjectByReference',
+        `is for the oidc and fapi1-advanced profiles; profile "${choices.profile}" pushes its requests (PAR)`,
+      )
+    }
+    if (!choices.requestObject || choices.par) {
+      fail(
+        'requestObjectByReference',
+        'needs requestObject: true and pushedAuthorizationRequests: false (a pushed request is already by reference)',
+      )
+    }
+  }
+  const requestObjectPath = options.requestObjectPath ?? DEFAULTS.requestObjectPath
+  if (
+    typeof requestObjectPath !== 'string' ||
+    !isSafeRelativePath(requestObjectPath) ||
+    /[?#]/.test(requestObjectPath) ||
+    requestObjectPath.endsWith('/')
+  ) {
+    fail('requestObjectPath', 'must be a path such as "/auth/request-objects" (no trailing slash)')
+  }
+  const store = options.requestObjectStore
+  if (
+    store !== undefined &&
+    (typeof store !== 'object' ||
+      store === null ||
+      typeof store.put !== 'function' ||
+      typeof store.take !== 'function')
+  ) {
+    fail('requestObjectStore', 'must have put(id, requestObject, expiresAt) and take(id, now)')
+  }
+
   const onEvent = options.onEvent
   if (onEvent !== undefined && typeof onEvent !== 'function') {
     fail('onEvent', 'must be a function receiving each event')
@@ -258,6 +304,9 @@ export function resolveConfig(options: FapiClientOptions): Config {
     responseModes: Object.freeze(responseModes),
     sessionKey,
     grantedAuthorizationDetails: granted,
+    requestObjectByReference: byReference,
+    requestObjectPath,
+    requestObjectStore: store,
     onEvent,
     now,
   })

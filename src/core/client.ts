@@ -15,6 +15,8 @@ import { createClientContext } from './flows/context.js'
 import type { CallbackRequest } from './flows/delivery.js'
 import { startLogin, type LoginRequest, type StartedLogin } from './flows/login.js'
 import { logoutTarget } from './flows/logout.js'
+import { serveRequestObject } from './flows/request-uri.js'
+import type { Page } from './flows/page.js'
 import { revokeLogin, type RevocationOutcome } from './flows/revocation.js'
 import { createRefresher } from './flows/refresh.js'
 import { fetchUserinfo, type UserinfoResult } from './flows/userinfo.js'
@@ -63,7 +65,12 @@ export interface FapiCore {
     request?: ClientCredentialsRequest,
   ): Promise<Response>
   /** The paths this client's routes must be at: the login (`loginPath`) and the callback (`redirectUri`'s). */
-  readonly paths: { readonly login: string; readonly callback: string }
+  readonly paths: {
+    readonly login: string
+    readonly callback: string
+    /** Where request objects by reference are served (a prefix), when they are. */
+    readonly requestObjects: string | undefined
+  }
   /** Refreshes a stored login (single flight per refresh token); store the record it resolves with. */
   refresh(stored: unknown): Promise<StoredLogin>
   /**
@@ -89,6 +96,11 @@ export interface FapiCore {
    * (`url`, path and query) when the method is GET or HEAD and it is a path on this site.
    */
   loginRedirect(method: string, url: string): string
+  /**
+   * Answers the server's fetch of a request object by reference (RFC 9101 §5.2) at `path` (under
+   * `requestObjectPath`): once, then `ERR_REQUEST_OBJECT_NOT_FOUND`.
+   */
+  requestObject(path: string): Promise<Page>
   /** The client's public keys (the body of its `jwks_uri`). */
   publicJwks(): { readonly keys: readonly JWK[] }
   /** Fetches discovery and the server's JWKS now (both are fetched on first use anyway). */
@@ -135,7 +147,14 @@ export function createFapiCore(options: FapiClientOptions): FapiCore {
     currentLogin: (stored: unknown) => (isLoginOf(stored, config) ? stored : undefined),
     trimLogin: trimmedLogin,
     sessionKey: config.sessionKey,
-    paths: Object.freeze({ login: config.loginPath, callback: config.redirectPath }),
+    paths: Object.freeze({
+      login: config.loginPath,
+      callback: config.redirectPath,
+      requestObjects: config.requestObjectByReference ? config.requestObjectPath : undefined,
+    }),
+    requestObject: guarded(async (path: string) =>
+      serveRequestObject(context, context.requestObjects, path),
+    ),
     refresh: guarded(async (stored: unknown) => refreshStored(requireLoginOf(stored, config))),
     fetchResource: guarded(async (stored: unknown, url: string, init: ResourceRequestInit = {}) =>
       fetchResourceAs(context, refreshStored, requireLoginOf(stored, config), url, init),

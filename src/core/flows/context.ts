@@ -13,6 +13,8 @@ import { RemoteJwks } from '../server/jwks.js'
 import type { ServerJwtContext } from '../jwt/jws.js'
 import type { DpopContext, OAuthPostOptions } from '../transport/oauth-post.js'
 import { ConsumedStates } from './transaction.js'
+import type { RequestObjectStore } from '../../config/options.js'
+import { MemoryRequestObjectStore } from './request-object-store.js'
 
 /** What the flows share for one client. Internal. */
 export interface ClientContext {
@@ -22,6 +24,8 @@ export interface ClientContext {
   readonly consumed: ConsumedStates
   /** The servers' DPoP nonces, by origin (RFC 9449 §8, §9). */
   readonly nonces: DpopNonces
+  /** Request objects by reference waiting for the server's fetch (RFC 9101 §5.2). */
+  readonly requestObjects: RequestObjectStore
 }
 
 /** DPoP for calls made with a login's key, if it has one. */
@@ -77,5 +81,6 @@ export function createClientContext(config: Config): ClientContext {
     jwks: new RemoteJwks(async () => (await discovery.get()).jwksUri, config),
     consumed: new ConsumedStates(config.pendingLoginMaxAge * 1000),
     nonces: new DpopNonces(),
+    requestObjects: config.requestObjectStore ?? new MemoryRequestObjectStore(),
   }
 }

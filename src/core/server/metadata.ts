@@ -191,6 +191,11 @@ export function checkMetadata(metadata: Record<string, unknown>, config: Config)
     )
   }
 
+  if (config.requestObjectByReference && metadata.request_uri_parameter_supported === false) {
+    throw invalid(
+      '"request_uri_parameter_supported" is false: the server does not fetch request objects by reference (RFC 9101 §5.2); set requestObjectByReference: false',
+    )
+  }
   const key = signingKey(metadata, config)
   return Object.freeze({
     issuer: config.issuer,
