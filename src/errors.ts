@@ -112,6 +112,11 @@ export const ERROR_TABLE = Object.freeze({
     status: 400,
     message: 'the login asked for a response mode that is not in responseModes',
   },
+  ERR_SERVER_UNKNOWN: {
+    kind: 'FapiError',
+    status: 400,
+    message: 'the login names no server of this app, or one it does not know',
+  },
   ERR_REQUEST_OBJECT_NOT_FOUND: {
     kind: 'FapiError',
     status: 404,
@@ -128,6 +133,12 @@ export const ERROR_TABLE = Object.freeze({
     kind: 'AuthorizationResponseError',
     status: 400,
     message: "a plain response's iss (URL-decoded) is not exactly the issuer",
+  },
+  ERR_MIX_UP_DETECTED: {
+    kind: 'AuthorizationResponseError',
+    status: 400,
+    message:
+      "the response for a login at one server carries another configured server's iss, or is signed by its keys (RFC 9700 \u00a74.4)",
   },
   // the JARM response
   ERR_JARM_MALFORMED: {

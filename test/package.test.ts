@@ -45,6 +45,7 @@ describe('the package', () => {
         'SessionError',
         'errorHandler',
         'fapiClient',
+        'fapiClients',
         'isFapiError',
       ],
       'the public surface is deliberate: nothing internal is exported',

@@ -16,6 +16,7 @@ import type { CallbackRequest } from './flows/delivery.js'
 import { startLogin, type LoginRequest, type StartedLogin } from './flows/login.js'
 import { logoutTarget } from './flows/logout.js'
 import { serveRequestObject } from './flows/request-uri.js'
+import { claimedResponse, signedByServer, type ClaimedResponse } from './flows/mix-up.js'
 import type { Page } from './flows/page.js'
 import { revokeLogin, type RevocationOutcome } from './flows/revocation.js'
 import { createRefresher } from './flows/refresh.js'
@@ -50,6 +51,15 @@ export interface FapiCore {
    * `acr`, `amr`, `azp`, `sid`) always.
    */
   trimLogin(login: StoredLogin, claims: Readonly<Record<string, unknown>>): StoredLogin
+  /** The issuer this client talks to (exactly as configured). */
+  readonly issuer: string
+  /**
+   * What a callback request's response says of itself, unverified (`state`, `iss`, the JARM JWT):
+   * for an app with several servers to find the transaction's server, never to accept anything.
+   */
+  claimedResponse(request: CallbackRequest): Promise<ClaimedResponse>
+  /** Whether a JWT's signature verifies with a key of this client's server (nothing else). */
+  signedByServer(jwt: string): Promise<boolean>
   /** The key of this client's part of the session (`sessionKey`). */
   readonly sessionKey: string
   /**
@@ -146,6 +156,9 @@ export function createFapiCore(options: FapiClientOptions): FapiCore {
     ),
     currentLogin: (stored: unknown) => (isLoginOf(stored, config) ? stored : undefined),
     trimLogin: trimmedLogin,
+    issuer: config.issuer,
+    claimedResponse: (request: CallbackRequest) => claimedResponse(context, request),
+    signedByServer: (jwt: string) => signedByServer(context, jwt),
     sessionKey: config.sessionKey,
     paths: Object.freeze({
       login: config.loginPath,

@@ -80,13 +80,24 @@ export type LoginHandler<
 > = (req: Req, res: Res, result: LoginResult) => void | Promise<void>
 
 /** The callback request as the core reads it. */
-function callbackRequest(req: IncomingMessage): CallbackRequest {
+/** Form bodies already read, by request: an app with several servers reads a callback twice. */
+const bodies = new WeakMap<IncomingMessage, ReturnType<typeof readFormBody>>()
+
+/** The callback request as plain data; its body is read once, however often it is asked for. */
+export function callbackRequest(req: IncomingMessage): CallbackRequest {
   return {
     method: req.method ?? 'GET',
     path: requestPath(req),
     query: queryParams(req),
     header: (name) => header(req, name),
-    readBody: (limit) => readFormBody(req, limit),
+    readBody: (limit) => {
+      let body = bodies.get(req)
+      if (body === undefined) {
+        body = readFormBody(req, limit)
+        bodies.set(req, body)
+      }
+      return body
+    },
   }
 }
 
