@@ -20,8 +20,24 @@ import {
 import { createRouter, type RouterPaths } from './middleware/router.js'
 import { partOf, registerNamespace, requireSession } from './middleware/session.js'
 import { createLogout } from './middleware/logout.js'
-import { createRefresh, type Refresh } from './middleware/refresh.js'
+import { createRefresh, storeLogin, type Refresh } from './middleware/refresh.js'
+import { toFapiError } from './errors.js'
 import { createFetchResource, type FetchResource } from './middleware/resource.js'
+import type { ClientCredentialsRequest } from './core/flows/client-credentials.js'
+import type { AuthorizationDetail } from './core/server/authorization-details.js'
+import type { ResourceRequestInit } from './core/server/resource.js'
+
+/** A client credentials token as the app sees it (its DPoP key stays inside). */
+export interface ClientCredentialsToken {
+  readonly accessToken: string
+  /** `DPoP` when bound to the client's DPoP key, else `Bearer` (certificate-bound under mTLS). */
+  readonly tokenType: 'Bearer' | 'DPoP'
+  /** Milliseconds since the epoch, when the server said `expires_in`. */
+  readonly expiresAt: number | undefined
+  readonly scope: string
+  /** What the server granted (RFC 9396 §7), when it says. */
+  readonly authorizationDetails?: readonly AuthorizationDetail[]
+}
 
 /**
  * The middlewares of one FAPI client, typed over `node:http`: they work in Express 4 and 5 and in
@@ -126,7 +142,9 @@ export interface FapiClient {
    */
   requiresAuth(options?: RequiresAuthOptions): Middleware
   /**
-   * Logs out: destroys the local session, then redirects (303) to the server's
+   * Logs out: first revokes the login's refresh token and access token where the server has a
+   * `revocation_endpoint` (RFC 7009; a failure is logged and never keeps the user logged in), then
+   * destroys the local session, then redirects (303) to the server's
    * `end_session_endpoint` with `id_token_hint`, `client_id` and `post_logout_redirect_uri`, or,
    * when the server has none (or is unreachable, or nobody was logged in), to
    * `postLogoutRedirectUri` or `/`. Mount it for POST so that other sites cannot log users out.
@@ -184,6 +202,60 @@ export interface FapiClient {
    * @see FAPI 2.0 §5.3.3.1 (6); RFC 6749 §6; OIDC Core §12.2
    */
   readonly refresh: Refresh
+  /**
+   * The logged-in user's claims from the server's userinfo endpoint (OIDC Core §5.3), called with
+   * the login's token as {@link FapiClient.fetchResource} does (refreshed once first when expired):
+   * a JSON answer, or a signed (optionally encrypted) userinfo JWT verified like an ID token
+   * (server keys, allow-listed algorithms, `iss`, `aud`). Its `sub` must be the ID token's, or
+   * nothing of it is used. Rejects with a `FapiError`: `ERR_LOGIN_REQUIRED`,
+   * `ERR_USERINFO_UNAVAILABLE`, `ERR_USERINFO_REJECTED`, `ERR_USERINFO_INVALID`,
+   * `ERR_USERINFO_SUB_MISMATCH`, `ERR_RESOURCE_*`.
+   *
+   * @example
+   * ```ts
+   * app.get('/profile', auth.requiresAuth(), (req, res, next) => {
+   *   auth.userinfo(req).then((claims) => res.json(claims), next)
+   * })
+   * ```
+   * @see OIDC Core §5.3.2, §5.3.4
+   */
+  userinfo(req: IncomingMessage): Promise<Readonly<Record<string, unknown>>>
+  /**
+   * A token for the client itself (RFC 6749 §4.4), to create a consent at the bank's API before a
+   * login, say: the same client authentication as the logins (`private_key_jwt` or mTLS) and the
+   * same sender constraint (a DPoP key of the client, kept in memory, or the certificate). Cached
+   * per parameter set until shortly before it expires; one request in flight per parameter set.
+   * Rejects with a `FapiError` (`ERR_CLIENT_CREDENTIALS_REQUEST_INVALID`,
+   * `ERR_AUTHORIZATION_DETAILS_*`, `ERR_TOKEN_REJECTED`, `ERR_TOKEN_*`).
+   *
+   * @example
+   * ```ts
+   * const { accessToken, expiresAt } = await auth.clientCredentials({ scope: 'payments' })
+   * ```
+   * @see RFC 6749 §4.4; RFC 9396 §6; RFC 8707; RFC 9449 §5; RFC 8705 §3
+   */
+  clientCredentials(request?: ClientCredentialsRequest): Promise<ClientCredentialsToken>
+  /**
+   * Calls a resource server with a client credentials token for `request` (see
+   * {@link FapiClient.clientCredentials}), bound as it was issued (a DPoP proof with `ath`, or the
+   * client certificate): to create a consent at the bank's API, say. Resolves with the answer
+   * whatever its status.
+   *
+   * @example
+   * ```ts
+   * const answer = await auth.fetchAsClient('https://api.bank.example/consents', {
+   *   method: 'POST',
+   *   headers: { 'content-type': 'application/json' },
+   *   body: JSON.stringify({ amount: '10.00', currency: 'EUR' }),
+   * }, { scope: 'payments' })
+   * ```
+   * @see RFC 6750 §2.1; RFC 9449 §7; RFC 8705 §3
+   */
+  fetchAsClient(
+    url: string,
+    init?: ResourceRequestInit,
+    request?: ClientCredentialsRequest,
+  ): Promise<Response>
   /**
    * Fetches discovery and the server's JWKS now. Optional: both are fetched on first use anyway.
    * Rejects with a `FapiError` when the server is unreachable or its metadata is unusable.
@@ -251,6 +323,30 @@ export function fapiClient(options: FapiClientOptions): FapiClient {
     logout: () => createLogout(core),
     fetchResource: createFetchResource(core),
     refresh: createRefresh(core),
+    userinfo: async (req: IncomingMessage) => {
+      try {
+        const session = requireSession(req)
+        const result = await core.userinfo(partOf(session, core.sessionKey)?.login)
+        if (result.refreshed !== undefined) await storeLogin(core, req, result.refreshed)
+        return result.claims
+      } catch (error) {
+        throw toFapiError(error)
+      }
+    },
+    clientCredentials: async (request?: ClientCredentialsRequest) => {
+      const token = await core.clientCredentials(request)
+      return {
+        accessToken: token.accessToken,
+        tokenType: token.tokenType,
+        expiresAt: token.expiresAt,
+        scope: token.scope,
+        ...(token.authorizationDetails === undefined
+          ? {}
+          : { authorizationDetails: token.authorizationDetails }),
+      }
+    },
+    fetchAsClient: (url: string, init?: ResourceRequestInit, request?: ClientCredentialsRequest) =>
+      core.fetchAsClient(url, init, request),
     ready: () => core.ready(),
     core,
   })

@@ -90,10 +90,39 @@ export const ERROR_TABLE = Object.freeze({
     message:
       'the per-login authorization parameters are not an object of strings, numbers, booleans and objects',
   },
+  ERR_AUTHORIZATION_DETAILS_INVALID: {
+    kind: 'FapiError',
+    status: 500,
+    message:
+      'authorization_details is not a non-empty array of objects with a string type (RFC 9396 \u00a72)',
+  },
+  ERR_AUTHORIZATION_DETAILS_TYPE_UNSUPPORTED: {
+    kind: 'FapiError',
+    status: 500,
+    message:
+      "an authorization_details type is not in the server's authorization_details_types_supported (RFC 9396 \u00a710)",
+  },
+  ERR_CLIENT_CREDENTIALS_REQUEST_INVALID: {
+    kind: 'FapiError',
+    status: 500,
+    message:
+      'clientCredentials() was given parameters it does not send (unknown names, a malformed scope or resource)',
+  },
   ERR_RESPONSE_MODE_NOT_ALLOWED: {
     kind: 'FapiError',
     status: 400,
     message: 'the login asked for a response mode that is not in responseModes',
+  },
+  ERR_SERVER_UNKNOWN: {
+    kind: 'FapiError',
+    status: 400,
+    message: 'the login names no server of this app, or one it does not know',
+  },
+  ERR_REQUEST_OBJECT_NOT_FOUND: {
+    kind: 'FapiError',
+    status: 404,
+    message:
+      'no request object by reference at this URL: unknown, fetched already, or expired (RFC 9101 \u00a75.2)',
   },
   // a plain (query) authorization response: RFC 9207 issuer identification
   ERR_AUTHORIZATION_RESPONSE_ISS_MISSING: {
@@ -105,6 +134,12 @@ export const ERROR_TABLE = Object.freeze({
     kind: 'AuthorizationResponseError',
     status: 400,
     message: "a plain response's iss (URL-decoded) is not exactly the issuer",
+  },
+  ERR_MIX_UP_DETECTED: {
+    kind: 'AuthorizationResponseError',
+    status: 400,
+    message:
+      "the response for a login at one server carries another configured server's iss, or is signed by its keys (RFC 9700 \u00a74.4)",
   },
   // the JARM response
   ERR_JARM_MALFORMED: {
@@ -318,6 +353,12 @@ export const ERROR_TABLE = Object.freeze({
     status: 502,
     message: 'DPoP was used but token_type is Bearer',
   },
+  ERR_AUTHORIZATION_DETAILS_NOT_GRANTED: {
+    kind: 'ServerResponseError',
+    status: 403,
+    message:
+      "the token response's authorization_details are not what the login asked for, as grantedAuthorizationDetails requires (RFC 9396 \u00a77)",
+  },
   // the ID token
   ERR_ID_TOKEN_MISSING: {
     kind: 'ServerResponseError',
@@ -417,6 +458,12 @@ export const ERROR_TABLE = Object.freeze({
     message:
       'acr was requested as essential and the ID token does not carry one of the requested values',
   },
+  ERR_ID_TOKEN_CLAIM_VALUE_MISMATCH: {
+    kind: 'IdTokenError',
+    status: 502,
+    message:
+      'a claim requested as essential with a value (OIDC Core \u00a75.5.1) is missing from the ID token or has another value',
+  },
   ERR_ID_TOKEN_AUTH_TIME_MISSING: {
     kind: 'IdTokenError',
     status: 502,
@@ -464,6 +511,33 @@ export const ERROR_TABLE = Object.freeze({
     kind: 'CoordinationError',
     status: 503,
     message: 'another instance did not finish in time the work this request waits for',
+  },
+  ERR_RESOURCE_INTERACTION_ID_MISMATCH: {
+    kind: 'ServerResponseError',
+    status: 502,
+    message:
+      'the resource server echoed another x-fapi-interaction-id than the one sent (FAPI 1.0 Part 1 \u00a76.2.1 (11))',
+  },
+  ERR_USERINFO_UNAVAILABLE: {
+    kind: 'ServerResponseError',
+    status: 502,
+    message: 'userinfo() found no userinfo_endpoint in the server metadata',
+  },
+  ERR_USERINFO_REJECTED: {
+    kind: 'ServerResponseError',
+    status: 502,
+    message: 'the userinfo endpoint answered with another status than 200',
+  },
+  ERR_USERINFO_INVALID: {
+    kind: 'ServerResponseError',
+    status: 502,
+    message:
+      'the userinfo answer is not a JSON object, or a signed one that does not verify like an ID token',
+  },
+  ERR_USERINFO_SUB_MISMATCH: {
+    kind: 'ServerResponseError',
+    status: 502,
+    message: "the userinfo sub is not the ID token's (OIDC Core \u00a75.3.4)",
   },
   // our own bug or an unexpected failure: never expected, never detailed to the user
   ERR_INTERNAL: {

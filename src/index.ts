@@ -4,7 +4,12 @@
  * @module
  */
 export { fapiClient } from './client.js'
-export type { FapiClient } from './client.js'
+export { fapiClients } from './clients.js'
+export type { FapiClients } from './clients.js'
+export type { ServerSelector } from './middleware/servers.js'
+export type { FapiClient, ClientCredentialsToken } from './client.js'
+export type { ClientCredentialsRequest } from './core/flows/client-credentials.js'
+export type { AuthorizationDetail } from './core/server/authorization-details.js'
 export type { FapiClientOptions, Profile, ResponseMode, JwsAlgorithm } from './config/index.js'
 export type {
   ClientAuthMethod,

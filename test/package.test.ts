@@ -46,6 +46,7 @@ describe('the package', () => {
         'SessionError',
         'errorHandler',
         'fapiClient',
+        'fapiClients',
         'isFapiError',
         'memoryCoordination',
         'redisCoordination',

@@ -56,6 +56,9 @@ export interface Defaults extends Readonly<Record<IntegerOption, number>> {
   readonly defaultReturnTo: string
   readonly loginPath: string
   readonly sessionKey: string
+  readonly grantedAuthorizationDetails: 'equal' | 'any'
+  readonly requestObjectByReference: boolean
+  readonly requestObjectPath: string
   readonly allowInsecureLoopback: boolean
   /** What each integer option accepts (its default lies inside). */
   readonly bounds: Readonly<Record<IntegerOption, Bounds>>
@@ -99,6 +102,9 @@ export const DEFAULTS: Defaults = deepFreeze({
   defaultReturnTo: '/',
   loginPath: '/auth/login',
   sessionKey: 'fapi',
+  grantedAuthorizationDetails: 'equal',
+  requestObjectByReference: false,
+  requestObjectPath: '/auth/request-objects',
   allowInsecureLoopback: false,
   bounds: {
     clockTolerance: { min: 0, max: 60 },

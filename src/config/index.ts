@@ -14,7 +14,12 @@ import {
 } from './coordination.js'
 import { DEFAULTS, type IntegerOption } from './defaults.js'
 import type { FapiEvent } from './events.js'
-import type { FapiClientOptions, JwsAlgorithm, ResponseMode } from './options.js'
+import type {
+  FapiClientOptions,
+  JwsAlgorithm,
+  RequestObjectStore,
+  ResponseMode,
+} from './options.js'
 import { JARM_MODES, resolveProfile, type ProfileChoices } from './profiles.js'
 import { resolveSecurity, type ResolvedSecurity } from './security.js'
 import { browserTarget, isAllowedServerUrl, isSafeRelativePath, parseUrl } from './urls.js'
@@ -71,6 +76,14 @@ export interface Config extends Omit<ProfileChoices, 'algorithms'>, Omit<Resolve
   /** The modes a login may ask for: `responseMode` first, then `responseModes`. */
   readonly responseModes: readonly ResponseMode[]
   readonly sessionKey: string
+  readonly grantedAuthorizationDetails: NonNullable<
+    FapiClientOptions['grantedAuthorizationDetails']
+  >
+  /** RFC 9101 §5.2: request objects by reference, served under `requestObjectPath`. */
+  readonly requestObjectByReference: boolean
+  readonly requestObjectPath: string
+  /** The store of request objects by reference (given, or none: the core makes a memory one). */
+  readonly requestObjectStore: RequestObjectStore | undefined
   readonly onEvent: ((event: FapiEvent) => void) | undefined
   readonly now: () => number
 }
@@ -219,6 +232,50 @@ export function resolveConfig(options: FapiClientOptions): Config {
     fail('sessionKey', `"${sessionKey}" belongs to express-session; choose another name`)
   }
 
+  const granted = options.grantedAuthorizationDetails ?? DEFAULTS.grantedAuthorizationDetails
+  if (granted !== 'equal' && granted !== 'any' && typeof granted !== 'function') {
+    fail(
+      'grantedAuthorizationDetails',
+      'must be "equal", "any" or a function (granted, requested) => boolean',
+    )
+  }
+
+  const byReference = options.requestObjectByReference ?? DEFAULTS.requestObjectByReference
+  if (typeof byReference !== 'boolean') fail('requestObjectByReference', 'must be a boolean')
+  if (byReference) {
+    if (choices.profile !== 'oidc' && choices.profile !== 'fapi1-advanced') {
+      fail(
+        'requestObjectByReference',
+        `is for the oidc and fapi1-advanced profiles; profile "${choices.profile}" pushes its requests (PAR)`,
+      )
+    }
+    if (!choices.requestObject || choices.par) {
+      fail(
+        'requestObjectByReference',
+        'needs requestObject: true and pushedAuthorizationRequests: false (a pushed request is already by reference)',
+      )
+    }
+  }
+  const requestObjectPath = options.requestObjectPath ?? DEFAULTS.requestObjectPath
+  if (
+    typeof requestObjectPath !== 'string' ||
+    !isSafeRelativePath(requestObjectPath) ||
+    /[?#]/.test(requestObjectPath) ||
+    requestObjectPath.endsWith('/')
+  ) {
+    fail('requestObjectPath', 'must be a path such as "/auth/request-objects" (no trailing slash)')
+  }
+  const store = options.requestObjectStore
+  if (
+    store !== undefined &&
+    (typeof store !== 'object' ||
+      store === null ||
+      typeof store.put !== 'function' ||
+      typeof store.take !== 'function')
+  ) {
+    fail('requestObjectStore', 'must have put(id, requestObject, expiresAt) and take(id, now)')
+  }
+
   const onEvent = options.onEvent
   if (onEvent !== undefined && typeof onEvent !== 'function') {
     fail('onEvent', 'must be a function receiving each event')
@@ -266,6 +323,10 @@ export function resolveConfig(options: FapiClientOptions): Config {
     allowInsecureLoopback,
     responseModes: Object.freeze(responseModes),
     sessionKey,
+    grantedAuthorizationDetails: granted,
+    requestObjectByReference: byReference,
+    requestObjectPath,
+    requestObjectStore: store,
     onEvent,
     now,
   })

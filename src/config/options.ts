@@ -203,6 +203,41 @@ export interface FapiClientOptions {
    */
   sessionKey?: string
   /**
+   * Send the request object by reference (RFC 9101 §5.2): the app hosts it at an unguessable URL
+   * of its own (mounted by `router()`), served once and gone after a short lifetime, and the
+   * browser carries only `client_id` and `request_uri` (with the `response_type` and `scope`
+   * duplicates OIDC Core §6.2 and FAPI 1.0 Advanced §5.2.3 (9) require). Profiles `oidc` and
+   * `fapi1-advanced`, with `requestObject` on and PAR off, at a server whose
+   * `request_uri_parameter_supported` is not false. Default `false`.
+   */
+  requestObjectByReference?: boolean
+  /**
+   * The path under which the router serves request objects by reference (RFC 9101 §5.2): each at
+   * `<redirectUri's origin><requestObjectPath>/<random id>`, once. Default
+   * `'/auth/request-objects'`.
+   */
+  requestObjectPath?: string
+  /**
+   * Where request objects by reference wait for the server's fetch (RFC 9101 §5.2): in this
+   * process's memory by default. With several instances behind a load balancer the server's
+   * fetch may reach another instance than the login: give them all one shared store.
+   */
+  requestObjectStore?: RequestObjectStore
+  /**
+   * What the token response's `authorization_details` (RFC 9396 §7) must be when a login asked for
+   * some: `'equal'` (the same objects, members in any order), `'any'` (whatever the server
+   * granted; the app reads it from the login), or a predicate of `(granted, requested)`. A login
+   * whose grant fails it is `ERR_AUTHORIZATION_DETAILS_NOT_GRANTED` and gets no session. Default
+   * `'equal'`.
+   */
+  grantedAuthorizationDetails?:
+    | 'equal'
+    | 'any'
+    | ((
+        granted: readonly AuthorizationDetailObject[] | undefined,
+        requested: readonly AuthorizationDetailObject[],
+      ) => boolean)
+  /**
    * Receives a typed, redacted event for each step of a login (metadata, request object, PAR,
    * authorization response, token response, ID token, outcome), for a trace page or metrics.
    * Tokens, codes, `state`, `nonce`, PKCE values and assertions never appear; ID token claim
@@ -224,4 +259,19 @@ export interface FapiClientOptions {
   sessionSecrets?: SessionSecretsOptions
   /** The clock, in milliseconds since the epoch. Default `Date.now`. For tests. */
   now?: () => number
+}
+
+/** One RFC 9396 authorization details object: a string `type`, members defined by the type. */
+export type AuthorizationDetailObject = Readonly<Record<string, unknown>> & {
+  readonly type: string
+}
+
+/**
+ * Where request objects by reference (RFC 9101 §5.2) wait for the server's fetch, by id. `take`
+ * returns the object at most once (and deletes it), and never after `expiresAt`.
+ */
+export interface RequestObjectStore {
+  put(id: string, requestObject: string, expiresAt: number): Promise<void> | void
+  /** The object of `id` if it is there and `now` (milliseconds) is before its `expiresAt`. */
+  take(id: string, now: number): Promise<string | undefined> | string | undefined
 }

@@ -8,7 +8,7 @@
  */
 import type { JWK } from 'jose'
 import { isSafeRelativePath, resolveConfig, type FapiClientOptions } from '../config/index.js'
-import { toFapiError } from '../errors.js'
+import { FapiError, toFapiError } from '../errors.js'
 import type { ResourceRequestInit } from './server/resource.js'
 import { handleCallback, type CallbackOutcome, type PendingLogins } from './flows/callback.js'
 import { createClientContext } from './flows/context.js'
@@ -16,8 +16,18 @@ import type { Discovery } from './server/discovery.js'
 import type { CallbackRequest } from './flows/delivery.js'
 import { startLogin, type LoginRequest, type StartedLogin } from './flows/login.js'
 import { commitLogin, endLogin, logoutTarget } from './flows/logout.js'
+import { serveRequestObject } from './flows/request-uri.js'
+import { claimedResponse, signedByServer, type ClaimedResponse } from './flows/mix-up.js'
+import type { Page } from './flows/page.js'
+import { revokeLogin, type RevocationOutcome } from './flows/revocation.js'
 import { createRefresher } from './flows/refresh.js'
-import { fetchResourceAs, type ResourceResult } from './flows/resource.js'
+import { fetchUserinfo, type UserinfoResult } from './flows/userinfo.js'
+import { callWithToken, fetchResourceAs, type ResourceResult } from './flows/resource.js'
+import {
+  createClientCredentials,
+  type ClientCredentialsRequest,
+  type ClientToken,
+} from './flows/client-credentials.js'
 import {
   isLoginOf,
   openLogin,
@@ -26,6 +36,12 @@ import {
   type SessionLogin,
   type StoredLogin,
 } from './flows/stored-login.js'
+
+/** The userinfo claims, and the record to keep when the tokens were refreshed first. */
+export interface UserinfoOutcome {
+  readonly claims: UserinfoResult['claims']
+  readonly refreshed: SessionLogin | undefined
+}
 
 /** A refreshed login: the record to keep, and its (unsealed) claims and tokens. */
 export interface RefreshOutcome {
@@ -60,10 +76,36 @@ export interface FapiCore {
    * `acr`, `amr`, `azp`, `sid`) always.
    */
   trimLogin<L extends SessionLogin>(login: L, claims: Readonly<Record<string, unknown>>): L
+  /** The issuer this client talks to (exactly as configured). */
+  readonly issuer: string
+  /**
+   * What a callback request's response says of itself, unverified (`state`, `iss`, the JARM JWT):
+   * for an app with several servers to find the transaction's server, never to accept anything.
+   */
+  claimedResponse(request: CallbackRequest): Promise<ClaimedResponse>
+  /** Whether a JWT's signature verifies with a key of this client's server (nothing else). */
+  signedByServer(jwt: string): Promise<boolean>
   /** The key of this client's part of the session (`sessionKey`). */
   readonly sessionKey: string
+  /**
+   * A client credentials token (RFC 6749 §4.4) for `request`, bound like the logins' (a DPoP key
+   * of the client, or its certificate); cached until shortly before it expires, one request in
+   * flight per parameter set.
+   */
+  clientCredentials(request?: ClientCredentialsRequest): Promise<ClientToken>
+  /** Calls a resource server with a client credentials token for `request`. */
+  fetchAsClient(
+    url: string,
+    init?: ResourceRequestInit,
+    request?: ClientCredentialsRequest,
+  ): Promise<Response>
   /** The paths this client's routes must be at: the login (`loginPath`) and the callback (`redirectUri`'s). */
-  readonly paths: { readonly login: string; readonly callback: string }
+  readonly paths: {
+    readonly login: string
+    readonly callback: string
+    /** Where request objects by reference are served (a prefix), when they are. */
+    readonly requestObjects: string | undefined
+  }
   /**
    * Refreshes a stored login (one refresh in flight per login, across instances); keep the record
    * it resolves with through {@link FapiCore.commitLogin}.
@@ -87,10 +129,26 @@ export interface FapiCore {
   /** Where to send the browser after the local session ended (never rejects). */
   logoutTarget(stored: unknown): Promise<string>
   /**
+   * Revokes a stored login's refresh and access tokens where the server has a
+   * `revocation_endpoint` (RFC 7009); never rejects. Call it before the local session ends.
+   */
+  revokeTokens(stored: unknown): Promise<RevocationOutcome>
+  /**
+   * The userinfo claims of a stored login (OIDC Core §5.3), JSON or a signed (optionally
+   * encrypted) JWT verified like an ID token, once their `sub` matched the ID token's (§5.3.4);
+   * `refreshed`, when set, is the record to store.
+   */
+  userinfo(stored: unknown): Promise<UserinfoOutcome>
+  /**
    * Where an anonymous page request is sent: the login route, with `returnTo` set to the page
    * (`url`, path and query) when the method is GET or HEAD and it is a path on this site.
    */
   loginRedirect(method: string, url: string): string
+  /**
+   * Answers the server's fetch of a request object by reference (RFC 9101 §5.2) at `path` (under
+   * `requestObjectPath`): once, then `ERR_REQUEST_OBJECT_NOT_FOUND`.
+   */
+  requestObject(path: string): Promise<Page>
   /** The client's public keys (the body of its `jwks_uri`). */
   publicJwks(): { readonly keys: readonly JWK[] }
   /** Fetches discovery and the server's JWKS now (both are fetched on first use anyway). */
@@ -144,6 +202,7 @@ export function createFapiCore(options: FapiClientOptions): FapiCore {
       (login) => login.tokens.idToken,
       () => undefined,
     )
+  const clientCredentials = createClientCredentials(context)
   const keys = Object.freeze([
     ...config.signingKeys.map((key) => key.publicJwk),
     ...config.encryptionKeys.map((key) => key.publicJwk),
@@ -159,8 +218,18 @@ export function createFapiCore(options: FapiClientOptions): FapiCore {
     ),
     currentLogin: (stored: unknown) => (isLoginOf(stored, config) ? stored : undefined),
     trimLogin: trimmedLogin,
+    issuer: config.issuer,
+    claimedResponse: (request: CallbackRequest) => claimedResponse(context, request),
+    signedByServer: (jwt: string) => signedByServer(context, jwt),
     sessionKey: config.sessionKey,
-    paths: Object.freeze({ login: config.loginPath, callback: config.redirectPath }),
+    paths: Object.freeze({
+      login: config.loginPath,
+      callback: config.redirectPath,
+      requestObjects: config.requestObjectByReference ? config.requestObjectPath : undefined,
+    }),
+    requestObject: guarded(context.discovery, async (path: string) =>
+      serveRequestObject(context, context.requestObjects, path),
+    ),
     refresh: guarded(context.discovery, async (stored: unknown): Promise<RefreshOutcome> => {
       const login = await refreshStored(await openLogin(stored, config))
       return { record: await sealLogin(login, config), claims: login.claims, tokens: login.tokens }
@@ -175,9 +244,32 @@ export function createFapiCore(options: FapiClientOptions): FapiCore {
         return { response: result.response, refreshed }
       },
     ),
+    clientCredentials: guarded(context.discovery, async (request?: ClientCredentialsRequest) =>
+      clientCredentials(request),
+    ),
+    fetchAsClient: guarded(
+      context.discovery,
+      async (url: string, init: ResourceRequestInit = {}, request?: ClientCredentialsRequest) => {
+        if (init.fapiAuthDate === true) {
+          throw new FapiError(
+            'ERR_RESOURCE_REQUEST_INVALID',
+            'resource request: fapiAuthDate needs a user login; a client token has none (pass the x-fapi-auth-date header)',
+          )
+        }
+        return callWithToken(context, await clientCredentials(request), url, init)
+      },
+    ),
+    userinfo: guarded(context.discovery, async (stored: unknown) => {
+      const result = await fetchUserinfo(context, refreshStored, await openLogin(stored, config))
+      const refreshed =
+        result.refreshed === undefined ? undefined : await sealLogin(result.refreshed, config)
+      return { claims: result.claims, refreshed }
+    }),
     commitLogin: guarded(context.discovery, (login: SessionLogin, save: () => Promise<void>) =>
       commitLogin(context, login, save),
     ),
+    revokeTokens: async (stored: unknown) =>
+      revokeLogin(context, await openLogin(stored, config).catch(() => undefined)),
     logout: guarded(context.discovery, async (stored: unknown, destroy: () => Promise<void>) => {
       const target = await idTokenOf(stored).then((idToken) => logoutTarget(context, idToken))
       await endLogin(context, isLoginOf(stored, config) ? stored : undefined, destroy)

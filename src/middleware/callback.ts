@@ -13,6 +13,7 @@ import type { CallbackRequest } from '../core/flows/delivery.js'
 import type { SessionLogin } from '../core/flows/stored-login.js'
 import type { IdTokenClaims } from '../core/jwt/id-token.js'
 import type { TokenSet } from '../core/server/token.js'
+import type { AuthorizationDetail } from '../core/server/authorization-details.js'
 import { FapiError, printable, toFapiError } from '../errors.js'
 import { readFormBody } from './form-body.js'
 import { header, queryParams, redirect, requestPath, send, type Middleware } from './http.js'
@@ -35,6 +36,8 @@ export interface LoginResult {
   readonly returnTo: string
   /** The id of this login in `onEvent` events, when the client has an `onEvent` listener. */
   readonly traceId?: string
+  /** What the server granted (RFC 9396 §7), also kept with the stored login. */
+  readonly authorizationDetails?: readonly AuthorizationDetail[]
 }
 
 /**
@@ -77,13 +80,24 @@ export type LoginHandler<
 > = (req: Req, res: Res, result: LoginResult) => void | Promise<void>
 
 /** The callback request as the core reads it. */
-function callbackRequest(req: IncomingMessage): CallbackRequest {
+/** Form bodies already read, by request: an app with several servers reads a callback twice. */
+const bodies = new WeakMap<IncomingMessage, ReturnType<typeof readFormBody>>()
+
+/** The callback request as plain data; its body is read once, however often it is asked for. */
+export function callbackRequest(req: IncomingMessage): CallbackRequest {
   return {
     method: req.method ?? 'GET',
     path: requestPath(req),
     query: queryParams(req),
     header: (name) => header(req, name),
-    readBody: (limit) => readFormBody(req, limit),
+    readBody: (limit) => {
+      let body = bodies.get(req)
+      if (body === undefined) {
+        body = readFormBody(req, limit)
+        bodies.set(req, body)
+      }
+      return body
+    },
   }
 }
 
@@ -164,6 +178,9 @@ export function createCallback<Req extends IncomingMessage, Res extends ServerRe
           tokens: outcome.tokens,
           returnTo: outcome.returnTo,
           ...(outcome.traceId === undefined ? {} : { traceId: outcome.traceId }),
+          ...(outcome.tokens.authorizationDetails === undefined
+            ? {}
+            : { authorizationDetails: outcome.tokens.authorizationDetails }),
         }
         if (beforeSession !== undefined) {
           let decision: BeforeSessionDecision

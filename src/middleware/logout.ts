@@ -18,7 +18,11 @@ export function createLogout(core: FapiCore): Middleware {
       .then(async () => {
         const session = requireSession(req)
         const stored = partOf(session, core.sessionKey)?.login
-        const target = await core.logout(stored, () => destroySession(session))
+        // RFC 7009: the tokens are revoked first; a failure never keeps the user logged in.
+        const target = await core.logout(stored, async () => {
+          await core.revokeTokens(stored)
+          await destroySession(session)
+        })
         redirect(req, res, target)
       })
       .catch((error: unknown) => next(toFapiError(error)))

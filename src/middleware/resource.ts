@@ -18,12 +18,27 @@ export type FetchResource = (
   init?: ResourceRequestInit,
 ) => Promise<Response>
 
+/**
+ * `fapiCustomerIpAddress: true` becomes the request's address: `req.ip` where Express set it (it
+ * follows the app's `trust proxy`), else the socket's, without an IPv4-mapped prefix.
+ */
+function withCustomerAddress(req: IncomingMessage, init: ResourceRequestInit): ResourceRequestInit {
+  if (init.fapiCustomerIpAddress !== true) return init
+  const { ip } = req as IncomingMessage & { ip?: unknown }
+  const address = typeof ip === 'string' && ip !== '' ? ip : (req.socket.remoteAddress ?? '')
+  return { ...init, fapiCustomerIpAddress: address.replace(/^::ffff:(?=\d+\.)/, '') }
+}
+
 /** The helper factory. Internal: reached through `fapiClient().fetchResource`. */
 export function createFetchResource(core: FapiCore): FetchResource {
   return async function fetchResource(req, url, init = {}) {
     try {
       const session = requireSession(req)
-      const result = await core.fetchResource(partOf(session, core.sessionKey)?.login, url, init)
+      const result = await core.fetchResource(
+        partOf(session, core.sessionKey)?.login,
+        url,
+        withCustomerAddress(req, init),
+      )
       if (result.refreshed !== undefined) await storeLogin(core, req, result.refreshed)
       return result.response
     } catch (error) {

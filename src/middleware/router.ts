@@ -8,8 +8,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { FapiCore } from '../core/client.js'
-import { FapiConfigError } from '../errors.js'
-import { requestPath, type Middleware } from './http.js'
+import { FapiConfigError, toFapiError } from '../errors.js'
+import { requestPath, send, type Middleware } from './http.js'
 
 /**
  * Where `router()` mounts each route; `false` leaves a route out. The login and the callback
@@ -93,8 +93,22 @@ export function createRouter<Req extends IncomingMessage, Res extends ServerResp
   )
   add(pathOption('logout', paths.logout, ROUTER_DEFAULTS.logout), ['POST'], routes.logout)
   add(pathOption('jwks', paths.jwks, ROUTER_DEFAULTS.jwks), ['GET', 'HEAD'], routes.jwks)
+  const objects = core.paths.requestObjects
+  if (objects !== undefined && table.some((route) => route.path.startsWith(`${objects}/`))) {
+    throw new FapiConfigError(
+      `express-fapi: router() mounts a route under requestObjectPath "${objects}"`,
+    )
+  }
   return function fapiRouter(req, res, next) {
     const path = requestPath(req)
+    // RFC 9101 §5.2: the server fetches a request object by reference (GET), once.
+    if (objects !== undefined && path.startsWith(`${objects}/`) && req.method === 'GET') {
+      core
+        .requestObject(path)
+        .then((page) => send(req, res, page.status, page.headers, page.body))
+        .catch((error: unknown) => next(toFapiError(error)))
+      return
+    }
     const route = table.find((entry) => entry.path === path)
     if (route === undefined || !route.methods.includes(req.method ?? '')) {
       next()

@@ -5,7 +5,9 @@
  */
 import type { TestContext } from 'node:test'
 import { exportJWK, generateKeyPair, type JWK } from 'jose'
+import type { Express } from 'express'
 import type {
+  FapiClient,
   ClientAuthMethod,
   EncryptionOptions,
   FapiClientOptions,
@@ -16,7 +18,11 @@ import type {
 import { AppBrowser, startApp, type StartedApp } from './app.js'
 import { testCertificates } from './certs.js'
 import { generateJwks } from './keys.js'
-import { startFapi2Provider, type StartedFapi2Provider } from './provider-fapi2.js'
+import {
+  startFapi2Provider,
+  type Fapi2ProviderOptions,
+  type StartedFapi2Provider,
+} from './provider-fapi2.js'
 import { fetchTrusting } from './tls-fetch.js'
 import { UserAgent, type CallbackDelivery } from './user-agent.js'
 
@@ -36,6 +42,15 @@ export interface Fapi2Case {
   readonly refreshTokens?: boolean
   /** The client's clock (milliseconds). */
   readonly now?: () => number
+  /** Server features beside the login's: client credentials, RAR, revocation, signed userinfo. */
+  readonly server?: Pick<
+    Fapi2ProviderOptions,
+    'clientCredentials' | 'rarTypes' | 'revocation' | 'signedUserinfo'
+  >
+  /** Client options beside the case's. */
+  readonly client?: Partial<FapiClientOptions>
+  /** More Express routes. */
+  readonly routes?: (router: Express, client: FapiClient) => void
 }
 
 export interface Fapi2Login {
@@ -87,6 +102,7 @@ export async function startFapi2Login(t: TestContext, c: Fapi2Case): Promise<Fap
         dpopNonces: c.dpopNonces === true,
         rs256: alg === 'RS256',
         refreshTokens: c.refreshTokens === true,
+        ...c.server,
         clients: [
           {
             clientId: 'portal',
@@ -136,6 +152,7 @@ export async function startFapi2Login(t: TestContext, c: Fapi2Case): Promise<Fap
               },
             }
           : {}),
+        ...c.client,
       }
       return options
     },
@@ -145,6 +162,9 @@ export async function startFapi2Login(t: TestContext, c: Fapi2Case): Promise<Fap
           .fetchResource(req, String(req.query.url))
           .then(async (answer) => res.json({ status: answer.status, body: await answer.json() }))
           .catch(next)
+      })
+      router.get('/userinfo-claims', (req, res, next) => {
+        client.userinfo(req).then((claims) => res.json(claims), next)
       })
       router.post('/refresh', (req, res, next) => {
         client.refresh(req).then((result) => res.json(result), next)
@@ -161,6 +181,7 @@ export async function startFapi2Login(t: TestContext, c: Fapi2Case): Promise<Fap
         req.session.fapi = { login: { ...login, tokens: { ...login.tokens, refreshToken } } }
         res.status(204).end()
       })
+      c.routes?.(router, client)
     },
   })
   const server = as as StartedFapi2Provider | undefined

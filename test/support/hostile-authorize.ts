@@ -16,6 +16,31 @@ export async function resolveRequest(
   url: URL,
 ): Promise<{ request: JWTPayload; jkt?: string }> {
   const requestUri = url.searchParams.get('request_uri')
+  if (requestUri !== null && /^https?:/.test(requestUri)) {
+    // RFC 9101 §5.2: a request object by reference, fetched from the client.
+    if (url.searchParams.has('request')) state.violation('authorize: request beside request_uri')
+    const fetched = await fetch(requestUri, { redirect: 'error' })
+    if (fetched.status !== 200) throw new Error(`request_uri: HTTP ${fetched.status}`)
+    if (fetched.headers.get('content-type') !== 'application/oauth-authz-req+jwt') {
+      state.violation('request_uri: content-type is not application/oauth-authz-req+jwt')
+    }
+    const result = await checkRequestObject(await fetched.text(), {
+      clientId: state.clientId,
+      issuer: state.issuer,
+      keys: state.clientKeys,
+      now: state.now(),
+    })
+    if (!result.ok) throw new Error(`request object: ${result.problem}`)
+    const { payload } = result.value
+    state.record({ form: url.searchParams, requestObject: result.value })
+    if (url.searchParams.get('client_id') !== payload.client_id) {
+      state.violation('authorize: client_id differs from the request object')
+    }
+    return {
+      request: payload,
+      ...(typeof payload.dpop_jkt === 'string' ? { jkt: payload.dpop_jkt } : {}),
+    }
+  }
   if (requestUri !== null) {
     const grant = state.requestUris.get(requestUri)
     if (grant === undefined || grant.used) throw new Error('unknown or reused request_uri')

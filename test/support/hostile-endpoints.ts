@@ -160,6 +160,9 @@ export async function token(
 ): Promise<Reply> {
   state.recordToken(form)
   if (form.get('grant_type') === 'refresh_token') return refresh(state, form, req, connection, url)
+  if (form.get('grant_type') === 'client_credentials') {
+    return clientCredentials(state, form, req, connection, url)
+  }
   if (form.get('grant_type') !== 'authorization_code') {
     state.violation('token: grant_type is not authorization_code')
     return oauthError(400, 'unsupported_grant_type', 'authorization_code only')
@@ -191,6 +194,55 @@ export async function token(
   return issueTokens(state, request, proof?.thumbprint, connection, iat, {
     nonce: request.nonce,
   })
+}
+
+/** Revocation (RFC 7009 §2.1): client authentication, then the token forgotten; 200 always. */
+export async function revoke(
+  state: EndpointState,
+  form: URLSearchParams,
+  connection: ConnectionRecord,
+  url: string,
+): Promise<Reply> {
+  const denied = await assertionOk(state, form, connection, url)
+  if (denied) return denied
+  const token = form.get('token') ?? ''
+  state.bindings.tokens.delete(token)
+  const grant = state.refreshTokens.get(token)
+  if (grant !== undefined) grant.used = true
+  return { status: 200, raw: '' }
+}
+
+/** The client credentials grant (RFC 6749 §4.4): a bound access token, no ID or refresh token. */
+async function clientCredentials(
+  state: EndpointState,
+  form: URLSearchParams,
+  req: IncomingMessage,
+  connection: ConnectionRecord,
+  url: string,
+): Promise<Reply> {
+  const proof = await state.bindings.proof(req, url, '/token')
+  if (proof !== undefined && 'reply' in proof) return proof.reply
+  const denied = await assertionOk(state, form, connection, url)
+  if (denied) return denied
+  const accessToken = randomBytes(24).toString('base64url')
+  state.bindings.tokens.set(accessToken, {
+    ...(proof?.thumbprint ? { jkt: proof.thumbprint } : {}),
+    ...(connection.via === 'alias' && connection.certificate
+      ? { certificate: connection.certificate }
+      : {}),
+  })
+  const details = form.get('authorization_details')
+  return {
+    status: 200,
+    headers: { 'cache-control': 'no-store' },
+    body: {
+      access_token: accessToken,
+      token_type: proof?.thumbprint ? 'DPoP' : 'Bearer',
+      expires_in: 300,
+      ...(form.has('scope') ? { scope: form.get('scope') } : {}),
+      ...(details === null ? {} : { authorization_details: JSON.parse(details) as unknown }),
+    },
+  }
 }
 
 /** A token response: a new bound access token, an ID token and a new refresh token. */
@@ -238,6 +290,10 @@ async function issueTokens(
       id_token: state.hooks.encryptIdToken ? await state.hooks.encryptIdToken(idToken) : idToken,
       refresh_token: refreshToken,
       scope: request.scope,
+      // RFC 9396 §7: what was granted, here what was asked for.
+      ...(request.authorization_details === undefined
+        ? {}
+        : { authorization_details: request.authorization_details }),
     },
   }
 }

@@ -80,6 +80,10 @@ function resourceRoute(router: Express, client: FapiClient): void {
       .then(async (answer) => res.json({ status: answer.status, body: await answer.text() }))
       .catch(next)
   })
+  // `GET /userinfo-claims`: the app calls `userinfo(req)` and answers with the claims.
+  router.get('/userinfo-claims', (req, res, next) => {
+    client.userinfo(req).then((claims) => res.json(claims), next)
+  })
   // `POST /refresh`: the app calls `refresh(req)` and answers with what it resolved to.
   router.post('/refresh', (req, res, next) => {
     client.refresh(req).then((result) => res.json(result), next)

@@ -17,7 +17,9 @@ export function hostileMetadata(
     scopes_supported: ['openid'],
     response_types_supported: ['code'],
     response_modes_supported: ['query', 'jwt', 'query.jwt', 'form_post.jwt'],
-    grant_types_supported: ['authorization_code'],
+    grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
+    authorization_details_types_supported: ['payment_initiation', 'account_information'],
+    revocation_endpoint: `${issuer}/revoke`,
     subject_types_supported: ['public'],
     code_challenge_methods_supported: ['S256'],
     token_endpoint_auth_methods_supported: [

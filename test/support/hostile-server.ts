@@ -10,7 +10,13 @@
  * What the client did wrong is collected in {@link HostileServer.violations}.
  */
 import { once } from 'node:events'
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { createLocalJWKSet, type JWK, type JWTPayload } from 'jose'
@@ -31,6 +37,7 @@ import { mint, resolveRequest } from './hostile-authorize.js'
 import {
   bounded,
   par,
+  revoke,
   token,
   type EndpointState,
   type Grant,
@@ -106,6 +113,10 @@ export interface HostileServer {
   lastPushed(): Pushed
   pushed(): readonly Pushed[]
   tokenRequests(): readonly URLSearchParams[]
+  /** The headers of each request to `/userinfo` (the resource). */
+  resourceRequests(): readonly IncomingHttpHeaders[]
+  /** The forms posted to the revocation endpoint. */
+  revocationRequests(): readonly URLSearchParams[]
   authorize(authorizationUrl: string, mutation?: JwtMutation): Promise<Authorized>
   /** Stops listening (connections are refused) until {@link up}; state is kept. */
   down(): Promise<void>
@@ -125,6 +136,8 @@ export async function startHostileServer(options: HostileOptions): Promise<Hosti
   const violations: string[] = []
   const pushed: Pushed[] = []
   const tokenForms: URLSearchParams[] = []
+  const resourceHeaders: IncomingHttpHeaders[] = []
+  const revocations: URLSearchParams[] = []
   const requestUris = new Map<string, Grant>()
   const codes = new Map<string, Grant>()
   const refreshTokens = new Map<string, RefreshGrant>()
@@ -190,9 +203,22 @@ export async function startHostileServer(options: HostileOptions): Promise<Hosti
       if (as.publishEncryptionKey) published.push(serverEncryptionKey().publicJwk)
       return { status: 200, body: { keys: as.jwks(published) } }
     }
-    if (path === '/userinfo') return bindings.resource(req, url, connection.via)
+    if (path === '/userinfo') {
+      // FAPI 1.0 Part 1 §6.2.1 (11): the resource server echoes the interaction id.
+      bounded(resourceHeaders, { ...req.headers })
+      const reply = await bindings.resource(req, url, connection.via)
+      const id = req.headers['x-fapi-interaction-id']
+      if (typeof id !== 'string') return reply
+      return { ...reply, headers: { ...reply.headers, 'x-fapi-interaction-id': id } }
+    }
     if (method === 'GET' && path === '/attacker/jwks') {
       return { status: 200, body: { keys: [attackers.PS256.publicJwk, attackers.ES256.publicJwk] } }
+    }
+    if (method === 'POST' && path === '/revoke') {
+      const form = await readBody(req)
+      if (form === undefined) return oauthError(413, 'invalid_request', 'body too large')
+      bounded(revocations, form)
+      return revoke(state, form, connection, url)
     }
     if (method === 'POST' && (path === '/par' || path === '/token')) {
       const form = await readBody(req)
@@ -253,6 +279,8 @@ export async function startHostileServer(options: HostileOptions): Promise<Hosti
     },
     pushed: () => [...pushed],
     tokenRequests: () => [...tokenForms],
+    resourceRequests: () => [...resourceHeaders],
+    revocationRequests: () => [...revocations],
     async authorize(authorizationUrl, mutation) {
       const url = new URL(authorizationUrl)
       if (`${url.origin}${url.pathname}` !== `${issuer}/authorize`) {

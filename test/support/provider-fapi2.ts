@@ -51,6 +51,14 @@ export interface Fapi2ProviderOptions {
   readonly rs256?: boolean
   /** Issue refresh tokens on every code exchange, rotated on every refresh. */
   readonly refreshTokens?: boolean
+  /** The client credentials grant (RFC 6749 §4.4) for every client. */
+  readonly clientCredentials?: boolean
+  /** Rich authorization requests (RFC 9396) of these types, granted as requested. */
+  readonly rarTypes?: readonly string[]
+  /** The revocation endpoint (RFC 7009). */
+  readonly revocation?: boolean
+  /** Signed userinfo responses (OIDC Core §5.3.2) for every client. */
+  readonly signedUserinfo?: boolean
 }
 
 export interface StartedFapi2Provider {
@@ -77,14 +85,25 @@ async function encryptionKey(): Promise<JWK> {
   return { ...(await exportJWK(privateKey)), kid: `as-enc-${randomUUID()}`, use: 'enc' }
 }
 
-function clientMetadata(client: Fapi2Client, refresh: boolean): Record<string, unknown> {
+function clientMetadata(
+  client: Fapi2Client,
+  options: Fapi2ProviderOptions,
+): Record<string, unknown> {
   const method = client.authMethod ?? 'private_key_jwt'
   return {
     client_id: client.clientId,
     application_type: 'web',
     redirect_uris: [client.redirectUri],
     response_types: ['code'],
-    grant_types: refresh ? ['authorization_code', 'refresh_token'] : ['authorization_code'],
+    grant_types: [
+      'authorization_code',
+      ...(options.refreshTokens === true ? ['refresh_token'] : []),
+      ...(options.clientCredentials === true ? ['client_credentials'] : []),
+    ],
+    ...(options.signedUserinfo === true ? { userinfo_signed_response_alg: client.signingAlg } : {}),
+    ...(options.rarTypes === undefined
+      ? {}
+      : { authorization_details_types: [...options.rarTypes] }),
     scope: 'openid profile email',
     token_endpoint_auth_method: method,
     ...(method === 'private_key_jwt' ? { token_endpoint_auth_signing_alg: client.signingAlg } : {}),
@@ -110,6 +129,14 @@ function clientMetadata(client: Fapi2Client, refresh: boolean): Record<string, u
         }
       : {}),
     ...(client.jwksUri === undefined ? { jwks: client.jwks } : { jwks_uri: client.jwksUri }),
+  }
+}
+
+/** What the RAR policy functions read of oidc-provider's context. */
+interface RarContext {
+  readonly oidc: {
+    readonly grant?: { readonly rar?: unknown }
+    readonly params: Record<string, unknown>
   }
 }
 
@@ -160,9 +187,7 @@ export async function startFapi2Provider(
   const jwksUris = new Set(options.clients.flatMap((client) => client.jwksUri ?? []))
 
   const configuration = {
-    clients: options.clients.map((client) =>
-      clientMetadata(client, options.refreshTokens === true),
-    ),
+    clients: options.clients.map((client) => clientMetadata(client, options)),
     ...(options.refreshTokens === true
       ? { issueRefreshToken: async () => true, rotateRefreshToken: true }
       : {}),
@@ -209,6 +234,42 @@ export async function startFapi2Provider(
       jwtResponseModes: { enabled: true },
       devInteractions: { enabled: true },
       encryption: { enabled: true },
+      clientCredentials: { enabled: options.clientCredentials === true },
+      revocation: { enabled: options.revocation === true },
+      jwtUserinfo: { enabled: options.signedUserinfo === true },
+      ...(options.rarTypes === undefined
+        ? {}
+        : {
+            // RAR needs a resource server: the bank's API, for every request.
+            resourceIndicators: {
+              enabled: true,
+              defaultResource: () => 'urn:bank:api',
+              useGrantedResource: () => true,
+              getResourceServerInfo: () => ({
+                scope: 'payments accounts',
+                accessTokenFormat: 'opaque',
+              }),
+            },
+            richAuthorizationRequests: {
+              enabled: true,
+              types: Object.fromEntries(
+                options.rarTypes.map((type) => [type, { validate: () => undefined }]),
+              ),
+              // Granted as requested: the code carries the consent's, the token the code's.
+              authorizationDetailsForGrantSource: (ctx: RarContext) => ctx.oidc.grant?.rar,
+              authorizationDetailsForAccessToken: (
+                ctx: RarContext,
+                _token: unknown,
+                source: { rar?: unknown } | undefined,
+              ) =>
+                source?.rar ??
+                (ctx.oidc.params.authorization_details === undefined
+                  ? undefined
+                  : (JSON.parse(String(ctx.oidc.params.authorization_details)) as unknown)),
+              authorizationDetailsForIntrospection: (_ctx: unknown, token: { rar?: unknown }) =>
+                token.rar,
+            },
+          }),
       dPoP: {
         enabled: true,
         nonceSecret: randomBytes(32),

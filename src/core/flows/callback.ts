@@ -13,6 +13,7 @@
 import {
   AuthorizationError,
   AuthorizationResponseError,
+  IdTokenError,
   SessionError,
   toFapiError,
 } from '../../errors.js'
@@ -22,6 +23,7 @@ import type { ServerMetadata } from '../server/discovery.js'
 import { signedIdToken, validateIdToken, type IdTokenClaims } from '../jwt/id-token.js'
 import { verifyJarmResponse, type AuthorizationResponse } from '../jwt/jarm.js'
 import { requestTokens, tokenRequestForm, type TokenSet } from '../server/token.js'
+import { checkGrantedDetails, sameJson } from '../server/authorization-details.js'
 import { serverJwtContext, tokenEndpointOptions, type ClientContext } from './context.js'
 import { CARRIER, readDelivery, type CallbackRequest, type Delivery } from './delivery.js'
 import type { Page } from './page.js'
@@ -148,6 +150,23 @@ export async function completeAuthorization(
     ...(transaction.acr === undefined ? {} : { acr: transaction.acr }),
     iatMaxAge: config.idTokenMaxAge,
   })
+  // RFC 9396 §7: what was granted, held to what was asked for (grantedAuthorizationDetails).
+  if (transaction.authorizationDetails !== undefined) {
+    checkGrantedDetails(
+      tokens.authorizationDetails,
+      transaction.authorizationDetails,
+      config.grantedAuthorizationDetails,
+    )
+  }
+  // OIDC Core §5.5.1: an essential claim asked for with a value (an intent id) has that value.
+  for (const [name, value] of Object.entries(transaction.claimValues ?? {})) {
+    if (!sameJson(claims[name], value)) {
+      throw new IdTokenError(
+        'ERR_ID_TOKEN_CLAIM_VALUE_MISMATCH',
+        `ID token: "${name.slice(0, 64)}" was requested as essential with a value, and the ID token ${claims[name] === undefined ? 'does not carry it' : 'carries another value'} (OIDC Core §5.5.1)`,
+      )
+    }
+  }
   emit(context, {
     type: 'id-token',
     traceId,

@@ -14,6 +14,8 @@ import type { ServerJwtContext } from '../jwt/jws.js'
 import type { DpopContext, OAuthPostOptions } from '../transport/oauth-post.js'
 import { memoryCoordination } from '../coordination/memory.js'
 import type { Coordination } from '../coordination/store.js'
+import type { RequestObjectStore } from '../../config/options.js'
+import { MemoryRequestObjectStore } from './request-object-store.js'
 
 /** What the flows share for one client. Internal. */
 export interface ClientContext {
@@ -24,6 +26,8 @@ export interface ClientContext {
   readonly coordination: Coordination
   /** The servers' DPoP nonces, by origin (RFC 9449 §8, §9). */
   readonly nonces: DpopNonces
+  /** Request objects by reference waiting for the server's fetch (RFC 9101 §5.2). */
+  readonly requestObjects: RequestObjectStore
 }
 
 /** DPoP for calls made with a login's key, if it has one. */
@@ -80,5 +84,6 @@ export function createClientContext(config: Config): ClientContext {
     jwks: new RemoteJwks(async () => (await discovery.get()).jwksUri, config),
     coordination,
     nonces: new DpopNonces(config.coordination),
+    requestObjects: config.requestObjectStore ?? new MemoryRequestObjectStore(),
   }
 }

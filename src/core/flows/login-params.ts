@@ -8,6 +8,10 @@
  */
 import { RESERVED_PARAMS } from '../../config/index.js'
 import { FapiError } from '../../errors.js'
+import {
+  checkAuthorizationDetails,
+  type AuthorizationDetail,
+} from '../server/authorization-details.js'
 
 /** Authorization parameters as the app gives them. */
 export type AuthorizationParams = Readonly<Record<string, string | number | boolean | object>>
@@ -16,6 +20,10 @@ export type AuthorizationParams = Readonly<Record<string, string | number | bool
 export interface LoginExpectations {
   readonly maxAge?: number
   readonly acr?: readonly string[]
+  /** RFC 9396: the `authorization_details` asked for. */
+  readonly authorizationDetails?: readonly AuthorizationDetail[]
+  /** OIDC Core §5.5.1: `claims.id_token` members with `essential: true` and a `value` (not `acr`). */
+  readonly claimValues?: Readonly<Record<string, unknown>>
 }
 
 function invalidParams(message: string): FapiError {
@@ -51,6 +59,10 @@ export function checkLoginParams(params: unknown): AuthorizationParams {
       )
     }
     checked[name] = value as string | number | boolean | object
+  }
+  // RFC 9396 §2: checked here so that a malformed one is refused before anything is sent.
+  if (checked.authorization_details !== undefined) {
+    checked.authorization_details = checkAuthorizationDetails(checked.authorization_details)
   }
   return checked
 }
@@ -99,12 +111,32 @@ function essentialAcr(params: AuthorizationParams): readonly string[] | undefine
   return typeof listed === 'string' ? listed.split(' ').filter((v) => v !== '') : []
 }
 
+/** `claims.id_token` members asked for as essential with a `value` (OIDC Core §5.5.1), but `acr`. */
+function essentialValues(params: AuthorizationParams): Record<string, unknown> | undefined {
+  const idToken = claimsOf(params.claims)?.id_token
+  if (typeof idToken !== 'object' || idToken === null) return undefined
+  const values: Record<string, unknown> = {}
+  for (const [name, request] of Object.entries(idToken as Record<string, unknown>)) {
+    if (name === 'acr' || typeof request !== 'object' || request === null) continue
+    const { essential, value } = request as Record<string, unknown>
+    if (essential === true && value !== undefined) values[name] = value
+  }
+  return Object.keys(values).length > 0 ? values : undefined
+}
+
 /** What the ID token must show for the parameters a login sends (static and per-login merged). */
 export function expectationsOf(params: AuthorizationParams): LoginExpectations {
   const maxAge = maxAgeOf(params.max_age)
   const acr = essentialAcr(params)
+  const claimValues = essentialValues(params)
+  const details =
+    params.authorization_details === undefined
+      ? undefined
+      : checkAuthorizationDetails(params.authorization_details)
   return {
     ...(maxAge === undefined ? {} : { maxAge }),
     ...(acr === undefined ? {} : { acr }),
+    ...(details === undefined ? {} : { authorizationDetails: details }),
+    ...(claimValues === undefined ? {} : { claimValues }),
   }
 }

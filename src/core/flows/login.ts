@@ -20,6 +20,8 @@ import { randomToken } from '../jwt/random.js'
 import { dpopContext, type ClientContext } from './context.js'
 import { checkLoginParams, expectationsOf, type AuthorizationParams } from './login-params.js'
 import { createPkce } from './pkce.js'
+import { publishRequestObject } from './request-uri.js'
+import { checkDetailTypes } from '../server/authorization-details.js'
 import { emit, redactedUrl, tracedJwt, tracing } from './trace.js'
 import { returnToOf } from './return-to.js'
 import {
@@ -103,6 +105,10 @@ export async function startAuthorization(
     parEndpoint: config.par ? metadata.parEndpoint : undefined,
     tokenEndpoint: metadata.tokenEndpoint,
   })
+  // RFC 9396 §10: only types the server lists; nothing is sent otherwise.
+  if (expects.authorizationDetails !== undefined) {
+    checkDetailTypes(expects.authorizationDetails, metadata.authorizationDetailsTypes)
+  }
   const pkce = createPkce()
   const dpopKey =
     metadata.dpopAlgorithm === undefined ? undefined : await createDpopKey(metadata.dpopAlgorithm)
@@ -120,6 +126,10 @@ export async function startAuthorization(
     ...(expects.maxAge === undefined ? {} : { maxAge: expects.maxAge }),
     ...(expects.acr === undefined ? {} : { acr: expects.acr }),
     ...(traceId === undefined ? {} : { traceId }),
+    ...(expects.authorizationDetails === undefined
+      ? {}
+      : { authorizationDetails: expects.authorizationDetails }),
+    ...(expects.claimValues === undefined ? {} : { claimValues: expects.claimValues }),
   }
   const params: Record<string, unknown> = {
     ...merged,
@@ -178,16 +188,31 @@ export async function startAuthorization(
     })
     url.searchParams.set('request_uri', pushed.requestUri)
   } else if (request !== undefined) {
+    // FAPI 1.0 Adv §5.2.3 (9), OIDC Core §6.1, §6.2: the duplicates beside the request object.
     url.searchParams.set('response_type', 'code')
     url.searchParams.set('scope', config.scope)
-    url.searchParams.set('request', request)
+    if (config.requestObjectByReference) {
+      // RFC 9101 §5.2: the server fetches it from the app, once; the browser never carries it.
+      url.searchParams.set(
+        'request_uri',
+        await publishRequestObject(context, context.requestObjects, request),
+      )
+    } else {
+      url.searchParams.set('request', request)
+    }
   } else {
     for (const [name, value] of Object.entries(params)) url.searchParams.set(name, formValue(value))
   }
   log.login(
     'login started: mode %s, %s, %d per-login parameters%s%s',
     responseMode,
-    config.par ? 'pushed (PAR)' : request !== undefined ? 'request object by value' : 'in the URL',
+    config.par
+      ? 'pushed (PAR)'
+      : request === undefined
+        ? 'in the URL'
+        : config.requestObjectByReference
+          ? 'request object by reference'
+          : 'request object by value',
     Object.keys(perLogin.params).length,
     expects.maxAge === undefined ? '' : ', max_age enforced',
     expects.acr === undefined ? '' : ', essential acr enforced',

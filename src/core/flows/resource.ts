@@ -6,7 +6,12 @@
  * @module
  */
 import { isAllowedServerUrl } from '../../config/index.js'
-import { callResource, type ResourceRequestInit } from '../server/resource.js'
+import {
+  callResource,
+  httpDate,
+  type BoundToken,
+  type ResourceRequestInit,
+} from '../server/resource.js'
 import type { ClientContext } from './context.js'
 import type { RefreshStored } from './refresh.js'
 import {
@@ -40,7 +45,31 @@ export async function fetchResourceAs(
   if (accessTokenExpired(login, config) && hasRefreshToken(login)) {
     refreshed = await refreshStored(login)
   }
-  const token = boundToken(refreshed ?? login, config)
+  const current = refreshed ?? login
+  const authTime = current.claims.auth_time
+  const withDate: ResourceRequestInit = init.fapiAuthDate
+    ? {
+        ...init,
+        headers: {
+          ...init.headers,
+          'x-fapi-auth-date': httpDate(
+            typeof authTime === 'number' ? authTime * 1000 : current.loggedInAt,
+          ),
+        },
+      }
+    : init
+  const response = await callWithToken(context, boundToken(current, config), url, withDate)
+  return { response, refreshed }
+}
+
+/** Calls a resource server with a bound token (a login's or the client's own). */
+export async function callWithToken(
+  context: ClientContext,
+  token: BoundToken,
+  url: string,
+  init: ResourceRequestInit,
+): Promise<Response> {
+  const { config } = context
   const aliases = token.certificate ? (await context.discovery.get()).resourceAliases : {}
   const answer = await callResource(url, init, token, {
     httpTimeout: config.httpTimeout,
@@ -51,9 +80,8 @@ export async function fetchResourceAs(
     aliases,
     isAllowedUrl: (target) => isAllowedServerUrl(target, config.allowInsecureLoopback),
   })
-  const response = new Response(NULL_BODY.has(answer.status) ? null : answer.body, {
+  return new Response(NULL_BODY.has(answer.status) ? null : answer.body, {
     status: answer.status,
     headers: answer.headers,
   })
-  return { response, refreshed }
 }

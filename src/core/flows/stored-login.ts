@@ -15,6 +15,7 @@ import { seal, unseal } from '../jwt/seal.js'
 import type { BoundToken } from '../server/resource.js'
 import type { TokenSet } from '../server/token.js'
 import type { Transaction } from './transaction.js'
+import type { AuthorizationDetail } from '../server/authorization-details.js'
 
 /** What a completed login keeps in the session. */
 export interface StoredLogin {
@@ -39,6 +40,8 @@ export interface StoredLogin {
   readonly loginId?: string
   /** How many refreshes made these tokens (0 after the login). */
   readonly generation?: number
+  /** What the server granted (RFC 9396 §7): the token response's `authorization_details`. */
+  readonly authorizationDetails?: readonly AuthorizationDetail[]
 }
 
 /**
@@ -54,6 +57,8 @@ export interface SealedLogin {
   readonly generation: number
   /** What is not secret of the tokens: their type, scope and expiry. */
   readonly tokens: Pick<StoredLogin['tokens'], 'tokenType' | 'scope' | 'expiresAt'>
+  /** What the server granted (RFC 9396 §7): not secret, kept readable. */
+  readonly authorizationDetails?: readonly AuthorizationDetail[]
   /** The tokens and the DPoP key, sealed (`dir` + A256GCM JWE). */
   readonly sealed: string
 }
@@ -86,6 +91,9 @@ export function storedLoginOf(
     ...(transaction.dpopKey === undefined ? {} : { dpopKey: transaction.dpopKey }),
     tokens: storedTokens(login.tokens),
     loggedInAt: config.now(),
+    ...(login.tokens.authorizationDetails === undefined
+      ? {}
+      : { authorizationDetails: login.tokens.authorizationDetails }),
     loginId: randomToken(),
     generation: 0,
   }
@@ -120,6 +128,9 @@ export async function sealLogin(login: StoredLogin, config: Config): Promise<Ses
     loggedInAt: login.loggedInAt,
     loginId,
     generation: generationOf(login),
+    ...(login.authorizationDetails === undefined
+      ? {}
+      : { authorizationDetails: login.authorizationDetails }),
     tokens: {
       tokenType: login.tokens.tokenType,
       scope: login.tokens.scope,
@@ -166,12 +177,15 @@ export function storedAfterRefresh(
     readonly generation: number
   },
 ): StoredLogin {
+  // A refresh may narrow what was granted (RFC 9396 §7); the login's grant stays otherwise.
+  const details = (refreshed.tokens as Partial<TokenSet>).authorizationDetails
   return {
     ...login,
     loginId: loginIdOf(login),
     generation: refreshed.generation,
     claims: refreshed.claims,
     tokens: storedTokens(refreshed.tokens as TokenSet),
+    ...(details === undefined ? {} : { authorizationDetails: details }),
   }
 }
 

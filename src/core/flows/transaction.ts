@@ -8,6 +8,7 @@
 import type { SessionSecrets } from '../../config/index.js'
 import { isDpopKey, type DpopKey } from '../jwt/dpop.js'
 import { seal, unseal } from '../jwt/seal.js'
+import type { AuthorizationDetail } from '../server/authorization-details.js'
 
 /** One pending login. */
 export interface Transaction {
@@ -29,6 +30,10 @@ export interface Transaction {
   readonly acr?: readonly string[]
   /** The id of this login in `onEvent` events (random, not the state). */
   readonly traceId?: string
+  /** The `authorization_details` asked for (RFC 9396): what the grant is held to. */
+  readonly authorizationDetails?: readonly AuthorizationDetail[]
+  /** Claims asked for as essential with a `value` (OIDC Core §5.5.1): the ID token must carry them. */
+  readonly claimValues?: Readonly<Record<string, unknown>>
 }
 
 /** Pending logins by state (sealed with `sessionSecrets`). */
@@ -73,7 +78,10 @@ export function isTransaction(value: unknown): value is Transaction {
       (typeof entry.maxAge === 'number' && Number.isInteger(entry.maxAge) && entry.maxAge >= 0)) &&
     (entry.acr === undefined ||
       (Array.isArray(entry.acr) && entry.acr.every((value) => typeof value === 'string'))) &&
-    (entry.traceId === undefined || typeof entry.traceId === 'string')
+    (entry.traceId === undefined || typeof entry.traceId === 'string') &&
+    (entry.authorizationDetails === undefined || Array.isArray(entry.authorizationDetails)) &&
+    (entry.claimValues === undefined ||
+      (typeof entry.claimValues === 'object' && entry.claimValues !== null))
   )
 }
 

@@ -54,6 +54,14 @@ export interface ServerMetadata {
   /** RFC 9207 §3: the server promises `iss` in every authorization response. */
   readonly issParameter: boolean
   readonly requestObjectEncryption: RequestObjectEncryption | undefined
+  /** RFC 9396 §10: the `authorization_details` types the server understands (none if unlisted). */
+  readonly authorizationDetailsTypes: readonly string[] | undefined
+  /** OIDC Core §5.3: the userinfo endpoint, at its mTLS alias for certificate-bound tokens. */
+  readonly userinfoEndpoint: string | undefined
+  /** RFC 7009 §2: the revocation endpoint, at its mTLS alias when the certificate is presented. */
+  readonly revocationEndpoint: string | undefined
+  /** RFC 9101 §5.2, OIDC Discovery §3: the server fetches request objects by reference. */
+  readonly requestUriParameter: boolean
 }
 
 function dpopAlgorithm(metadata: Record<string, unknown>, config: Config): DpopAlgorithm {
@@ -140,6 +148,13 @@ export function checkMetadata(metadata: Record<string, unknown>, config: Config)
   if (config.senderConstraint === 'mtls' && userinfo !== undefined && aliases.userinfo_endpoint) {
     resourceAliases[userinfo] = certificateEndpoint(aliases.userinfo_endpoint, 'userinfo_endpoint')
   }
+  let revocationEndpoint = optionalEndpoint(metadata, 'revocation_endpoint', config)
+  if (certAuth && revocationEndpoint !== undefined) {
+    revocationEndpoint = certificateEndpoint(
+      aliases.revocation_endpoint ?? revocationEndpoint,
+      'revocation_endpoint',
+    )
+  }
 
   const modes = stringList(metadata, 'response_modes_supported') ?? ['query', 'fragment']
   for (const mode of config.responseModes) {
@@ -176,6 +191,11 @@ export function checkMetadata(metadata: Record<string, unknown>, config: Config)
     )
   }
 
+  if (config.requestObjectByReference && metadata.request_uri_parameter_supported === false) {
+    throw invalid(
+      '"request_uri_parameter_supported" is false: the server does not fetch request objects by reference (RFC 9101 §5.2); set requestObjectByReference: false',
+    )
+  }
   const key = signingKey(metadata, config)
   return Object.freeze({
     issuer: config.issuer,
@@ -195,5 +215,10 @@ export function checkMetadata(metadata: Record<string, unknown>, config: Config)
     requestObjectEncryption: config.encryption.requestObject
       ? requestObjectEncryption(metadata)
       : undefined,
+    authorizationDetailsTypes: stringList(metadata, 'authorization_details_types_supported'),
+    userinfoEndpoint: userinfo,
+    revocationEndpoint,
+    // OIDC Discovery §3 defaults it to true; FAPI servers usually say false.
+    requestUriParameter: metadata.request_uri_parameter_supported !== false,
   })
 }

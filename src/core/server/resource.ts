@@ -7,7 +7,9 @@
  *
  * @module
  */
-import { FapiError } from '../../errors.js'
+import { randomUUID } from 'node:crypto'
+import { isIP } from 'node:net'
+import { FapiError, ServerResponseError } from '../../errors.js'
 import { dpopProof, type DpopKey, type DpopNonces } from '../jwt/dpop.js'
 import {
   sendRequest,
@@ -23,6 +25,17 @@ export interface ResourceRequestInit {
   /** Any headers but `Authorization` and `DPoP`, which are set here. */
   readonly headers?: Readonly<Record<string, string>>
   readonly body?: string | Buffer | Uint8Array | URLSearchParams
+  /**
+   * FAPI 1.0 Part 1 §6.2.2: send `x-fapi-auth-date`, when the user last logged in (the ID token's
+   * `auth_time`, else the login's time), as an HTTP-date. Logins only. Default `false`.
+   */
+  readonly fapiAuthDate?: boolean
+  /**
+   * FAPI 1.0 Part 1 §6.2.2: send `x-fapi-customer-ip-address`, the user's IP address: `true`
+   * takes it from the request (`req.ip` where Express sets it, else the socket's address), a
+   * string gives it. Default: not sent.
+   */
+  readonly fapiCustomerIpAddress?: boolean | string
 }
 
 /** A login's access token and what it is bound to. */
@@ -54,6 +67,43 @@ const RESOURCE_FAILURES: FailureCodes = {
 
 /** Headers the helper owns. */
 const OWN_HEADERS = new Set(['authorization', 'dpop'])
+
+/** RFC 4122 UUIDs, as FAPI 1.0 Part 1 §6.2.2 wants `x-fapi-interaction-id`. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+/** An IMF-fixdate (RFC 9110 §5.6.7), as `Date.prototype.toUTCString()` writes it. */
+const HTTP_DATE =
+  /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/
+
+/**
+ * The FAPI headers of a call (FAPI 1.0 Part 1 §6.2.2), checked where the app gave them: an
+ * `x-fapi-interaction-id` (a new UUID unless given), `x-fapi-auth-date` (an HTTP-date) and
+ * `x-fapi-customer-ip-address` (an IP address).
+ */
+function fapiHeaders(headers: Record<string, string>, init: ResourceRequestInit): string {
+  const given = headers['x-fapi-interaction-id']
+  if (given !== undefined && !UUID.test(given)) {
+    throw invalid('"x-fapi-interaction-id" must be a UUID (FAPI 1.0 Part 1 §6.2.2)')
+  }
+  const interactionId = given ?? randomUUID()
+  headers['x-fapi-interaction-id'] = interactionId
+  const authDate = headers['x-fapi-auth-date']
+  if (authDate !== undefined && !HTTP_DATE.test(authDate)) {
+    throw invalid('"x-fapi-auth-date" must be an HTTP-date (FAPI 1.0 Part 1 §6.2.2)')
+  }
+  const ip = init.fapiCustomerIpAddress
+  if (ip === true) throw invalid('fapiCustomerIpAddress: true needs the request (the middleware)')
+  if (typeof ip === 'string') headers['x-fapi-customer-ip-address'] = ip
+  const address = headers['x-fapi-customer-ip-address']
+  if (address !== undefined && isIP(address) === 0) {
+    throw invalid('"x-fapi-customer-ip-address" must be an IP address (FAPI 1.0 Part 1 §6.2.2)')
+  }
+  return interactionId
+}
+
+/** The user's last login as an HTTP-date, for `x-fapi-auth-date`. */
+export function httpDate(milliseconds: number): string {
+  return new Date(milliseconds).toUTCString()
+}
 
 function invalid(message: string): FapiError {
   return new FapiError('ERR_RESOURCE_REQUEST_INVALID', `resource request: ${message}`)
@@ -120,6 +170,7 @@ export async function callResource(
   const method = (init.method ?? 'GET').toUpperCase()
   if (!/^[A-Z]+$/.test(method)) throw invalid('the method is not a token')
   const headers = headersOf(init)
+  const interactionId = fapiHeaders(headers, init)
   const body =
     init.body === undefined
       ? undefined
@@ -164,5 +215,14 @@ export async function callResource(
   }
   const first = await send()
   // Once: a server that keeps asking cannot make us loop.
-  return token.dpopKey !== undefined && wantsNonce(first) ? send() : first
+  const answer = token.dpopKey !== undefined && wantsNonce(first) ? await send() : first
+  // FAPI 1.0 Part 1 §6.2.1 (11): the resource server echoes the id; another one is not our call.
+  const echoed = answer.headers['x-fapi-interaction-id']
+  if (echoed !== undefined && echoed.toLowerCase() !== interactionId.toLowerCase()) {
+    throw new ServerResponseError(
+      'ERR_RESOURCE_INTERACTION_ID_MISMATCH',
+      'resource response: the echoed "x-fapi-interaction-id" is not the one sent (FAPI 1.0 Part 1 §6.2.1 (11))',
+    )
+  }
+  return answer
 }

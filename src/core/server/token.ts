@@ -6,6 +6,7 @@
  */
 import { ServerResponseError } from '../../errors.js'
 import { postOAuthForm, type OAuthPostOptions } from '../transport/oauth-post.js'
+import { grantedDetailsOf, type AuthorizationDetail } from './authorization-details.js'
 
 /** The token types this client understands (RFC 6749 §7.1): bearer, or DPoP-bound. */
 export type TokenType = 'Bearer' | 'DPoP'
@@ -25,6 +26,8 @@ export interface TokenSet {
   readonly refreshToken: string | undefined
   /** The granted scope when the server said it, else the requested one. */
   readonly scope: string
+  /** What the server granted (RFC 9396 §7), when its token response says. */
+  readonly authorizationDetails?: readonly AuthorizationDetail[]
 }
 
 function invalid(message: string): ServerResponseError {
@@ -54,14 +57,14 @@ function checkTokenType(tokenType: string, expected: TokenType): void {
 export type RefreshedTokenSet = Omit<TokenSet, 'idToken'> & { readonly idToken: string | undefined }
 
 /** What a token response is checked against. */
-interface TokenResponseExpectations {
+export interface TokenResponseExpectations {
   readonly requestedScope: string
   readonly now: number
   readonly tokenType: TokenType
 }
 
 /** Checks a token endpoint answer's body (RFC 6749 §5.1) but `id_token`; unknown members ignored. */
-function checkTokenFields(
+export function checkTokenFields(
   body: Record<string, unknown>,
   options: TokenResponseExpectations,
 ): RefreshedTokenSet {
@@ -82,6 +85,7 @@ function checkTokenFields(
   if (refresh_token !== undefined && typeof refresh_token !== 'string')
     throw invalid('"refresh_token" is not a string')
   if (scope !== undefined && typeof scope !== 'string') throw invalid('"scope" is not a string')
+  const authorizationDetails = grantedDetailsOf(body.authorization_details)
   return {
     accessToken: access_token,
     tokenType: options.tokenType,
@@ -89,6 +93,7 @@ function checkTokenFields(
     expiresAt: typeof expires_in === 'number' ? options.now + expires_in * 1000 : undefined,
     refreshToken: refresh_token,
     scope: scope ?? options.requestedScope,
+    ...(authorizationDetails === undefined ? {} : { authorizationDetails }),
   }
 }
 

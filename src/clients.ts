@@ -1,0 +1,138 @@
+/**
+ * `fapiClients()`: one app, several authorization servers (an aggregator linking several banks),
+ * each its own client with its own client id, keys and profile, under one router, with mix-up
+ * defence (RFC 9700 §4.4).
+ *
+ * @module
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { fapiClient, type FapiClient } from './client.js'
+import type { FapiClientOptions } from './config/index.js'
+import type { SessionLogin } from './core/flows/stored-login.js'
+import { FapiConfigError } from './errors.js'
+import type { CallbackOptions, LoginHandler } from './middleware/callback.js'
+import type { Middleware } from './middleware/http.js'
+import type { LoginOptions } from './middleware/login.js'
+import { createServersRouter, serverParameter, type ServerSelector } from './middleware/servers.js'
+
+/** The clients of several authorization servers, by the app's names for them. */
+export interface FapiClients {
+  /** The servers' names, as configured. */
+  readonly names: readonly string[]
+  /** The client of one server (for its `jwks()`, `fetchResource()`, `clientCredentials()`, …). */
+  client(name: string): FapiClient
+  /**
+   * One middleware for all servers: the login at `loginPath` picks its server with `select`
+   * (default `?server=<name>`; another name, or none, is `ERR_SERVER_UNKNOWN`); each server's
+   * callback at its `redirectUri`'s path (servers may share one path: the response goes to the
+   * server whose pending login its `state` names, and completes only with that server's metadata
+   * and keys); each server's request objects by reference. A response for a login at one server
+   * that carries another configured server's `iss`, or is signed by another configured server's
+   * keys, is `ERR_MIX_UP_DETECTED`, before any token request. Logout and JWKS stay per client.
+   *
+   * @example
+   * ```ts
+   * app.use(banks.router())                      // /auth/login?server=bank-a
+   * app.get('/.well-known/jwks-a.json', banks.client('bank-a').jwks())
+   * ```
+   * @see RFC 9700 §4.4; RFC 9207 §2.4; JARM §4.4 (2)
+   */
+  router<
+    Req extends IncomingMessage = IncomingMessage,
+    Res extends ServerResponse = ServerResponse,
+  >(options?: {
+    readonly select?: ServerSelector<Req>
+    readonly login?: LoginOptions<Req>
+    readonly callback?: LoginHandler<Req, Res> | CallbackOptions<Req, Res>
+  }): Middleware<Req, Res>
+  /** The session's logins, by server name: several banks linked in one session. */
+  currentLogins(req: IncomingMessage): Readonly<Record<string, SessionLogin>>
+}
+
+/**
+ * Creates one client per authorization server. Each server's options are a `fapiClient()`'s; a
+ * server without `sessionKey` gets `fapi_<name>`. Throws a `FapiConfigError` at startup on a
+ * mistake (no server, a bad name, two servers with one issuer or one `sessionKey`).
+ *
+ * @example
+ * ```ts
+ * const banks = fapiClients({
+ *   'bank-a': { issuer: 'https://as.bank-a.example', clientId: 'agg', redirectUri, keys },
+ *   'bank-b': { issuer: 'https://as.bank-b.example', clientId: 'agg-7', redirectUri, keys, profile: 'fapi1-advanced', tls },
+ * })
+ * app.use(banks.router())
+ * ```
+ * @see RFC 9700 §4.4 (mix-up)
+ */
+export function fapiClients(servers: Readonly<Record<string, FapiClientOptions>>): FapiClients {
+  if (typeof servers !== 'object' || servers === null || Object.keys(servers).length === 0) {
+    throw new FapiConfigError('express-fapi: fapiClients() needs at least one server, by name')
+  }
+  const clients = new Map<string, FapiClient>()
+  const issuers = new Map<string, string>()
+  const keys = new Map<string, string>()
+  for (const [name, options] of Object.entries(servers)) {
+    if (!/^[A-Za-z0-9_-]{1,40}$/.test(name)) {
+      throw new FapiConfigError(
+        `express-fapi: fapiClients(): server name "${name.slice(0, 40)}" must be 1 to 40 letters, digits, "-" or "_"`,
+      )
+    }
+    const sessionKey = options.sessionKey ?? `fapi_${name.replace(/-/g, '_')}`
+    const client = fapiClient({ ...options, sessionKey })
+    const sameIssuer = issuers.get(client.core.issuer)
+    if (sameIssuer !== undefined) {
+      throw new FapiConfigError(
+        `express-fapi: fapiClients(): "${sameIssuer}" and "${name}" have one issuer; give each authorization server one entry`,
+      )
+    }
+    const sameKey = keys.get(sessionKey)
+    if (sameKey !== undefined) {
+      throw new FapiConfigError(
+        `express-fapi: fapiClients(): "${sameKey}" and "${name}" share sessionKey "${sessionKey}"; give each its own`,
+      )
+    }
+    issuers.set(client.core.issuer, name)
+    keys.set(sessionKey, name)
+    clients.set(name, client)
+  }
+  const names = Object.freeze([...clients.keys()])
+  return Object.freeze({
+    names,
+    client(name: string): FapiClient {
+      const client = clients.get(name)
+      if (client === undefined) {
+        throw new FapiConfigError(`express-fapi: fapiClients(): no server named "${name}"`)
+      }
+      return client
+    },
+    router<Req extends IncomingMessage, Res extends ServerResponse>(
+      options: {
+        readonly select?: ServerSelector<Req>
+        readonly login?: LoginOptions<Req>
+        readonly callback?: LoginHandler<Req, Res> | CallbackOptions<Req, Res>
+      } = {},
+    ): Middleware<Req, Res> {
+      const members = [...clients].map(([name, client]) => ({
+        name,
+        core: client.core,
+        login: client.login<Req>(options.login) as Middleware<Req, Res>,
+        callback: client.callback<Req, Res>(options.callback),
+        rest: client.router<Req, Res>({
+          login: false,
+          callback: false,
+          logout: false,
+          jwks: false,
+        }),
+      }))
+      return createServersRouter(members, options.select ?? serverParameter)
+    },
+    currentLogins(req: IncomingMessage): Readonly<Record<string, SessionLogin>> {
+      const logins: Record<string, SessionLogin> = {}
+      for (const [name, client] of clients) {
+        const login = client.currentLogin(req)
+        if (login !== undefined) logins[name] = login
+      }
+      return logins
+    },
+  })
+}
