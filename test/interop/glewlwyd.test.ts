@@ -5,13 +5,18 @@
  * deviations are asserted with the error express-fapi reports (docs/interop.md lists them).
  */
 import assert from 'node:assert/strict'
+import { createHash, X509Certificate } from 'node:crypto'
+import { request as httpsRequest } from 'node:https'
 import { after, before, describe, test } from 'node:test'
 import type { Express } from 'express'
 import type { FapiClient, FapiClientOptions } from '../../src/index.js'
 import { AppBrowser, startApp, type StartedApp } from '../support/app.js'
 import { glewlwydMissing, startGlewlwyd, type StartedGlewlwyd } from '../support/glewlwyd.js'
+import { testCertificates, type TestCertificates } from '../support/certs.js'
+import { fetchTrusting } from '../support/tls-fetch.js'
 import {
   addUser,
+  allowSubjectDn,
   authorizeAtGlewlwyd,
   glewlwydUser,
   oidcPlugin,
@@ -51,6 +56,10 @@ interface Combination {
   /** What Glewlwyd has registered for the client beside its keys. */
   readonly registered: { readonly responseMode: boolean }
   readonly client: Partial<FapiClientOptions>
+  /** The Glewlwyd instance (default: the http one). */
+  readonly server?: StartedGlewlwyd
+  /** Register the client for `tls_client_auth` with this subject DN. */
+  readonly tlsSubjectDn?: string
 }
 
 async function startCombination(
@@ -58,20 +67,24 @@ async function startCombination(
   combination: Combination,
 ): Promise<{ app: StartedApp; browser: AppBrowser; clientId: string }> {
   const key = clientKeys.get(combination.alg) as KeyPairJwks
+  const server = combination.server ?? gw
   clients += 1
   const clientId = `portal-${clients}`
   const app = await startApp({
     routes,
     client: async ({ redirectUri }) => {
-      await registerClient(gw, {
+      await registerClient(server, {
         clientId,
         redirectUri,
         jwk: key.publicJwk,
         alg: combination.alg,
         ...(combination.registered.responseMode ? { responseMode: combination.mode } : {}),
+        ...(combination.tlsSubjectDn === undefined
+          ? {}
+          : { tlsSubjectDn: combination.tlsSubjectDn }),
       })
       return {
-        issuer: gw.issuer(plugin(combination.alg)),
+        issuer: server.issuer(plugin(combination.alg)),
         clientId,
         redirectUri,
         keys: { signing: [key.privateJwk] },
@@ -109,11 +122,12 @@ async function loginThenUse(
   clientId: string,
   issuer: string,
   expectedTokenType: string,
+  server: StartedGlewlwyd = gw,
 ): Promise<void> {
   const authorizationUrl = await browser.startLogin()
   const delivered = await authorizeAtGlewlwyd(
-    gw,
-    await glewlwydUser(gw, clientId),
+    server,
+    await glewlwydUser(server, clientId),
     authorizationUrl,
   )
   const answer = await deliver(browser, delivered)
@@ -231,3 +245,115 @@ describe('Glewlwyd interop', { skip: glewlwydMissing, timeout: 180_000 }, () => 
     })
   }
 })
+
+/** A GET over https with the test CA and, if given, a client certificate. */
+async function httpsGet(
+  url: string,
+  options: { ca: string; cert?: string; key?: string; authorization: string },
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const outgoing = httpsRequest(
+      url,
+      {
+        ca: options.ca,
+        ...(options.cert === undefined ? {} : { cert: options.cert, key: options.key }),
+        headers: { authorization: options.authorization },
+      },
+      (answer) => {
+        let body = ''
+        answer.setEncoding('utf8')
+        answer.on('data', (chunk: string) => (body += chunk))
+        answer.on('end', () => resolve({ status: answer.statusCode ?? 0, body }))
+        answer.on('error', reject)
+      },
+    )
+    outgoing.setTimeout(10_000, () => outgoing.destroy(new Error('timeout')))
+    outgoing.on('error', reject)
+    outgoing.end()
+  })
+}
+
+/** RFC 8705 §3.1: the base64url SHA-256 of the certificate's DER. */
+function x5tS256(pem: string): string {
+  return createHash('sha256').update(new X509Certificate(pem).raw).digest('base64url')
+}
+
+/**
+ * mTLS (RFC 8705) with Glewlwyd serving https itself: its certificate from the test CA, client
+ * certificates requested and checked against the client CA, the OIDC plugin reading the
+ * certificate from the TLS session only. One Glewlwyd instance for every https case.
+ */
+describe(
+  'Glewlwyd interop over https: tls_client_auth',
+  { skip: glewlwydMissing, timeout: 120_000 },
+  () => {
+    let gws: StartedGlewlwyd
+    let certs: TestCertificates
+    before(async () => {
+      certs = await testCertificates()
+      gws = await startGlewlwyd({
+        tls: { cert: certs.server.cert, key: certs.server.key, clientCa: certs.clientCa },
+        fetch: fetchTrusting(certs.serverCa),
+      })
+      if (!clientKeys.has('ES256'))
+        clientKeys.set('ES256', await generateJwks('ES256', 'client-ES256'))
+      await oidcPlugin(gws, plugin('ES256'), 'ES256', { mtls: true })
+      await allowSubjectDn(gws)
+      await addUser(gws)
+    })
+    after(async () => {
+      await gws?.close()
+    })
+
+    const mtls = (par: boolean, senderConstraint: 'none' | 'mtls'): Combination => ({
+      alg: 'ES256',
+      mode: 'jwt',
+      registered: { responseMode: true },
+      server: gws,
+      tlsSubjectDn: 'CN=portal',
+      client: {
+        profile: 'fapi1-advanced',
+        clientAuthMethod: 'tls_client_auth',
+        senderConstraint,
+        pushedAuthorizationRequests: par,
+        tls: { cert: certs.client.cert, key: certs.client.key, ca: certs.serverCa },
+      },
+    })
+
+    test("fapi1-advanced, by value, jwt, ES256, tls_client_auth: login, userinfo, refresh; the token carries cnf x5t#S256 but Glewlwyd's userinfo does not check it", async (t) => {
+      const { app, browser, clientId } = await startCombination(t, mtls(false, 'none'))
+      const issuer = gws.issuer(plugin('ES256'))
+      await loginThenUse(browser, clientId, issuer, 'Bearer', gws)
+      const accessToken = app.logins[0]?.tokens.accessToken ?? ''
+      const claims = JSON.parse(
+        Buffer.from(accessToken.split('.')[1] ?? '', 'base64url').toString('utf8'),
+      ) as { cnf?: Record<string, unknown> }
+      // RFC 8705 §3.1: the token is bound to the certificate of the token request...
+      assert.equal(claims.cnf?.['x5t#S256'], x5tS256(certs.client.cert))
+      // ...but Glewlwyd's userinfo does not check the binding (RFC 8705 §3 requires it): it
+      // answers the token without a certificate and with another client's certificate alike.
+      for (const presented of [undefined, certs.intruder]) {
+        const answer = await httpsGet(`${issuer}/userinfo`, {
+          ca: certs.serverCa,
+          ...(presented ?? {}),
+          authorization: `Bearer ${accessToken}`,
+        })
+        assert.equal(answer.status, 200, presented === undefined ? 'no certificate' : 'intruder')
+      }
+    })
+
+    test('fapi1-advanced, by value, tls_client_auth, senderConstraint mtls: Glewlwyd does not advertise tls_client_certificate_bound_access_tokens (ERR_DISCOVERY_INVALID)', async (t) => {
+      const { browser } = await startCombination(t, mtls(false, 'mtls'))
+      const answer = await browser.request('/auth/login')
+      assert.equal(answer.status, 502)
+      assert.equal(await errorOf(answer), 'ERR_DISCOVERY_INVALID')
+    })
+
+    test('fapi1-advanced, PAR, tls_client_auth: Glewlwyd refuses a pushed request object from a tls_client_auth client (ERR_CLIENT_AUTH_REFUSED)', async (t) => {
+      const { browser } = await startCombination(t, mtls(true, 'none'))
+      const answer = await browser.request('/auth/login')
+      assert.equal(answer.status, 502)
+      assert.equal(await errorOf(answer), 'ERR_CLIENT_AUTH_REFUSED')
+    })
+  },
+)

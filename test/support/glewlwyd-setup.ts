@@ -19,6 +19,7 @@ export async function oidcPlugin(
   gw: StartedGlewlwyd,
   name: string,
   alg: 'PS256' | 'ES256',
+  options: { readonly mtls?: boolean } = {},
 ): Promise<void> {
   // Glewlwyd signs JARM responses with the first key of its JWKS whatever `default-kid` says:
   // the key of `alg` goes first.
@@ -60,6 +61,15 @@ export async function oidcPlugin(
       'oauth-dpop-allowed': true,
       'oauth-dpop-iat-duration': 60,
       'oauth-as-iss-id': true,
+      // RFC 8705: the client certificate from the TLS session only (never from a header, which
+      // anyone could send to a Glewlwyd that is not behind a proxy), no self-signed ones.
+      ...(options.mtls === true
+        ? {
+            'client-cert-source': 'TLS',
+            'client-cert-use-endpoint-aliases': false,
+            'client-cert-self-signed-allowed': false,
+          }
+        : {}),
     },
   })
 }
@@ -86,6 +96,8 @@ export async function registerClient(
     readonly alg: 'PS256' | 'ES256'
     /** Register the response mode (Glewlwyd ignores a pushed one otherwise). */
     readonly responseMode?: string
+    /** `tls_client_auth` with this certificate subject DN instead of `private_key_jwt`. */
+    readonly tlsSubjectDn?: string
   },
 ): Promise<void> {
   await gw.admin('POST', '/client/', {
@@ -97,7 +109,12 @@ export async function registerClient(
     authorization_type: ['code', 'refresh_token'],
     scope: ['openid'],
     jwks: { keys: [client.jwk] },
-    token_endpoint_auth_method: ['private_key_jwt'],
+    ...(client.tlsSubjectDn === undefined
+      ? { token_endpoint_auth_method: ['private_key_jwt'] }
+      : {
+          token_endpoint_auth_method: ['tls_client_auth'],
+          tls_client_auth_subject_dn: client.tlsSubjectDn,
+        }),
     ...(client.responseMode === undefined
       ? {}
       : { response_mode: client.responseMode, authorization_signed_response_alg: client.alg }),
@@ -106,7 +123,7 @@ export async function registerClient(
 
 /** A user agent signed in at Glewlwyd as the test user, who has granted `openid` to the client. */
 export async function glewlwydUser(gw: StartedGlewlwyd, clientId: string): Promise<UserAgent> {
-  const agent = new UserAgent()
+  const agent = new UserAgent(gw.fetch ? { fetch: gw.fetch } : {})
   const login = await agent.fetch(`${gw.origin}/api/auth/`, { method: 'POST', json: USER })
   if (login.status !== 200) throw new Error(`Glewlwyd login: HTTP ${login.status}`)
   const grant = await agent.fetch(`${gw.origin}/api/auth/grant/${encodeURIComponent(clientId)}`, {
@@ -161,4 +178,22 @@ export async function authorizeAtGlewlwyd(
   const form = answer.status === 200 ? postedForm(text, gw.origin) : undefined
   if (form !== undefined) return form
   throw new Error(`Glewlwyd authorization: HTTP ${answer.status} ${text.slice(0, 300)}`)
+}
+
+/**
+ * Lets the package's client database module store `tls_client_auth_subject_dn`: its data format
+ * from the init script lists the `tls_client_auth_san_*` properties but not the subject DN.
+ */
+export async function allowSubjectDn(gw: StartedGlewlwyd): Promise<void> {
+  const module = (await gw.admin('GET', '/mod/client/database')) as {
+    parameters: { 'data-format': Record<string, unknown> }
+  }
+  module.parameters['data-format'].tls_client_auth_subject_dn = {
+    multiple: false,
+    read: true,
+    write: true,
+  }
+  await gw.admin('PUT', '/mod/client/database', module)
+  // The running instance keeps its data format until it is reset.
+  await gw.admin('PUT', '/mod/client/database/reset')
 }

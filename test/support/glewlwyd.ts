@@ -46,6 +46,8 @@ export interface StartedGlewlwyd {
   issuer(name: string): string
   /** A call to the admin REST API as the administrator; throws unless 2xx. */
   admin(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<unknown>
+  /** The `fetch` that talks to it (one trusting the test CA under https), if not the global one. */
+  readonly fetch?: typeof fetch
   /** The last lines Glewlwyd logged, for failure messages. */
   log(): string
   close(): Promise<void>
@@ -169,6 +171,7 @@ export async function startGlewlwyd(
     const started = child
     return {
       origin,
+      ...(options.fetch ? { fetch: options.fetch } : {}),
       issuer: (name) => `${origin}/api/${name}`,
       async admin(method, path, body) {
         const answer = await agent.fetch(`${origin}/api${path}`, {
