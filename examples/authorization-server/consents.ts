@@ -27,6 +27,9 @@ export interface PaymentConsent {
 
 export type ConsentStore = Map<string, PaymentConsent>
 
+/** How many consents the in-memory store keeps. */
+const MAX_CONSENTS = 1000
+
 /** How long a DPoP proof is accepted after its `iat`, in seconds (and as much clock skew). */
 const PROOF_WINDOW = 60
 
@@ -141,6 +144,11 @@ export function consentApi(options: {
       creditorName: creditorName ?? 'the payee',
     }
     consents.set(consent.consentId, consent)
+    // In memory and bounded: the oldest consents go first.
+    for (const id of consents.keys()) {
+      if (consents.size <= MAX_CONSENTS) break
+      consents.delete(id)
+    }
     res.status(201).json({ ...consent, status: 'AwaitingAuthorisation' })
   })
   return router

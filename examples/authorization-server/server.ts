@@ -119,7 +119,7 @@ function paymentFeatures(consents: ConsentStore, clientId: string): object {
       enabled: true,
       types: {
         payment_initiation: {
-          // Only a consent this client created at the consent API, and not used yet.
+          // Only a consent this client created at the consent API.
           validate(_ctx: unknown, detail: Record<string, unknown>) {
             const consent = consents.get(String(detail.consentId))
             if (consent === undefined || consent.clientId !== clientId) {
