@@ -1,17 +1,25 @@
 /**
- * `npm start`: the example authorization server and the example portal, on loopback, on two sites
- * (the portal on `localhost`, the server on `127.0.0.1`), as a browser sees a real deployment.
+ * `npm start`: the example portal (a small aggregator) and two example banks' authorization
+ * servers, on loopback, on two sites (the portal on `localhost`, the banks on `127.0.0.1`), as a
+ * browser sees a real deployment.
  *
- * Environment: `PORTAL_PORT` (default 3000), `AS_PORT` (default 3001), `PORTAL_RESPONSE_MODE`
- * (default `query.jwt`; the home page lets you pick another one for each login).
+ * Environment: `PORTAL_PORT` (default 3000), `AS_PORT` (bank A, default 3001), `BANK_B_PORT`
+ * (default 3002), `PORTAL_RESPONSE_MODE` (default `jwt`; the home page lets you pick another one
+ * for each login).
  */
 import { once } from 'node:events'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { ResponseMode } from '../src/index.js'
 import { createAuthorizationServer } from './authorization-server/server.js'
-import { createPortal, portalRegistration, type PortalOptions } from './portal/app.js'
+import {
+  createPortal,
+  portalRegistration,
+  type BankName,
+  type PortalOptions,
+} from './portal/app.js'
 import { loadPortalSecrets } from './portal/secrets.js'
 import { lateHandler } from './shared/late-handler.js'
 import { RESPONSE_MODES } from './portal/views.js'
@@ -19,9 +27,14 @@ import { RESPONSE_MODES } from './portal/views.js'
 export interface ExampleOptions {
   /** Default 3000; 0 picks a free port. */
   readonly portalPort?: number
-  /** Default 3001; 0 picks a free port. */
+  /** Bank A's port. Default 3001; 0 picks a free port. */
   readonly asPort?: number
-  /** Where each keeps its keys. Default `examples/portal/.data` and `examples/authorization-server/.data`. */
+  /** Bank B's port. Default 3002; 0 picks a free port. */
+  readonly bankBPort?: number
+  /**
+   * Where each keeps its keys. Default `examples/portal/.data` and
+   * `examples/authorization-server/.data` (the banks in its `bank-a` and `bank-b` folders).
+   */
   readonly dataDirs?: { readonly portal: string; readonly authorizationServer: string }
   readonly defaultResponseMode?: ResponseMode
   readonly sessionCookieSameSite?: PortalOptions['sessionCookieSameSite']
@@ -30,15 +43,17 @@ export interface ExampleOptions {
 export interface RunningExample {
   /** e.g. `http://localhost:3000` */
   readonly portalUrl: string
-  /** e.g. `http://127.0.0.1:3001` */
+  /** Bank A's issuer, e.g. `http://127.0.0.1:3001` */
   readonly issuer: string
+  /** Each bank's issuer. */
+  readonly issuers: Readonly<Record<BankName, string>>
   close(): Promise<void>
 }
 
 async function listen(server: Server, port: number): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
-      const inUse = `port ${port} is in use: set PORTAL_PORT and AS_PORT to free ports`
+      const inUse = `port ${port} is in use: set PORTAL_PORT, AS_PORT and BANK_B_PORT to free ports`
       reject(new Error(error.code === 'EADDRINUSE' ? inUse : error.message, { cause: error }))
     }
     server.once('error', onError)
@@ -58,33 +73,51 @@ async function close(server: Server): Promise<void> {
   await closed
 }
 
-/** Starts both servers; resolves once both listen. */
+/** Starts the three servers; resolves once all listen. */
 export async function startExample(options: ExampleOptions = {}): Promise<RunningExample> {
   const here = fileURLToPath(new URL('.', import.meta.url))
   const dataDirs = options.dataDirs ?? {
     portal: `${here}portal/.data`,
     authorizationServer: `${here}authorization-server/.data`,
   }
-  const asServer = createServer()
+  const bankAServer = createServer()
+  const bankBServer = createServer()
   const portalServer = createServer()
-  const attachAs = lateHandler(asServer)
-  const attachPortal = lateHandler(portalServer)
+  const servers = [portalServer, bankAServer, bankBServer]
+  const closeAll = () => Promise.all(servers.map(close)).then(() => undefined)
   try {
-    // Both listen first: each needs the other's URL, which has the port in it.
-    const issuer = `http://127.0.0.1:${await listen(asServer, options.asPort ?? 3001)}`
+    // All listen first: each needs the others' URLs, which have the port in them.
+    const issuers = {
+      'bank-a': `http://127.0.0.1:${await listen(bankAServer, options.asPort ?? 3001)}`,
+      'bank-b': `http://127.0.0.1:${await listen(bankBServer, options.bankBPort ?? 3002)}`,
+    }
     const portalUrl = `http://localhost:${await listen(portalServer, options.portalPort ?? 3000)}`
 
-    attachAs(
+    // Bank A: FAPI 2.0 Message Signing with payment consents (client credentials, RAR and the
+    // consent API). Bank B: FAPI 2.0 Message Signing too, with its own keys and registration.
+    lateHandler(bankAServer)(
       await createAuthorizationServer({
-        issuer,
-        dataDir: dataDirs.authorizationServer,
+        name: 'Example Bank A',
+        issuer: issuers['bank-a'],
+        cookiePrefix: 'bank_a',
+        paymentConsents: true,
+        dataDir: join(dataDirs.authorizationServer, 'bank-a'),
         client: portalRegistration(portalUrl),
       }),
     )
-    attachPortal(
+    lateHandler(bankBServer)(
+      await createAuthorizationServer({
+        name: 'Example Bank B',
+        issuer: issuers['bank-b'],
+        cookiePrefix: 'bank_b',
+        dataDir: join(dataDirs.authorizationServer, 'bank-b'),
+        client: portalRegistration(portalUrl),
+      }),
+    )
+    lateHandler(portalServer)(
       createPortal({
         origin: portalUrl,
-        issuer,
+        issuers,
         secrets: await loadPortalSecrets(dataDirs.portal),
         defaultResponseMode: options.defaultResponseMode ?? 'jwt',
         ...(options.sessionCookieSameSite === undefined
@@ -92,15 +125,9 @@ export async function startExample(options: ExampleOptions = {}): Promise<Runnin
           : { sessionCookieSameSite: options.sessionCookieSameSite }),
       }),
     )
-    return {
-      portalUrl,
-      issuer,
-      async close() {
-        await Promise.all([close(portalServer), close(asServer)])
-      },
-    }
+    return { portalUrl, issuer: issuers['bank-a'], issuers, close: closeAll }
   } catch (error) {
-    await Promise.all([close(portalServer), close(asServer)])
+    await closeAll()
     throw error
   }
 }
@@ -130,17 +157,19 @@ async function main(): Promise<void> {
   const example = await startExample({
     portalPort: port('PORTAL_PORT', 3000),
     asPort: port('AS_PORT', 3001),
+    bankBPort: port('BANK_B_PORT', 3002),
     defaultResponseMode: responseMode(),
   })
   console.log(`
   express-fapi example
 
-  Portal:                ${example.portalUrl}   <- open this in your browser
-  Authorization server:  ${example.issuer}   (oidc-provider, FAPI 2.0 Message Signing)
-  Demo accounts:         alice or bob, password "demo"
+  Portal:          ${example.portalUrl}   <- open this in your browser
+  Example Bank A:  ${example.issuers['bank-a']}   (oidc-provider, FAPI 2.0 Message Signing, payment consents)
+  Example Bank B:  ${example.issuers['bank-b']}   (oidc-provider, FAPI 2.0 Message Signing)
+  Demo accounts:   alice or bob, password "demo"
 
-  Development only: http on loopback, the server keeps sessions in memory.
-  Press Ctrl-C to stop both.
+  Development only: http on loopback, the banks keep sessions in memory.
+  Press Ctrl-C to stop all three.
 `)
   let stopping = false
   const stop = (signal: NodeJS.Signals) => {

@@ -15,6 +15,8 @@ declare module 'oidc-provider' {
         readonly missingOIDCScope?: readonly string[]
         readonly missingOIDCClaims?: readonly string[]
         readonly missingResourceScopes?: Readonly<Record<string, readonly string[]>>
+        /** The `authorization_details` asked for (RFC 9396), with `richAuthorizationRequests`. */
+        readonly rar?: readonly Readonly<Record<string, unknown>>[]
       }
     }
     readonly params: Readonly<Record<string, unknown>>
@@ -32,6 +34,7 @@ declare module 'oidc-provider' {
     addOIDCScope(scope: string): void
     addOIDCClaims(claims: readonly string[]): void
     addResourceScope(indicator: string, scope: string): void
+    addRar(detail: Readonly<Record<string, unknown>>): void
     save(): Promise<string>
   }
 
@@ -40,7 +43,21 @@ declare module 'oidc-provider' {
     find(id: string): Promise<Grant | undefined>
   }
 
+  /** A client credentials access token (RFC 6749 §4.4), as stored by the provider. */
+  export interface ClientCredentialsToken {
+    readonly clientId: string
+    readonly scope?: string
+    readonly aud?: string | readonly string[]
+    /** The DPoP key's thumbprint (RFC 9449 §6), when the token is bound to one. */
+    readonly jkt?: string
+    readonly 'x5t#S256'?: string
+    readonly isExpired: boolean
+  }
+
   export default class Provider extends EventEmitter {
+    readonly ClientCredentials: {
+      find(value: string): Promise<ClientCredentialsToken | undefined>
+    }
     constructor(issuer: string, configuration: object)
     readonly issuer: string
     readonly Grant: GrantConstructor

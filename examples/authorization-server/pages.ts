@@ -10,18 +10,29 @@ const SCOPE_TEXT: Readonly<Record<string, string>> = {
   email: 'see your email address',
 }
 
-function layout(title: string, body: SafeHtml): string {
+/** One `authorization_details` entry, in words. */
+function detailText(detail: Readonly<Record<string, unknown>>): string {
+  if (detail.type === 'payment_initiation') {
+    const amount = detail.instructedAmount as { amount?: unknown; currency?: unknown } | undefined
+    return `make one payment of ${String(amount?.amount)} ${String(amount?.currency)} to ${String(
+      (detail.creditorName as string | undefined) ?? 'the payee',
+    )} (consent ${String(detail.consentId)})`
+  }
+  return `${String(detail.type)}: ${JSON.stringify(detail)}`
+}
+
+function layout(bank: string, title: string, body: SafeHtml): string {
   return html`<!doctype html>
     <html lang="en">
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>${title} · Example Bank</title>
+        <title>${title} · ${bank}</title>
         <link rel="stylesheet" href="/assets/as.css" />
       </head>
       <body>
         <main class="panel">
-          <p class="brand">Example Bank</p>
+          <p class="brand">${bank}</p>
           ${body}
           <p class="note">Example FAPI 2.0 authorization server (oidc-provider)</p>
         </main>
@@ -31,12 +42,14 @@ function layout(title: string, body: SafeHtml): string {
 
 /** The sign-in page. */
 export function loginPage(options: {
+  readonly bank: string
   readonly uid: string
   readonly clientId: string
   readonly login?: string
   readonly failed?: boolean
 }): string {
   return layout(
+    options.bank,
     'Sign in',
     html`<h1>Sign in</h1>
       <p>to continue to <strong>${options.clientId}</strong></p>
@@ -64,16 +77,21 @@ export function loginPage(options: {
 
 /** The consent page: what the client asks for, allow or deny. */
 export function consentPage(options: {
+  readonly bank: string
   readonly uid: string
   readonly clientId: string
   readonly scopes: readonly string[]
+  /** The request's `authorization_details` (RFC 9396), if any. */
+  readonly details?: readonly Readonly<Record<string, unknown>>[]
 }): string {
   return layout(
+    options.bank,
     'Allow access',
     html`<h1>Allow access?</h1>
       <p><strong>${options.clientId}</strong> would like to:</p>
       <ul>
         ${options.scopes.map((scope) => html`<li>${SCOPE_TEXT[scope] ?? scope}</li>`)}
+        ${(options.details ?? []).map((detail) => html`<li class="detail">${detailText(detail)}</li>`)}
       </ul>
       <form method="post" action="/interaction/${options.uid}/confirm">
         <button class="primary">Allow</button>
@@ -85,12 +103,13 @@ export function consentPage(options: {
 }
 
 /** The sign-out confirmation; `form` is oidc-provider's hidden form (with its CSRF token). */
-export function logoutPage(form: string): string {
+export function logoutPage(bank: string, form: string): string {
   // `form` is markup made by oidc-provider itself, not user input.
   return layout(
+    bank,
     'Sign out',
     html`<h1>Sign out?</h1>
-      <p>Do you also want to sign out of Example Bank?</p>
+      <p>Do you also want to sign out of ${bank}?</p>
       ${new SafeHtml(form)}
       <button class="primary" type="submit" form="op.logoutForm" name="logout" value="yes">
         Yes, sign me out
@@ -100,17 +119,23 @@ export function logoutPage(form: string): string {
 }
 
 /** Shown after a sign-out that has no way back to the client. */
-export function signedOutPage(): string {
+export function signedOutPage(bank: string): string {
   return layout(
+    bank,
     'Signed out',
     html`<h1>Signed out</h1>
-      <p>You have signed out of Example Bank.</p>`,
+      <p>You have signed out of ${bank}.</p>`,
   )
 }
 
 /** An error of the server, e.g. an unknown client or an expired sign-in. */
-export function serverErrorPage(error: string, description: string | undefined): string {
+export function serverErrorPage(
+  bank: string,
+  error: string,
+  description: string | undefined,
+): string {
   return layout(
+    bank,
     'Error',
     html`<h1>Something is wrong</h1>
       <p class="error"><code>${error}</code></p>

@@ -1,7 +1,9 @@
 /**
- * The example authorization server: a real `oidc-provider` configured as a FAPI 2.0 Message
+ * An example bank's authorization server: a real `oidc-provider` configured as a FAPI 2.0 Message
  * Signing server (PAR, signed request objects, JARM, PKCE S256, `private_key_jwt`), with its own
- * small sign-in and consent pages and RP-initiated logout.
+ * small sign-in and consent pages and RP-initiated logout. With `paymentConsents`, it also offers
+ * the client credentials grant, rich authorization requests (RFC 9396) of type
+ * `payment_initiation`, and a tiny consent API (`POST /consents`, see `consents.ts`).
  *
  * The portal is registered with a `jwks_uri`: the server fetches the portal's public keys from the
  * portal itself, so rotating them is a matter of publishing new ones there.
@@ -20,6 +22,7 @@ import {
   serverErrorPage,
   signedOutPage,
 } from './pages.js'
+import { PAYMENT_API, PAYMENT_SCOPE, consentApi, type ConsentStore } from './consents.js'
 import { loadServerSecrets } from './secrets.js'
 
 /** The client the server knows: the example portal. */
@@ -31,8 +34,17 @@ export interface RegisteredClient {
 }
 
 export interface AuthorizationServerOptions {
+  /** The bank's name on its pages, e.g. `Example Bank A`. */
+  readonly name: string
   /** The issuer identifier, e.g. `http://127.0.0.1:3001`. */
   readonly issuer: string
+  /**
+   * The prefix of its cookie names: browsers do not tell ports apart for cookies, so two servers
+   * on one loopback host need names of their own.
+   */
+  readonly cookiePrefix: string
+  /** Client credentials, RAR `payment_initiation` and the consent API `POST /consents`. */
+  readonly paymentConsents?: boolean
   /** Where the keys are kept. */
   readonly dataDir: string
   readonly client: RegisteredClient
@@ -78,11 +90,63 @@ interface PageContext {
   body: unknown
 }
 
+/** What the RAR policy functions read of oidc-provider's context. */
+interface RarContext {
+  readonly oidc: {
+    readonly grant?: { readonly rar?: unknown }
+    readonly params: Record<string, unknown>
+  }
+}
+
+/** The RAR and client credentials part of the configuration, for `paymentConsents`. */
+function paymentFeatures(consents: ConsentStore, clientId: string): object {
+  return {
+    clientCredentials: { enabled: true },
+    // The client credentials tokens are for the bank's payment API (its consent API), and so
+    // are those of a login with `authorization_details` (oidc-provider's RAR needs a resource);
+    // the other logins' tokens stay OpenID Connect ones (userinfo).
+    resourceIndicators: {
+      enabled: true,
+      defaultResource: (ctx: { oidc: { params: Record<string, unknown> } }) =>
+        ctx.oidc.params.grant_type === 'client_credentials' ||
+        ctx.oidc.params.authorization_details !== undefined
+          ? PAYMENT_API
+          : undefined,
+      useGrantedResource: () => true,
+      getResourceServerInfo: () => ({ scope: PAYMENT_SCOPE, accessTokenFormat: 'opaque' }),
+    },
+    richAuthorizationRequests: {
+      enabled: true,
+      types: {
+        payment_initiation: {
+          // Only a consent this client created at the consent API.
+          validate(_ctx: unknown, detail: Record<string, unknown>) {
+            const consent = consents.get(String(detail.consentId))
+            if (consent === undefined || consent.clientId !== clientId) {
+              throw new Error('unknown payment consent')
+            }
+          },
+        },
+      },
+      // Granted as consented: the code carries the grant's details, the token the code's.
+      authorizationDetailsForGrantSource: (ctx: RarContext) => ctx.oidc.grant?.rar,
+      authorizationDetailsForAccessToken: (
+        _ctx: RarContext,
+        _token: unknown,
+        source: { rar?: unknown } | undefined,
+      ) => source?.rar,
+      authorizationDetailsForIntrospection: (_ctx: unknown, token: { rar?: unknown }) => token.rar,
+    },
+  }
+}
+
 function configuration(
   options: AuthorizationServerOptions,
   secrets: Awaited<ReturnType<typeof loadServerSecrets>>,
+  consents: ConsentStore,
 ): object {
   const { client } = options
+  const payments = options.paymentConsents === true
   const portalKeys = new URL(client.jwksUri).href
   return {
     clients: [
@@ -94,7 +158,8 @@ function configuration(
         post_logout_redirect_uris: [...client.postLogoutRedirectUris],
         jwks_uri: client.jwksUri,
         response_types: ['code'],
-        grant_types: ['authorization_code'],
+        grant_types: ['authorization_code', ...(payments ? ['client_credentials'] : [])],
+        ...(payments ? { authorization_details_types: ['payment_initiation'] } : {}),
         response_modes: ['jwt', 'query.jwt', 'form_post.jwt', 'fragment.jwt'],
         scope: 'openid profile email',
         token_endpoint_auth_method: 'private_key_jwt',
@@ -107,7 +172,14 @@ function configuration(
       },
     ],
     jwks: { keys: [...secrets.signingKeys] },
-    cookies: { keys: [...secrets.cookieKeys] },
+    cookies: {
+      keys: [...secrets.cookieKeys],
+      names: {
+        session: `${options.cookiePrefix}_session`,
+        interaction: `${options.cookiePrefix}_interaction`,
+        resume: `${options.cookiePrefix}_interaction_resume`,
+      },
+    },
     async findAccount(_ctx: unknown, id: string) {
       const account = ACCOUNTS.get(id)
       if (account === undefined) return undefined
@@ -141,20 +213,22 @@ function configuration(
       requestObjects: { enabled: true, requireSignedRequestObject: true },
       jwtResponseModes: { enabled: true },
       devInteractions: { enabled: false },
+      ...(payments ? paymentFeatures(consents, client.clientId) : {}),
       rpInitiatedLogout: {
         enabled: true,
         async logoutSource(ctx: PageContext, form: string) {
           ctx.type = 'html'
-          ctx.body = logoutPage(form)
+          ctx.body = logoutPage(options.name, form)
         },
         async postLogoutSuccessSource(ctx: PageContext) {
           ctx.type = 'html'
-          ctx.body = signedOutPage()
+          ctx.body = signedOutPage(options.name)
         },
       },
     },
     ttl: {
       AccessToken: 600,
+      ClientCredentials: 600,
       AuthorizationCode: 60,
       IdToken: 3600,
       Interaction: 900,
@@ -165,6 +239,7 @@ function configuration(
     async renderError(ctx: PageContext, out: { error?: unknown; error_description?: unknown }) {
       ctx.type = 'html'
       ctx.body = serverErrorPage(
+        options.name,
         String(out.error ?? 'server_error'),
         typeof out.error_description === 'string' ? out.error_description : undefined,
       )
@@ -199,6 +274,7 @@ async function grantConsent(provider: ProviderType, details: InteractionDetails)
   for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) {
     grant.addResourceScope(indicator, scopes.join(' '))
   }
+  for (const detail of missing.rar ?? []) grant.addRar(detail)
   return grant.save()
 }
 
@@ -217,10 +293,12 @@ export async function createAuthorizationServer(
   options: AuthorizationServerOptions,
 ): Promise<express.Express> {
   const secrets = await loadServerSecrets(options.dataDir)
+  const consents: ConsentStore = new Map()
   const { default: Provider } = await quietly(() => import('oidc-provider'))
   const provider = await quietly(
-    async () => new Provider(options.issuer, configuration(options, secrets)),
+    async () => new Provider(options.issuer, configuration(options, secrets, consents)),
   )
+  const bank = options.name
   provider.on('server_error', (_ctx: unknown, error: unknown) => {
     console.error('authorization server: internal error', error)
   })
@@ -236,11 +314,21 @@ export async function createAuthorizationServer(
     const clientId = String(details.params.client_id)
     pageHeaders(res)
     if (details.prompt.name === 'login') {
-      res.send(loginPage({ uid: details.uid, clientId }))
+      res.send(loginPage({ bank, uid: details.uid, clientId }))
     } else if (details.prompt.name === 'consent') {
-      res.send(consentPage({ uid: details.uid, clientId, scopes: requestedScopes(details) }))
+      res.send(
+        consentPage({
+          bank,
+          uid: details.uid,
+          clientId,
+          scopes: requestedScopes(details),
+          details: details.prompt.details.rar ?? [],
+        }),
+      )
     } else {
-      res.status(501).send(serverErrorPage('not_implemented', `prompt ${details.prompt.name}`))
+      res
+        .status(501)
+        .send(serverErrorPage(bank, 'not_implemented', `prompt ${details.prompt.name}`))
     }
   })
 
@@ -258,6 +346,7 @@ export async function createAuthorizationServer(
         pageHeaders(res)
         res.status(401).send(
           loginPage({
+            bank,
             uid: details.uid,
             clientId: String(details.params.client_id),
             login,
@@ -309,6 +398,7 @@ export async function createAuthorizationServer(
       .status(400)
       .send(
         serverErrorPage(
+          bank,
           'interaction_failed',
           `This sign-in cannot continue (${name}). Start again from the portal.`,
         ),
@@ -316,6 +406,9 @@ export async function createAuthorizationServer(
   }
   app.use('/interaction', interactionError)
 
+  if (options.paymentConsents === true) {
+    app.use('/consents', consentApi({ provider, issuer: options.issuer, consents }))
+  }
   app.use(provider.callback())
   return app
 }

@@ -1,10 +1,15 @@
 /**
- * The example portal: an Express app that logs users in with express-fapi against a FAPI 2.0
- * Message Signing authorization server, the way an application would use the library.
+ * The example portal: a small aggregator, an Express app that links a user's accounts at two
+ * banks with express-fapi, the way an application would use the library.
  *
- * One client (`portal`), one callback: each login picks its JARM response mode (`jwt`, the
- * library's default, `query.jwt`, `form_post.jwt` or `fragment.jwt`) through `responseModes`. The
- * client's `onEvent` trace of each browser's last login is shown at `/account/trace`.
+ * `fapiClients()` holds one client per bank (registered at each as `portal`) under one router and
+ * one callback: the login names its bank (`/auth/login?server=bank-b`; bank A when none), and
+ * each login picks its JARM response mode (`jwt`, the library's default, `query.jwt`,
+ * `form_post.jwt` or `fragment.jwt`) through `responseModes`. `/connect` links a bank; for bank A
+ * it can first create a payment consent at the bank's consent API with a client credentials
+ * token (`fetchAsClient()`) and have the user authorize it through `authorization_details` (RFC
+ * 9396). The account page shows what each bank granted. The `onEvent` trace of each browser's
+ * last login is shown at `/account/trace`.
  */
 import express, {
   type ErrorRequestHandler,
@@ -16,7 +21,8 @@ import session from 'express-session'
 import {
   AuthorizationError,
   FapiError,
-  fapiClient,
+  fapiClients,
+  type FapiClientOptions,
   type FapiEvent,
   type ResponseMode,
 } from '../../src/index.js'
@@ -25,7 +31,9 @@ import {
   CALLBACK_PATH,
   RESPONSE_MODES,
   STYLESHEET,
+  BANKS,
   accountPage,
+  connectPage,
   errorPage,
   homePage,
   tracePage,
@@ -38,11 +46,17 @@ declare module 'express-session' {
   }
 }
 
+/** The banks' names in the portal (`?server=`), in the order the pages list them. */
+export type BankName = 'bank-a' | 'bank-b'
+
+/** The payment the "Connect" page offers to authorize at bank A. */
+export const DEMO_PAYMENT = { amount: '10.00', currency: 'EUR', creditorName: 'Example Shop' }
+
 export interface PortalOptions {
   /** Where the portal is reached, e.g. `http://localhost:3000` (https in production). */
   readonly origin: string
-  /** The authorization server's issuer identifier. */
-  readonly issuer: string
+  /** Each bank's issuer identifier. */
+  readonly issuers: Readonly<Record<BankName, string>>
   readonly secrets: PortalSecrets
   /** The mode picked on the home page, and used when a protected page starts the login. */
   readonly defaultResponseMode: ResponseMode
@@ -92,12 +106,12 @@ function sentenceFor(error: FapiError): string {
   return 'Signing in failed. Please try again.'
 }
 
-function securityHeaders(issuer: string): RequestHandler {
-  // Forms may lead to the authorization server (login and logout redirect there).
+function securityHeaders(issuers: readonly string[]): RequestHandler {
+  // Forms may lead to the authorization servers (login and logout redirect there).
   const csp = [
     "default-src 'none'",
     "style-src 'self'",
-    `form-action 'self' ${new URL(issuer).origin}`,
+    `form-action 'self' ${issuers.map((issuer) => new URL(issuer).origin).join(' ')}`,
     "base-uri 'none'",
     "frame-ancestors 'none'",
   ].join('; ')
@@ -113,7 +127,7 @@ function securityHeaders(issuer: string): RequestHandler {
 
 /** Builds the portal's Express app. */
 export function createPortal(options: PortalOptions): express.Express {
-  const { origin, issuer, secrets } = options
+  const { origin, issuers, secrets } = options
   const registration = portalRegistration(origin)
 
   // The trace of recent logins, by trace id (bounded: the oldest go first).
@@ -134,9 +148,11 @@ export function createPortal(options: PortalOptions): express.Express {
     const started = traces.get(traceId ?? '')?.find((event) => event.type === 'login.started')
     return started?.type === 'login.started' ? started.responseMode : undefined
   }
+  // The trace id of each stored login, by its `loginId` (the app's session data is renewed at
+  // each login, the library's logins are kept: this is how a bank linked earlier keeps its trace).
+  const traceOfLogin = new Map<string, string>()
 
-  const auth = fapiClient({
-    issuer,
+  const common = {
     clientId: registration.clientId,
     redirectUri: `${origin}${CALLBACK_PATH}`,
     keys: { signing: [...secrets.signingKeys] },
@@ -149,11 +165,18 @@ export function createPortal(options: PortalOptions): express.Express {
     onEvent,
     // Development on http://localhost and http://127.0.0.1 only; never http anywhere else.
     allowInsecureLoopback: true,
+  } satisfies Omit<FapiClientOptions, 'issuer'>
+  const banks = fapiClients({
+    'bank-a': { ...common, issuer: issuers['bank-a'] },
+    'bank-b': { ...common, issuer: issuers['bank-b'] },
   })
+  const bankA = banks.client('bank-a')
+  const linked = (req: Request) => banks.currentLogins(req)
+  const signedIn = (req: Request) => Object.keys(linked(req)).length > 0
 
   const app = express()
   app.disable('x-powered-by')
-  app.use(securityHeaders(issuer))
+  app.use(securityHeaders(Object.values(issuers)))
   app.use(
     session({
       name: 'portal.sid',
@@ -173,15 +196,64 @@ export function createPortal(options: PortalOptions): express.Express {
   })
 
   app.get('/', (req, res) => {
-    const login = auth.currentLogin(req)
+    const [login] = Object.values(linked(req))
     const name = login === undefined ? undefined : String(login.claims.name ?? login.claims.sub)
     res.send(homePage({ name, defaultMode: options.defaultResponseMode }))
   })
 
-  // Login (`?mode=` picks the response mode; the library refuses one it does not allow),
-  // callback, logout and JWKS, in one router.
+  app.get('/connect', (req, res) => {
+    res.set('Cache-Control', 'no-store')
+    res.send(
+      connectPage({
+        linked: Object.keys(linked(req)),
+        signedIn: signedIn(req),
+        payment: DEMO_PAYMENT,
+      }),
+    )
+  })
+
+  // Bank A, with a payment: the consent is created at the bank's consent API with a client
+  // credentials token of the portal itself, then authorized by the user in the login.
+  app.post('/connect/bank-a/payment', async (req, res, next) => {
+    try {
+      const created = await bankA.fetchAsClient(
+        new URL('/consents', issuers['bank-a']).href,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(DEMO_PAYMENT),
+        },
+        { scope: 'payments' },
+      )
+      if (created.status !== 201) {
+        throw new Error(`the consent API answered ${String(created.status)}`)
+      }
+      const { consentId } = (await created.json()) as { consentId: string }
+      await bankA.startLogin(req, res, {
+        authorizationParams: {
+          authorization_details: [
+            {
+              type: 'payment_initiation',
+              consentId,
+              instructedAmount: { amount: DEMO_PAYMENT.amount, currency: DEMO_PAYMENT.currency },
+              creditorName: DEMO_PAYMENT.creditorName,
+            },
+          ],
+        },
+        returnTo: '/account',
+        responseMode: options.defaultResponseMode,
+      })
+    } catch (error) {
+      next(error)
+    }
+  })
+
+  // Login (`?server=` picks the bank, bank A when none; `?mode=` the response mode: the library
+  // refuses one it does not allow) and the one callback for both banks, in one router.
   app.use(
-    auth.router(undefined, {
+    banks.router({
+      select: (req: Request) =>
+        typeof req.query.server === 'string' ? req.query.server : 'bank-a',
       login: {
         responseMode: (req: Request) =>
           (typeof req.query.mode === 'string'
@@ -189,22 +261,55 @@ export function createPortal(options: PortalOptions): express.Express {
             : options.defaultResponseMode) as ResponseMode,
       },
       callback: {
-        onLogin: (req: Request, res: Response, { returnTo, traceId }) => {
-          if (traceId !== undefined) req.session.traceId = traceId
+        onLogin: (req: Request, res: Response, { claims, returnTo, traceId }) => {
+          if (traceId !== undefined) {
+            req.session.traceId = traceId
+            const login = Object.values(linked(req)).find(({ issuer }) => issuer === claims.iss)
+            if (login?.loginId !== undefined) {
+              traceOfLogin.set(login.loginId, traceId)
+              for (const id of traceOfLogin.keys()) {
+                if (traceOfLogin.size <= 1000) break
+                traceOfLogin.delete(id)
+              }
+            }
+          }
           res.redirect(303, returnTo)
         },
       },
     }),
   )
-
-  app.get('/account', auth.requiresAuth(), (req, res) => {
-    const login = auth.currentLogin(req)
-    if (login === undefined) throw new Error('requiresAuth let an anonymous request through')
-    res.set('Cache-Control', 'no-store')
-    res.send(accountPage({ login, responseMode: modeOf(req.session.traceId), now: Date.now() }))
+  app.get('/.well-known/jwks.json', bankA.jwks())
+  // Logging out ends the portal's session, so every bank's link; the browser then signs out at
+  // the first linked bank.
+  app.post('/auth/logout', (req, res, next) => {
+    const [first] = Object.keys(linked(req))
+    banks.client(first ?? 'bank-a').logout()(req, res, next)
   })
 
-  app.get('/account/trace', auth.requiresAuth(), (req, res) => {
+  // Signed in: at least one bank linked. Otherwise a login at bank A.
+  const loginAtBankA = bankA.requiresAuth()
+  const requiresAnyBank: RequestHandler = (req, res, next) => {
+    if (signedIn(req)) next()
+    else loginAtBankA(req, res, next)
+  }
+
+  app.get('/account', requiresAnyBank, (req, res) => {
+    res.set('Cache-Control', 'no-store')
+    const logins = linked(req)
+    res.send(
+      accountPage({
+        banks: BANKS.flatMap(({ id, name }) => {
+          const login = logins[id]
+          if (login === undefined) return []
+          const traceId = traceOfLogin.get(login.loginId ?? '')
+          return [{ id, name, login, responseMode: modeOf(traceId) }]
+        }),
+        now: Date.now(),
+      }),
+    )
+  })
+
+  app.get('/account/trace', requiresAnyBank, (req, res) => {
     res.set('Cache-Control', 'no-store')
     res.send(tracePage({ events: traces.get(req.session.traceId ?? '') ?? [] }))
   })
@@ -214,7 +319,7 @@ export function createPortal(options: PortalOptions): express.Express {
       errorPage({
         code: 'NOT_FOUND',
         sentence: 'There is no such page.',
-        signedIn: auth.isAuthenticated(req),
+        signedIn: signedIn(req),
       }),
     )
   })
@@ -224,12 +329,12 @@ export function createPortal(options: PortalOptions): express.Express {
       next(err)
       return
     }
-    const signedIn = auth.isAuthenticated(req)
+    const loggedIn = signedIn(req)
     res.set('Cache-Control', 'no-store')
     if (err instanceof FapiError) {
       res
         .status(err.status)
-        .send(errorPage({ code: err.code, sentence: sentenceFor(err), signedIn }))
+        .send(errorPage({ code: err.code, sentence: sentenceFor(err), signedIn: loggedIn }))
       return
     }
     console.error('portal: unexpected error', err)
@@ -237,7 +342,7 @@ export function createPortal(options: PortalOptions): express.Express {
       errorPage({
         code: 'INTERNAL',
         sentence: 'Something went wrong on our side. Please try again.',
-        signedIn,
+        signedIn: loggedIn,
       }),
     )
   }

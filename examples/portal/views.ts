@@ -1,7 +1,7 @@
 /**
  * The portal's pages, server-rendered with escaped template literals.
  */
-import type { FapiEvent, ResponseMode, SessionLogin } from '../../src/index.js'
+import type { AuthorizationDetail, FapiEvent, ResponseMode, SessionLogin } from '../../src/index.js'
 import { html, type SafeHtml } from '../shared/html.js'
 
 /** The response modes the portal offers, all at its one callback, `/auth/callback`. */
@@ -27,6 +27,24 @@ export const RESPONSE_MODES: readonly {
   },
 ]
 
+/** The banks the portal links, by their `?server=` names. */
+export const BANKS: readonly {
+  readonly id: 'bank-a' | 'bank-b'
+  readonly name: string
+  readonly description: string
+}[] = [
+  {
+    id: 'bank-a',
+    name: 'Example Bank A',
+    description: 'FAPI 2.0 Message Signing, with payment consents (rich authorization requests)',
+  },
+  {
+    id: 'bank-b',
+    name: 'Example Bank B',
+    description: 'FAPI 2.0 Message Signing, its own keys and its own registration of the portal',
+  },
+]
+
 /** The portal's one callback path. */
 export const CALLBACK_PATH = '/auth/callback'
 
@@ -49,6 +67,7 @@ function layout({ title, signedIn, body }: LayoutOptions): string {
         <header>
           <a class="brand" href="/">Example Portal</a>
           <nav>
+            <a href="/connect">Connect your bank</a>
             ${
               signedIn
                 ? html`<a href="/account">Account</a>
@@ -60,7 +79,7 @@ function layout({ title, signedIn, body }: LayoutOptions): string {
           </nav>
         </header>
         <main>${body}</main>
-        <footer>express-fapi example · FAPI 2.0 Message Signing</footer>
+        <footer>express-fapi example · an aggregator of two FAPI banks</footer>
       </body>
     </html>`.toString()
 }
@@ -73,7 +92,10 @@ export function homePage(options: {
   const body =
     options.name === undefined
       ? html`<h1>Welcome</h1>
-          <p>Sign in with the example FAPI authorization server.</p>
+          <p>
+            Sign in with Example Bank A, or <a href="/connect">connect your bank</a> (both banks,
+            and a payment).
+          </p>
           <form class="card" method="get" action="/auth/login">
             <fieldset>
               <legend>How the signed answer comes back</legend>
@@ -91,6 +113,7 @@ export function homePage(options: {
               )}
             </fieldset>
             <input type="hidden" name="returnTo" value="/account" />
+            <input type="hidden" name="server" value="bank-a" />
             <button class="primary">Log in</button>
           </form>`
       : html`<h1>Welcome back, ${options.name}</h1>
@@ -114,51 +137,144 @@ function minutesFromNow(at: number, now: number): string {
   return 'now'
 }
 
-/** The account page: the ID token's claims, the granted scope, when the tokens expire. Never a token. */
-export function accountPage(options: {
+/** One granted `authorization_details` entry (RFC 9396), in words. */
+function detailText(detail: AuthorizationDetail): string {
+  const fields = detail as Readonly<Record<string, unknown>>
+  if (detail.type === 'payment_initiation') {
+    const amount = fields.instructedAmount as { amount?: unknown; currency?: unknown } | undefined
+    return `one payment of ${String(amount?.amount)} ${String(amount?.currency)} to ${String(
+      fields.creditorName,
+    )}`
+  }
+  return detail.type
+}
+
+/** One linked bank on the account page. */
+export interface LinkedBank {
+  readonly id: string
+  readonly name: string
   readonly login: SessionLogin
   readonly responseMode: string | undefined
+}
+
+function bankSection(bank: LinkedBank, now: number): SafeHtml {
+  const { id, login } = bank
+  const expiresAt = login.tokens.expiresAt
+  const details = login.authorizationDetails ?? []
+  return html`<section class="card bank" id="${id}">
+    <h2>${bank.name}</h2>
+    <dl>
+      <dt>Response mode</dt>
+      <dd id="response-mode-${id}"><code>${bank.responseMode ?? 'unknown'}</code></dd>
+      <dt>Scope</dt>
+      <dd id="scope-${id}">${login.tokens.scope === '' ? 'none granted' : login.tokens.scope}</dd>
+      <dt>Granted</dt>
+      <dd id="granted-${id}">
+        ${
+          details.length === 0
+            ? html`<span class="note">no <code>authorization_details</code></span>`
+            : html`<ul class="granted">
+                ${details.map(
+                  (detail) =>
+                    html`<li data-type="${detail.type}">
+                      <strong>${detailText(detail)}</strong>
+                      <pre>${JSON.stringify(detail, null, 2)}</pre>
+                    </li>`,
+                )}
+              </ul>`
+        }
+      </dd>
+      <dt>Access token expires</dt>
+      <dd>
+        ${
+          expiresAt === undefined
+            ? 'not said by the server'
+            : `${new Date(expiresAt).toISOString()} (${minutesFromNow(expiresAt, now)})`
+        }
+      </dd>
+      <dt>Linked</dt>
+      <dd>${new Date(login.loggedInAt).toISOString()}</dd>
+    </dl>
+    <h3>ID token claims</h3>
+    <table class="claims" id="claims-${id}">
+      ${Object.entries(login.claims).map(
+        ([claim, value]) =>
+          html`<tr>
+            <th>${claim}</th>
+            <td>${claimValue(claim, value)}</td>
+          </tr>`,
+      )}
+    </table>
+  </section>`
+}
+
+/**
+ * The account page: each linked bank with its ID token's claims, the granted scope and
+ * `authorization_details`, when the tokens expire. Never a token.
+ */
+export function accountPage(options: {
+  readonly banks: readonly LinkedBank[]
   readonly now: number
 }): string {
-  const { login, now } = options
-  const name = typeof login.claims.name === 'string' ? login.claims.name : String(login.claims.sub)
-  const expiresAt = login.tokens.expiresAt
+  const [first] = options.banks
+  const claims = first?.login.claims ?? {}
+  const name = typeof claims.name === 'string' ? claims.name : String(claims.sub)
   const body = html`<h1>Your account</h1>
-    <p class="lead">Signed in as <strong id="account-name">${name}</strong>.</p>
-    <section class="card">
-      <h2>This login</h2>
-      <dl>
-        <dt>Response mode</dt>
-        <dd id="response-mode"><code>${options.responseMode ?? 'unknown'}</code></dd>
-        <dt>Scope</dt>
-        <dd id="scope">${login.tokens.scope}</dd>
-        <dt>Access token expires</dt>
-        <dd>
-          ${
-            expiresAt === undefined
-              ? 'not said by the server'
-              : `${new Date(expiresAt).toISOString()} (${minutesFromNow(expiresAt, now)})`
-          }
-        </dd>
-        <dt>Signed in</dt>
-        <dd>${new Date(login.loggedInAt).toISOString()}</dd>
-      </dl>
-    </section>
-    <section class="card">
-      <h2>ID token claims</h2>
-      <table id="claims">
-        ${Object.entries(login.claims).map(
-          ([claim, value]) =>
-            html`<tr>
-              <th>${claim}</th>
-              <td>${claimValue(claim, value)}</td>
-            </tr>`,
-        )}
-      </table>
-      <p class="note">The tokens themselves stay on the server.</p>
-      <p><a id="trace-link" href="/account/trace">See how this login happened, step by step</a></p>
-    </section>`
+    <p class="lead">
+      Signed in as <strong id="account-name">${name}</strong>, with
+      <span id="linked-count">${String(options.banks.length)}</span> linked
+      bank${options.banks.length === 1 ? '' : 's'}.
+      <a href="/connect">Connect another bank</a>
+    </p>
+    ${options.banks.map((bank) => bankSection(bank, options.now))}
+    <p class="note">The tokens themselves stay on the server.</p>
+    <p>
+      <a id="trace-link" href="/account/trace">See how the last login happened, step by step</a>
+    </p>`
   return layout({ title: 'Account', signedIn: true, body })
+}
+
+/** The "Connect your bank" page: both banks, linked or not, and a payment at bank A. */
+export function connectPage(options: {
+  readonly linked: readonly string[]
+  readonly signedIn: boolean
+  readonly payment: {
+    readonly amount: string
+    readonly currency: string
+    readonly creditorName: string
+  }
+}): string {
+  const { payment } = options
+  const body = html`<h1>Connect your bank</h1>
+    <p class="lead">Link your accounts at each bank; the portal shows what each one granted.</p>
+    <ul class="banks" id="banks">
+      ${BANKS.map(
+        ({ id, name, description }) =>
+          html`<li class="card" id="connect-${id}">
+            <h2>${name}</h2>
+            <p class="note">${description}</p>
+            <p class="status">
+              ${options.linked.includes(id) ? html`<strong>Linked</strong>` : 'Not linked yet'}
+            </p>
+            <p>
+              <a class="button primary" href="/auth/login?server=${id}&returnTo=%2Faccount"
+                >Connect ${name}</a
+              >
+            </p>
+            ${
+              id === 'bank-a'
+                ? html`<form method="post" action="/connect/bank-a/payment">
+                    <button class="primary">
+                      Connect and authorize a payment of ${payment.amount} ${payment.currency} to
+                      ${payment.creditorName}
+                    </button>
+                  </form>`
+                : ''
+            }
+          </li>`,
+      )}
+    </ul>`
+  return layout({ title: 'Connect your bank', signedIn: options.signedIn, body })
 }
 
 /** Who sends each step of the trace to whom. */
@@ -282,6 +398,9 @@ th, td { text-align: left; padding: 0.35rem 0.5rem; border-bottom: 1px solid #e3
   vertical-align: top; overflow-wrap: anywhere; }
 th { width: 9rem; }
 .note { color: #6b7785; font-size: 0.85rem; }
+.banks { list-style: none; padding: 0; }
+.granted { margin: 0; padding-left: 1rem; }
+h3 { font-size: 1rem; margin: 1rem 0 0.4rem; }
 code { background: #eef1f5; padding: 0.1rem 0.3rem; border-radius: 4px; }
 .timeline { list-style: none; padding: 0; border-left: 3px solid #1f6feb; margin-left: 0.6rem; }
 .step { margin: 0 0 0.8rem 1rem; background: #fff; border-radius: 8px; padding: 0.6rem 1rem;

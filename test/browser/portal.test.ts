@@ -1,8 +1,8 @@
 /**
- * The example portal and authorization server, started as `npm start` starts them, driven by a real
- * Chromium: the portal on `localhost` and the server on `127.0.0.1` are two sites, and the session
- * cookie is `SameSite=Lax` with Chromium's two-minute allowance switched off, as for a user whose
- * session is old. Every test saves a screenshot in test-results/.
+ * The example portal and its two banks' authorization servers, started as `npm start` starts them,
+ * driven by a real Chromium: the portal on `localhost` and the banks on `127.0.0.1` are two sites,
+ * and the session cookie is `SameSite=Lax` with Chromium's two-minute allowance switched off, as
+ * for a user whose session is old. Every test saves a screenshot in test-results/.
  */
 import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -32,6 +32,7 @@ async function start(options: ExampleOptions = {}): Promise<RunningExample> {
   const example = await startExample({
     portalPort: 0,
     asPort: 0,
+    bankBPort: 0,
     dataDirs: { portal: join(dataDir, 'portal'), authorizationServer: join(dataDir, 'as') },
     ...options,
   })
@@ -55,10 +56,14 @@ function hasSessionCookie(cookieHeader: string | undefined): boolean {
   return (cookieHeader ?? '').split(';').some((pair) => pair.trim().startsWith('portal.sid='))
 }
 
-/** At the server's sign-in page: signs in as alice. */
-async function signIn(page: Page, example: RunningExample): Promise<void> {
-  await page.waitForURL(`${example.issuer}/interaction/**`)
-  assert.equal(await page.title(), 'Sign in · Example Bank')
+/** At a bank's sign-in page (bank A unless said): signs in as alice. */
+async function signIn(
+  page: Page,
+  example: RunningExample,
+  bank: 'bank-a' | 'bank-b' = 'bank-a',
+): Promise<void> {
+  await page.waitForURL(`${example.issuers[bank]}/interaction/**`)
+  assert.equal(await page.title(), `Sign in · Example Bank ${bank === 'bank-a' ? 'A' : 'B'}`)
   await page.getByLabel('User name').fill('alice')
   await page.getByLabel('Password').fill('demo')
   await page.getByRole('button', { name: 'Sign in' }).click()
@@ -101,8 +106,8 @@ async function logIn(page: Page, example: RunningExample, mode: ResponseMode): P
 async function assertOnAccountPage(page: Page, mode: ResponseMode): Promise<void> {
   assert.equal(await page.title(), 'Account · Example Portal')
   assert.equal(await page.locator('#account-name').textContent(), 'Alice Andersen')
-  assert.equal((await page.locator('#response-mode').textContent())?.trim(), mode)
-  assert.match((await page.locator('#scope').textContent()) ?? '', /openid/)
+  assert.equal((await page.locator('#response-mode-bank-a').textContent())?.trim(), mode)
+  assert.match((await page.locator('#scope-bank-a').textContent()) ?? '', /openid/)
   const text = (await page.locator('main').textContent()) ?? ''
   assert.doesNotMatch(text, /eyJ[A-Za-z0-9_-]{10,}/, 'no token on the page')
 }
@@ -360,7 +365,7 @@ describe(
         await logIn(page, example, 'query.jwt')
         await page.getByRole('button', { name: 'Log out' }).click()
         await page.waitForURL(`${example.issuer}/session/end**`)
-        assert.equal(await page.title(), 'Sign out · Example Bank')
+        assert.equal(await page.title(), 'Sign out · Example Bank A')
         await screenshot(page, 'portal-logout-confirm')
         await page.getByRole('button', { name: 'Yes, sign me out' }).click()
         await page.waitForURL(`${example.portalUrl}/`)
@@ -368,9 +373,97 @@ describe(
 
         await page.goto(`${example.portalUrl}/account`)
         await page.waitForURL(`${example.issuer}/interaction/**`)
-        assert.equal(await page.title(), 'Sign in · Example Bank', 'a new sign-in at the server')
+        assert.equal(await page.title(), 'Sign in · Example Bank A', 'a new sign-in at the server')
         await screenshot(page, 'portal-account-after-logout')
         await context.close()
+      },
+    )
+
+    test(
+      'aggregator: links bank A with a payment consent and bank B in one session',
+      { timeout: TIMEOUT },
+      async () => {
+        const { context, page } = await newPage()
+        await page.goto(`${example.portalUrl}/connect`)
+        assert.equal(await page.title(), 'Connect your bank · Example Portal')
+        assert.equal(await page.locator('#banks > li').count(), 2)
+        await screenshot(page, 'aggregator-connect')
+
+        // Bank A: the portal creates the consent with its client credentials token, then the
+        // user authorizes it at the bank, which shows the payment on its consent page.
+        await page.getByRole('button', { name: /authorize a payment of 10\.00 EUR/ }).click()
+        await signIn(page, example, 'bank-a')
+        const detail = page.locator('li.detail')
+        await detail.waitFor()
+        assert.match((await detail.textContent()) ?? '', /10\.00 EUR to Example Shop \(consent pc-/)
+        await screenshot(page, 'aggregator-bank-a-consent')
+        await page.getByRole('button', { name: 'Allow' }).click()
+        await page.waitForURL(`${example.portalUrl}/account`)
+
+        // Bank B, in the same session.
+        await page.goto(`${example.portalUrl}/connect`)
+        assert.match((await page.locator('#connect-bank-a .status').textContent()) ?? '', /Linked/)
+        await page.getByRole('link', { name: 'Connect Example Bank B' }).click()
+        await signIn(page, example, 'bank-b')
+        await consentIfAsked(page, example, 'allow')
+        await page.waitForURL(`${example.portalUrl}/account`)
+
+        assert.equal(await page.locator('#linked-count').textContent(), '2')
+        assert.equal(await page.locator('#account-name').textContent(), 'Alice Andersen')
+        const claims = async (bank: string) =>
+          page
+            .locator(`#claims-${bank} tr`)
+            .evaluateAll((rows) =>
+              Object.fromEntries(
+                rows.map((row) => [
+                  row.querySelector('th')?.textContent,
+                  row.querySelector('td')?.textContent,
+                ]),
+              ),
+            )
+        const [claimsA, claimsB] = [await claims('bank-a'), await claims('bank-b')]
+        assert.equal(claimsA.iss, example.issuers['bank-a'])
+        assert.equal(claimsB.iss, example.issuers['bank-b'])
+        assert.equal(claimsA.sub, 'alice')
+        assert.equal(claimsB.sub, 'alice')
+        // What bank A granted: the payment consent, as asked (RFC 9396).
+        const granted = page.locator('#granted-bank-a li[data-type="payment_initiation"]')
+        assert.equal(await granted.count(), 1)
+        const grantedDetail = JSON.parse((await granted.locator('pre').textContent()) ?? '') as {
+          consentId?: string
+          instructedAmount?: { amount?: string; currency?: string }
+        }
+        assert.match(grantedDetail.consentId ?? '', /^pc-/)
+        assert.deepEqual(grantedDetail.instructedAmount, { amount: '10.00', currency: 'EUR' })
+        assert.match(
+          (await page.locator('#granted-bank-b').textContent()) ?? '',
+          /no authorization_details/,
+        )
+        const text = (await page.locator('main').textContent()) ?? ''
+        assert.doesNotMatch(text, /eyJ[A-Za-z0-9_-]{10,}/, 'no token on the page')
+        await screenshot(page, 'aggregator-account')
+        await context.close()
+      },
+    )
+
+    test(
+      "bank A's consent API refuses a call without a token, or with a token it did not issue",
+      { timeout: TIMEOUT },
+      async () => {
+        const consents = `${example.issuers['bank-a']}/consents`
+        const init = {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ amount: '10.00', currency: 'EUR' }),
+        }
+        const anonymous = await fetch(consents, init)
+        assert.equal(anonymous.status, 401)
+        const forged = await fetch(consents, {
+          ...init,
+          headers: { ...init.headers, authorization: 'Bearer not-a-token-of-this-bank' },
+        })
+        assert.equal(forged.status, 401)
+        assert.match(forged.headers.get('www-authenticate') ?? '', /invalid_token/)
       },
     )
 
