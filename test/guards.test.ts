@@ -47,6 +47,18 @@ function clientKey(): Promise<KeyPairJwks> {
   return key
 }
 
+/** A login as the test routes put it in the session, with the request body's fields over it. */
+function fakeLogin(resolved: FapiClientOptions, body: unknown): StoredLogin {
+  return {
+    issuer: resolved.issuer,
+    clientId: resolved.clientId,
+    claims: { sub: 'carol' },
+    tokens: { accessToken: 'at', tokenType: 'Bearer', idToken: 'fake.id.token', scope: 'openid' },
+    loggedInAt: Date.now(),
+    ...(body as Partial<StoredLogin>),
+  }
+}
+
 /** An app with a guarded /account, a logout route and, for tests, a route that fakes a login. */
 async function startGuardedApp(
   t: TestContext,
@@ -87,19 +99,7 @@ async function startGuardedApp(
     app.post('/account', client.requiresAuth(), account)
     app.post('/auth/logout', client.logout())
     app.post('/test/login', express.json(), (req, res) => {
-      const login: StoredLogin = {
-        issuer: resolved.issuer,
-        clientId: resolved.clientId,
-        claims: { sub: 'carol' },
-        tokens: {
-          accessToken: 'at',
-          tokenType: 'Bearer',
-          idToken: 'fake.id.token',
-          scope: 'openid',
-        },
-        loggedInAt: Date.now(),
-        ...(req.body as Partial<StoredLogin>),
-      }
+      const login = fakeLogin(resolved, req.body)
       req.session.fapi = { login }
       res.sendStatus(204)
     })
@@ -151,19 +151,7 @@ function connectGuardedApp(
     '/test/login',
     onlyMethods(['POST'], (req, res, next) => {
       readJson(req).then((body) => {
-        const login: StoredLogin = {
-          issuer: resolved.issuer,
-          clientId: resolved.clientId,
-          claims: { sub: 'carol' },
-          tokens: {
-            accessToken: 'at',
-            tokenType: 'Bearer',
-            idToken: 'fake.id.token',
-            scope: 'openid',
-          },
-          loggedInAt: Date.now(),
-          ...(body as Partial<StoredLogin>),
-        }
+        const login = fakeLogin(resolved, body)
         sessionOf(req).fapi = { login }
         res.writeHead(204).end()
       }, next)
