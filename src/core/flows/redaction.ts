@@ -102,15 +102,24 @@ export function redacted(values: Readonly<Record<string, unknown>>): Record<stri
   )
 }
 
+/** A query value as a trace shows it: `authorization_details` JSON keeps its types and shape. */
+function redactedQueryValue(name: string, value: string): string {
+  if (PUBLIC_NAMES.has(name)) return value
+  if (name !== 'authorization_details') return REDACTED
+  try {
+    return JSON.stringify(authorizationDetailsOf(JSON.parse(value)))
+  } catch {
+    return REDACTED
+  }
+}
+
 /** A URL with every query parameter not on the allow-list redacted (the fragment dropped). */
 export function redactedUrl(url: string): string {
   const parsed = new URL(url)
   for (const name of new Set(parsed.searchParams.keys())) {
     const values = parsed.searchParams.getAll(name)
     parsed.searchParams.delete(name)
-    for (const value of values) {
-      parsed.searchParams.append(name, PUBLIC_NAMES.has(name) ? value : REDACTED)
-    }
+    for (const value of values) parsed.searchParams.append(name, redactedQueryValue(name, value))
   }
   parsed.hash = ''
   return parsed.href
