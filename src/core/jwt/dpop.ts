@@ -161,7 +161,7 @@ export class DpopNonces {
     return this.#nonces.get(key)
   }
 
-/** Remembers the `DPoP-Nonce` header of a response from `url`, if it is a valid nonce. */
+  /** Remembers the `DPoP-Nonce` header of a response from `url`, if it is a valid nonce. */
   remember(url: string, header: string | undefined): void {
     if (header === undefined || !NONCE.test(header)) return
     const key = this.#keyOf(url)

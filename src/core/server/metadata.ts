@@ -148,7 +148,10 @@ export function checkMetadata(metadata: Record<string, unknown>, config: Config)
   const resourceAliases: Record<string, string> = {}
   if (config.senderConstraint === 'mtls' && userinfo !== undefined && aliases.userinfo_endpoint) {
     // RFC 8705 §5: keyed as the lookup keys it, so no spelling of the URL misses the alias.
-    resourceAliases[aliasKey(userinfo)] = certificateEndpoint(aliases.userinfo_endpoint, 'userinfo_endpoint')
+    resourceAliases[aliasKey(userinfo)] = certificateEndpoint(
+      aliases.userinfo_endpoint,
+      'userinfo_endpoint',
+    )
   }
   let revocationEndpoint = optionalEndpoint(metadata, 'revocation_endpoint', config)
   if (certAuth && revocationEndpoint !== undefined) {
