@@ -19,6 +19,7 @@ import {
 } from '../src/core/jwt/dpop.js'
 import { requestJson } from '../src/core/transport/http.js'
 import { isTransaction } from '../src/core/flows/transaction.js'
+import { memoryCoordination } from '../src/core/coordination/memory.js'
 
 for (const alg of ['ES256', 'EdDSA'] as const) {
   test(`RFC 9449 §4.2, RFC 7638: an ${alg} proof verifies with its embedded public key, whose thumbprint is dpop_jkt`, async () => {
@@ -71,6 +72,27 @@ test('RFC 9449 §8: nonces are kept per origin, bounded, and only when well-form
   )
   nonces.remember('https://b.example/par', 'bad nonce"')
   assert.equal(await nonces.get('https://b.example/'), 'b1', 'an invalid nonce is ignored')
+})
+
+test('RFC 9449 §8 nonce key: two servers on one origin, with clients sharing one store, keep their own nonces', async () => {
+  // Two authorization servers at one origin (two issuers by path), the clients of each sharing a
+  // coordination store (one Redis for a fleet): a nonce one server gave is not sent to the other.
+  const shared = memoryCoordination({ now: Date.now })
+  const bankA = new DpopNonces(shared, 256, 'https://banks.example/a')
+  const bankB = new DpopNonces(shared, 256, 'https://banks.example/b')
+  const otherInstanceOfA = new DpopNonces(shared, 256, 'https://banks.example/a')
+  bankA.remember('https://banks.example/a/token', 'nonce-of-a')
+  bankB.remember('https://banks.example/b/token', 'nonce-of-b')
+  await new Promise((resolve) => setImmediate(resolve))
+  assert.equal(await bankA.get('https://banks.example/a/par'), 'nonce-of-a')
+  assert.equal(await bankB.get('https://banks.example/b/par'), 'nonce-of-b')
+  assert.equal(await otherInstanceOfA.get('https://banks.example/a/token'), 'nonce-of-a')
+  // Without a store: each client keeps its own by server too.
+  const alone = new DpopNonces(undefined, 256, 'https://banks.example/a')
+  alone.remember('https://banks.example/token', 'n-1')
+  const aloneB = new DpopNonces(undefined, 256, 'https://banks.example/b')
+  assert.equal(await aloneB.get('https://banks.example/token'), undefined)
+  assert.equal(await alone.get('https://banks.example/token'), 'n-1')
 })
 
 test('a DPoP key is plain session data: it survives JSON, and a damaged one is not accepted', async () => {

@@ -5,7 +5,19 @@
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { expectError, expectLogin, login, setup, type Fixture } from './support/hostile-fixture.js'
+import { resolveConfig } from '../src/config/index.js'
+import { checkMetadata } from '../src/core/server/metadata.js'
+import { aliasKey } from '../src/core/server/resource.js'
+import { testCertificates } from './support/certs.js'
+import {
+  clientKey,
+  expectError,
+  expectLogin,
+  login,
+  setup,
+  type Fixture,
+} from './support/hostile-fixture.js'
+import { hostileMetadata } from './support/hostile-metadata.js'
 import { without } from './support/hostile-jwt.js'
 
 /** Which server each call went to, and with which certificate subject. */
@@ -123,5 +135,66 @@ describe('mTLS client authentication and certificate-bound tokens', () => {
       client: { issuer: fx.as.issuer, tls: {} },
     })
     await expectError(await untrusting.browser.request('/auth/login'), 502, 'ERR_AS_UNREACHABLE')
+  })
+})
+
+describe('RFC 8705 §5: the mTLS alias of userinfo is found whatever the spelling of its URL', () => {
+  /** The userinfo endpoint of the metadata, spelt another way. */
+  const spellings: ReadonlyArray<[string, (url: string) => string]> = [
+    ['an upper-case host', (url) => url.replace('https://127.0.0.1:', 'https://LOCALHOST:')],
+    ['a query', (url) => `${url}?schema=openid`],
+    [
+      'an upper-case scheme and host with a query',
+      (url) => `${url.replace('https://127.0.0.1:', 'HTTPS://LocalHost:')}?schema=openid`,
+    ],
+  ]
+  for (const [name, spell] of spellings) {
+    test(`RFC 8705 §5 alias key: a userinfo_endpoint with ${name} is called at its mTLS alias with the certificate`, async (t) => {
+      const fx = await setup(t, {
+        tls: 'client',
+        client: { profile: 'fapi2-message-signing', senderConstraint: 'mtls' },
+      })
+      fx.as.metadata = (m) => ({ ...m, userinfo_endpoint: spell(String(m.userinfo_endpoint)) })
+      await expectLogin(fx, await login(fx))
+      const answer = await fx.browser.request('/userinfo-claims')
+      assert.equal(answer.status, 200, await answer.clone().text())
+      assert.deepEqual(calls(fx, '/userinfo'), ['alias portal'])
+    })
+  }
+
+  test('RFC 8705 §5 alias key: the table and the lookup use one key (case, :443, query and fragment dropped)', () => {
+    const spelt = [
+      'https://as.example/userinfo',
+      'HTTPS://AS.EXAMPLE/userinfo',
+      'https://As.Example:443/userinfo',
+      'https://as.example/userinfo?schema=openid',
+      'https://as.example:443/userinfo?a=1#top',
+    ]
+    assert.deepEqual(new Set(spelt.map(aliasKey)), new Set(['https://as.example/userinfo']))
+    assert.notEqual(aliasKey('https://as.example:8443/userinfo'), aliasKey(spelt[0] ?? ''))
+    assert.notEqual(aliasKey('https://as.example/UserInfo'), aliasKey(spelt[0] ?? ''))
+  })
+
+  test('RFC 8705 §5 alias key: metadata spelling :443 with a query is keyed as a resource call to the plain URL', async () => {
+    const { client } = await testCertificates()
+    const issuer = 'https://as.example'
+    const config = resolveConfig({
+      issuer,
+      clientId: 'portal',
+      redirectUri: 'https://app.example/auth/callback',
+      keys: { signing: [(await clientKey('ES256')).privateJwk] },
+      senderConstraint: 'mtls',
+      tls: { cert: client.cert, key: client.key },
+    })
+    const metadata = checkMetadata(
+      {
+        ...hostileMetadata(issuer, 'https://mtls.as.example'),
+        userinfo_endpoint: 'https://AS.example:443/userinfo?schema=openid',
+      },
+      config,
+    )
+    assert.deepEqual(metadata.resourceAliases, {
+      'https://as.example/userinfo': 'https://mtls.as.example/userinfo',
+    })
   })
 })

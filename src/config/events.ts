@@ -1,8 +1,11 @@
 /**
- * The events of `onEvent`: one per step of a login, typed and redacted. Tokens, authorization
- * codes, `state`, `nonce`, PKCE values, `request_uri`s and client assertions are replaced by
- * {@link REDACTED}; ID token claim values appear only in events marked `claimValues: true` (the
- * app receives them anyway), so that a trace page can show them and a log can leave them out.
+ * The events of `onEvent`: one per step of a login, typed and redacted by allow-list. A value is
+ * shown only if its name is on a short list of values known to be public (`response_type`,
+ * `response_mode`, `scope`, `client_id`, `redirect_uri`, `code_challenge_method`, `prompt`,
+ * `acr_values`, `max_age`, JOSE header members, JWT times, `iss`, `aud`, `acr`, `amr`, the
+ * `type` of each `authorization_details` entry); every other value, at any depth (tokens, codes,
+ * `state`, `nonce`, PKCE values, hints, `claims`, intent ids, ID token claims such as `sub`), is
+ * {@link REDACTED} or reduced to its shape (member names, array lengths).
  *
  * @module
  */
@@ -22,7 +25,7 @@ export interface FapiEventBase {
   readonly at: number
 }
 
-/** A JWT as a trace shows it: its header and claims, secret claims redacted. */
+/** A JWT as a trace shows it: its header and claims, redacted by allow-list. */
 export interface TracedJwt {
   readonly header: Readonly<Record<string, unknown>>
   readonly claims: Readonly<Record<string, unknown>>
@@ -56,7 +59,7 @@ export type FapiEvent = FapiEventBase &
       }
     | {
         readonly type: 'authorization-redirect'
-        /** The authorization URL, `request_uri` and `request` redacted. */
+        /** The authorization URL, every query value not on the allow-list redacted. */
         readonly url: string
       }
     | ({
@@ -68,10 +71,10 @@ export type FapiEvent = FapiEventBase &
         readonly type: 'token-response'
         readonly endpoint: string
         readonly durationMs: number
-        /** The members of the token response, tokens redacted. */
+        /** The members of the token response, redacted by allow-list (tokens always). */
         readonly response: Readonly<Record<string, unknown>>
       }
-    | ({ readonly type: 'id-token'; readonly claimValues: true } & TracedJwt)
+    | ({ readonly type: 'id-token' } & TracedJwt)
     | { readonly type: 'login.completed'; readonly returnTo: string }
     | { readonly type: 'login.failed'; readonly code: string; readonly status: number }
   )

@@ -84,7 +84,7 @@ export interface Config extends Omit<ProfileChoices, 'algorithms'>, Omit<Resolve
   readonly requestObjectPath: string
   /** The store of request objects by reference (given, or none: the core makes a memory one). */
   readonly requestObjectStore: RequestObjectStore | undefined
-  readonly onEvent: ((event: FapiEvent) => void) | undefined
+  readonly onEvent: ((event: FapiEvent) => void | Promise<void>) | undefined
   readonly now: () => number
 }
 

@@ -240,11 +240,14 @@ export interface FapiClientOptions {
   /**
    * Receives a typed, redacted event for each step of a login (metadata, request object, PAR,
    * authorization response, token response, ID token, outcome), for a trace page or metrics.
-   * Tokens, codes, `state`, `nonce`, PKCE values and assertions never appear; ID token claim
-   * values do, in events marked `claimValues: true` (the app receives them anyway). Called
-   * synchronously; an exception it throws is ignored. Default: none.
+   * Values are redacted by allow-list: only public parameters (`response_type`, `scope`,
+   * `client_id`, `redirect_uri`, `prompt`, `acr_values`, `authorization_details` types, …)
+   * show their values; tokens, codes, hints, `claims`, intent ids and ID token claims never do.
+   * May be sync or async: a throw or a rejected promise is caught, counted and logged
+   * (`express-fapi:events`, without the event's values) and never reaches the login or the
+   * process. Default: none.
    */
-  onEvent?: (event: FapiEvent) => void
+  onEvent?: (event: FapiEvent) => void | Promise<void>
   /**
    * The store that several instances share: single use of authorization responses, one refresh in
    * flight per login, DPoP nonces. Default none: an in-memory store for this process. With several

@@ -1,7 +1,8 @@
 /**
  * express-fapi's logging, with `debug` (the convention of the Express ecosystem: silent, and
  * almost free, unless `DEBUG=express-fapi:*` is set). One namespace per concern:
- * `express-fapi:discovery`, `:keys`, `:login`, `:callback`, `:token`, `:refresh`, `:http`.
+ * `express-fapi:discovery`, `:keys`, `:login`, `:callback`, `:token`, `:refresh`, `:http`,
+ * `:events` (failures of the app's `onEvent` listener).
  *
  * What is logged: each decision and each failure with its code. What is never logged: tokens,
  * authorization codes, client assertions, keys, `nonce`, `state`, PKCE values, `request_uri`s and
@@ -24,6 +25,7 @@ export const log = {
   token: createDebug(`${root}:token`),
   refresh: createDebug(`${root}:refresh`),
   http: createDebug(`${root}:http`),
+  events: createDebug(`${root}:events`),
 } as const
 
 /** A URL without its query and fragment (where secrets could be), for a log line. */

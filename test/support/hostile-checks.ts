@@ -121,6 +121,15 @@ export async function checkRequestObject(
 /** The client-authentication fields of a form, which are not authorization parameters. */
 const CLIENT_AUTH_FIELDS = new Set(['client_assertion', 'client_assertion_type'])
 
+/** A JSON value, or the text itself when it is not JSON. */
+function jsonOrText(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    return text
+  }
+}
+
 /**
  * Checks authorization parameters sent as they are (PAR form fields or a query, without a request
  * object), as FAPI 2.0 Security Profile allows: the same parameter rules as for a request object.
@@ -133,7 +142,9 @@ export function checkPlainRequest(
   for (const [name, value] of params) {
     if (CLIENT_AUTH_FIELDS.has(name)) continue
     if (name in payload) return { ok: false, problem: `request: ${name} more than once` }
-    payload[name] = value
+    // RFC 9396 §2, OIDC Core §5.5: JSON in the query, as a server reads it.
+    payload[name] =
+      name === 'authorization_details' || name === 'claims' ? jsonOrText(value) : value
   }
   const scope = typeof payload.scope === 'string' ? payload.scope.split(' ') : []
   const problem = firstProblem([

@@ -5,7 +5,7 @@
  */
 import { createHash, generateKeyPair, randomUUID, type KeyObject } from 'node:crypto'
 import { promisify } from 'node:util'
-import { SignJWT, base64url, type JWK, type JWTPayload } from 'jose'
+import { CompactSign, SignJWT, base64url, type JWK, type JWTPayload } from 'jose'
 
 const generate = promisify(generateKeyPair)
 
@@ -42,6 +42,8 @@ export interface JwtMutation {
   readonly header?: (header: Header) => Header
   readonly sign?: SignMode
   readonly raw?: (jwt: string) => string
+  /** Rewrites the payload's JSON text before signing (numbers JSON.stringify cannot write). */
+  readonly payloadText?: (json: string) => string
 }
 
 /** A fresh key pair for an algorithm. */
@@ -109,6 +111,11 @@ export async function mintJwt(
   if (header.alg === 'none') {
     const signature = mode === 'none-with-signature' ? base64url.encode('unsigned') : ''
     jwt = `${encodeJson(header)}.${encodeJson(payload)}.${signature}`
+  } else if (mutation.payloadText) {
+    const text = mutation.payloadText(JSON.stringify(payload))
+    jwt = await new CompactSign(new TextEncoder().encode(text))
+      .setProtectedHeader(header)
+      .sign(signer)
   } else {
     jwt = await new SignJWT(payload).setProtectedHeader(header).sign(signer)
   }

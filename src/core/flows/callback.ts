@@ -171,7 +171,6 @@ export async function completeAuthorization(
     type: 'id-token',
     traceId,
     at: config.now(),
-    claimValues: true,
     ...tracedJwt(idToken),
   })
   return { claims, tokens: { ...tokens, idToken } }

@@ -24,7 +24,7 @@ export interface ClientContext {
   readonly jwks: RemoteJwks
   /** The store several instances share (in memory for one process by default). */
   readonly coordination: Coordination
-  /** The servers' DPoP nonces, by origin (RFC 9449 §8, §9). */
+  /** The servers' DPoP nonces, by (this client's server, origin) (RFC 9449 §8, §9). */
   readonly nonces: DpopNonces
   /** Request objects by reference waiting for the server's fetch (RFC 9101 §5.2). */
   readonly requestObjects: RequestObjectStore
@@ -83,7 +83,7 @@ export function createClientContext(config: Config): ClientContext {
     discovery,
     jwks: new RemoteJwks(async () => (await discovery.get()).jwksUri, config),
     coordination,
-    nonces: new DpopNonces(config.coordination),
+    nonces: new DpopNonces(config.coordination, undefined, config.issuer),
     requestObjects: config.requestObjectStore ?? new MemoryRequestObjectStore(),
   }
 }

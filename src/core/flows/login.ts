@@ -94,7 +94,11 @@ export async function startAuthorization(
     at: config.now(),
     responseMode,
     parameters: Object.keys(perLogin.params),
-    expects,
+    // What the ID token is held to; never the intent ids or details asked for (not public).
+    expects: {
+      ...(expects.maxAge === undefined ? {} : { maxAge: expects.maxAge }),
+      ...(expects.acr === undefined ? {} : { acr: expects.acr }),
+    },
   })
   emit(context, {
     type: 'metadata',

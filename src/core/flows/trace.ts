@@ -1,37 +1,62 @@
 /**
- * The `onEvent` trace of a login: emits typed events (see `config/events.ts`) with every secret
- * redacted, and never lets the app's listener break a login.
+ * The `onEvent` trace of a login: emits typed events (see `config/events.ts`) whose values are
+ * redacted by allow-list (see `redaction.ts`), and never lets the app's listener break a login or
+ * the process: a throw or a rejected promise is caught, counted and logged (the event's type,
+ * never its values).
  *
  * @module
  */
 import { decodeJwt, decodeProtectedHeader } from 'jose'
-import { REDACTED, type FapiEvent, type TracedJwt } from '../../config/index.js'
+import type { Config, FapiEvent, TracedJwt } from '../../config/index.js'
+import { log } from '../log.js'
 import type { ClientContext } from './context.js'
+import { redacted } from './redaction.js'
 
-/** The claims and parameters a trace never shows. */
-const SECRET_NAMES = new Set([
-  'state',
-  'nonce',
-  'code',
-  'code_challenge',
-  'code_verifier',
-  'request',
-  'request_uri',
-  'client_assertion',
-  'access_token',
-  'refresh_token',
-  'id_token',
-  'dpop_jkt',
-])
+export { redacted, redactedUrl } from './redaction.js'
 
-/** Sends an event to `onEvent`, if any; the listener's exceptions are swallowed. */
+/** The listener failures of each client, since it was made. */
+const failures = new WeakMap<Config, number>()
+
+/** What a listener's failure is logged as: its class name, never its message (it may hold values). */
+function failureName(error: unknown): string {
+  if (error instanceof Error) return error.name.slice(0, 40)
+  return typeof error
+}
+
+/** Counts and logs a listener's throw or rejection. */
+function listenerFailed(config: Config, type: FapiEvent['type'], error: unknown): void {
+  const count = (failures.get(config) ?? 0) + 1
+  failures.set(config, count)
+  log.events(
+    'onEvent listener failed on event %s (%s); ignored, %d failures so far',
+    type,
+    failureName(error),
+    count,
+  )
+}
+
+/**
+ * Sends an event to `onEvent`, if any. The listener may be sync or async: its exception, or the
+ * rejection of the promise it returns, is caught (a trace must never change the outcome of a
+ * login, nor end the process with an unhandled rejection).
+ */
 export function emit(context: ClientContext, event: FapiEvent): void {
-  const listener = context.config.onEvent
+  const { config } = context
+  const listener = config.onEvent
   if (listener === undefined) return
   try {
-    listener(event)
-  } catch {
-    // A trace must never change the outcome of a login.
+    const result: unknown = listener(event)
+    if (
+      typeof result === 'object' &&
+      result !== null &&
+      typeof (result as { then?: unknown }).then === 'function'
+    ) {
+      ;(result as PromiseLike<unknown>).then(undefined, (error: unknown) => {
+        listenerFailed(config, event.type, error)
+      })
+    }
+  } catch (error) {
+    listenerFailed(config, event.type, error)
   }
 }
 
@@ -40,20 +65,11 @@ export function tracing(context: ClientContext): boolean {
   return context.config.onEvent !== undefined
 }
 
-/** A copy of `values` with the secret members redacted. */
-export function redacted(values: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  const copy: Record<string, unknown> = {}
-  for (const [name, value] of Object.entries(values)) {
-    copy[name] = SECRET_NAMES.has(name) ? REDACTED : value
-  }
-  return copy
-}
-
-/** A JWT's header and redacted claims; for a JWE (claims unreadable), the header only. */
+/** A JWT's header and claims, redacted by allow-list; for a JWE (claims unreadable), the header. */
 export function tracedJwt(jwt: string): TracedJwt {
   let header: Record<string, unknown> = {}
   try {
-    header = { ...decodeProtectedHeader(jwt) }
+    header = redacted({ ...decodeProtectedHeader(jwt) })
   } catch {
     return { header: {}, claims: {} }
   }
@@ -63,13 +79,4 @@ export function tracedJwt(jwt: string): TracedJwt {
   } catch {
     return { header, claims: {} }
   }
-}
-
-/** A URL with its secret query parameters redacted. */
-export function redactedUrl(url: string): string {
-  const parsed = new URL(url)
-  for (const name of [...parsed.searchParams.keys()]) {
-    if (SECRET_NAMES.has(name)) parsed.searchParams.set(name, REDACTED)
-  }
-  return parsed.href
 }

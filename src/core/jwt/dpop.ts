@@ -126,38 +126,48 @@ const NONCE = /^[\x21\x23-\x5b\x5d-\x7e]{1,512}$/
 const NONCE_TTL = 300_000
 
 /**
- * The last `DPoP-Nonce` each server gave (RFC 9449 §8, §9), by origin: sent in the next proof to
- * that origin. Bounded: the least recently set origin is forgotten first. With a coordination
- * store, nonces are shared by every instance; the store is only a help here (a missing or stale
+ * The last `DPoP-Nonce` each server gave (RFC 9449 §8, §9), by (authorization server, origin):
+ * sent in the next proof to that origin for that server's logins. Two servers on one origin, or
+ * the clients of two servers sharing a coordination store, never see each other's nonces.
+ * Bounded: the least recently set key is forgotten first. With a coordination store, nonces are
+ * shared by every instance of the client; the store is only a help here (a missing or stale
  * nonce costs one `use_dpop_nonce` retry), so its failures fall back to this process's nonces.
  */
 export class DpopNonces {
   readonly #nonces = new Map<string, string>()
   readonly #capacity: number
   readonly #shared: Coordination | undefined
+  readonly #server: string
 
-  constructor(shared?: Coordination, capacity = 256) {
+  /** `server`: the issuer of the authorization server these nonces are for. */
+  constructor(shared?: Coordination, capacity = 256, server = '') {
     this.#shared = shared
     this.#capacity = capacity
+    this.#server = server
+  }
+
+  /** The key of the nonce of `url`: the server, then the origin (an issuer has no fragment). */
+  #keyOf(url: string): string {
+    return `${this.#server}#${new URL(url).origin}`
   }
 
   /** The nonce to send to the origin of `url`, if one is known. */
   async get(url: string): Promise<string | undefined> {
-    const origin = new URL(url).origin
+    const key = this.#keyOf(url)
     if (this.#shared !== undefined) {
-      const shared = await this.#shared.get(`dpop-nonce:${origin}`).catch(() => undefined)
+      const shared = await this.#shared.get(`dpop-nonce:${key}`).catch(() => undefined)
       if (shared !== undefined && NONCE.test(shared)) return shared
     }
-    return this.#nonces.get(origin)
+    return this.#nonces.get(key)
   }
 
   /** Remembers the `DPoP-Nonce` header of a response from `url`, if it is a valid nonce. */
   remember(url: string, header: string | undefined): void {
     if (header === undefined || !NONCE.test(header)) return
-    const origin = new URL(url).origin
-    this.#shared?.set(`dpop-nonce:${origin}`, header, NONCE_TTL).catch(() => undefined)
-    this.#nonces.delete(origin)
-    this.#nonces.set(origin, header)
+    const key = this.#keyOf(url)
+    this.#shared?.set(`dpop-nonce:${key}`, header, NONCE_TTL).catch(() => undefined)
+    this.#nonces.delete(key)
+    this.#nonces.set(key, header)
     for (const oldest of this.#nonces.keys()) {
       if (this.#nonces.size <= this.#capacity) break
       this.#nonces.delete(oldest)

@@ -10,7 +10,7 @@ import type { JwsAlgorithm } from '../../config/index.js'
 import { IdTokenError } from '../../errors.js'
 import { decryptJwe, isCompactJwe } from './encryption.js'
 import type { Decryption } from './jarm.js'
-import { verifyJws, type ServerJwtContext } from './jws.js'
+import { isNumericDate, verifyJws, type ServerJwtContext } from './jws.js'
 
 /** What ID token validation needs: the server context, this login's nonce and access token. */
 export interface IdTokenExpectations extends ServerJwtContext {
@@ -130,6 +130,13 @@ export async function validateIdToken(
     throw new IdTokenError(
       'ERR_ID_TOKEN_CLAIMS_INVALID',
       'ID token: "sub" is not a non-empty string',
+    )
+  }
+  // OIDC Core §2, RFC 7519 §2: auth_time, when present, is a NumericDate within bounds.
+  if (payload.auth_time !== undefined && !isNumericDate(payload.auth_time)) {
+    throw new IdTokenError(
+      'ERR_ID_TOKEN_CLAIMS_INVALID',
+      'ID token: "auth_time" is not a NumericDate from 1970 to 9999 (OIDC Core §2)',
     )
   }
   // §3.1.3.7 (4)–(5): azp, when present, is this client.

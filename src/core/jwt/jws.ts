@@ -139,11 +139,28 @@ function namesClient(aud: unknown, clientId: string): boolean {
   return typeof aud === 'string' ? aud === clientId : Array.isArray(aud) && aud.includes(clientId)
 }
 
-/** A NumericDate claim, if present, is a number (RFC 7519 §2). */
+/** The last second a NumericDate may name: 9999-12-31T23:59:59Z. */
+export const MAX_NUMERIC_DATE = 253_402_300_799
+
+/**
+ * Whether a value is a NumericDate (RFC 7519 §2) within sane bounds: a finite number of seconds
+ * from 1970 to the year 9999. `1e400` parses to Infinity and would pass every time comparison.
+ */
+export function isNumericDate(value: unknown): value is number {
+  return (
+    typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= MAX_NUMERIC_DATE
+  )
+}
+
+/** A NumericDate claim, if present, is a number within bounds (RFC 7519 §2). */
 function numericDate(expect: JwsExpectations, payload: JWTPayload, claim: 'iat' | 'nbf' | 'exp') {
   const value: unknown = payload[claim]
-  if (value !== undefined && typeof value !== 'number') {
-    throw fail(expect, 'CLAIMS_INVALID', `claim "${claim}" is invalid`)
+  if (value !== undefined && !isNumericDate(value)) {
+    throw fail(
+      expect,
+      'CLAIMS_INVALID',
+      `claim "${claim}" is invalid: not a NumericDate from 1970 to 9999`,
+    )
   }
   return value
 }

@@ -10,6 +10,7 @@
 import type { Config, JwsAlgorithm } from '../../config/index.js'
 import { ServerResponseError } from '../../errors.js'
 import { usesClientCertificate } from './client-auth.js'
+import { aliasKey } from './resource.js'
 import { DPOP_ALGORITHMS, type DpopAlgorithm } from '../jwt/dpop.js'
 import type { KeyManagementAlgorithm } from '../../config/encryption-keys.js'
 import { CONTENT_ENCRYPTION, KEY_MANAGEMENT } from '../jwt/encryption.js'
@@ -146,7 +147,11 @@ export function checkMetadata(metadata: Record<string, unknown>, config: Config)
   }
   const resourceAliases: Record<string, string> = {}
   if (config.senderConstraint === 'mtls' && userinfo !== undefined && aliases.userinfo_endpoint) {
-    resourceAliases[userinfo] = certificateEndpoint(aliases.userinfo_endpoint, 'userinfo_endpoint')
+    // RFC 8705 §5: keyed as the lookup keys it, so no spelling of the URL misses the alias.
+    resourceAliases[aliasKey(userinfo)] = certificateEndpoint(
+      aliases.userinfo_endpoint,
+      'userinfo_endpoint',
+    )
   }
   let revocationEndpoint = optionalEndpoint(metadata, 'revocation_endpoint', config)
   if (certAuth && revocationEndpoint !== undefined) {

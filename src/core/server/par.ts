@@ -7,6 +7,9 @@
 import { ServerResponseError } from '../../errors.js'
 import { postOAuthForm, type OAuthPostOptions } from '../transport/oauth-post.js'
 
+/** The longest PAR `expires_in` accepted, in seconds (one day; servers give a minute or so). */
+const MAX_PAR_EXPIRES_IN = 86_400
+
 /** A checked PAR answer. */
 export interface PushedRequest {
   readonly requestUri: string
@@ -32,10 +35,16 @@ export async function pushAuthorizationRequest(
   if (typeof requestUri !== 'string' || requestUri === '') {
     throw new ServerResponseError('ERR_PAR_RESPONSE_INVALID', 'PAR: "request_uri" is missing')
   }
-  if (typeof expiresIn !== 'number' || !Number.isInteger(expiresIn) || expiresIn <= 0) {
+  // RFC 9126 §2.2: a positive integer of seconds; a request_uri is short-lived, a day is plenty.
+  if (
+    typeof expiresIn !== 'number' ||
+    !Number.isInteger(expiresIn) ||
+    expiresIn <= 0 ||
+    expiresIn > MAX_PAR_EXPIRES_IN
+  ) {
     throw new ServerResponseError(
       'ERR_PAR_RESPONSE_INVALID',
-      'PAR: "expires_in" is missing or not a positive integer',
+      `PAR: "expires_in" is missing or not an integer from 1 to ${MAX_PAR_EXPIRES_IN} seconds`,
     )
   }
   return { requestUri, expiresIn }

@@ -54,7 +54,7 @@ export interface ResourceOptions extends HttpOptions {
   readonly now: () => number
   /** Allow `http:` to loopback hosts (development); never with a client certificate. */
   readonly isAllowedUrl: (url: URL) => boolean
-  /** Resource URLs (origin and path) to call at an mTLS alias instead. */
+  /** Resource URLs (by {@link aliasKey}) to call at an mTLS alias instead. */
   readonly aliases: Readonly<Record<string, string>>
 }
 
@@ -100,6 +100,18 @@ function fapiHeaders(headers: Record<string, string>, init: ResourceRequestInit)
   return interactionId
 }
 
+/**
+ * The key of a resource URL in the table of mTLS aliases, the same for the table and the lookup
+ * (RFC 8705 §5): the origin as the URL standard normalises it (lower-case scheme and host, no
+ * default port) and the path; never the query, credentials or fragment.
+ *
+ * @example aliasKey('HTTPS://AS.Example:443/userinfo?schema=openid') // 'https://as.example/userinfo'
+ */
+export function aliasKey(url: URL | string): string {
+  const parsed = typeof url === 'string' ? new URL(url) : url
+  return `${parsed.origin}${parsed.pathname}`
+}
+
 /** The user's last login as an HTTP-date, for `x-fapi-auth-date`. */
 export function httpDate(milliseconds: number): string {
   return new Date(milliseconds).toUTCString()
@@ -121,8 +133,7 @@ function target(url: string, token: BoundToken, options: ResourceOptions): URL {
   // RFC 6750 §2.3, RFC 9700 §4.3: a token never travels in a URL.
   if (parsed.searchParams.has('access_token')) throw invalid('the URL carries an access_token')
   parsed.hash = ''
-  const path = `${parsed.origin}${parsed.pathname}`
-  const alias = token.certificate ? options.aliases[path] : undefined
+  const alias = token.certificate ? options.aliases[aliasKey(parsed)] : undefined
   if (alias !== undefined) {
     const moved = new URL(alias)
     moved.search = parsed.search

@@ -63,6 +63,12 @@ export interface TokenResponseExpectations {
   readonly tokenType: TokenType
 }
 
+/**
+ * The longest `expires_in` accepted (10 years, in seconds): beyond it a lifetime is a server bug
+ * (`1e308` would make `expiresAt` Infinity, stored as `null`, and the token never expire).
+ */
+export const MAX_EXPIRES_IN = 315_360_000
+
 /** Checks a token endpoint answer's body (RFC 6749 §5.1) but `id_token`; unknown members ignored. */
 export function checkTokenFields(
   body: Record<string, unknown>,
@@ -78,9 +84,12 @@ export function checkTokenFields(
   }
   if (
     expires_in !== undefined &&
-    (typeof expires_in !== 'number' || !Number.isFinite(expires_in) || expires_in < 0)
+    (typeof expires_in !== 'number' ||
+      !Number.isFinite(expires_in) ||
+      expires_in < 0 ||
+      expires_in > MAX_EXPIRES_IN)
   ) {
-    throw invalid('"expires_in" is not a non-negative number')
+    throw invalid(`"expires_in" is not a number of seconds from 0 to ${MAX_EXPIRES_IN} (10 years)`)
   }
   if (refresh_token !== undefined && typeof refresh_token !== 'string')
     throw invalid('"refresh_token" is not a string')
