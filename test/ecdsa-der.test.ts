@@ -15,7 +15,7 @@ function der(r: number[], s: number[]): Uint8Array {
 
 const full = (fill: number) => new Array<number>(32).fill(fill)
 
-test('RFC 7518 §3.4: every DER signature of a real key converts to one that verifies as R || S', () => {
+test('RFC 7518 §3.4: every DER signature of a real key converts to one that verifies in the JOSE form', () => {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   let highBitSeen = false
   for (let i = 0; i < 300; i += 1) {
