@@ -154,6 +154,20 @@ describe('a failing signer: a typed error, nothing sent to the server', () => {
   }
 })
 
+test('a hanging signer without its own timeout is bounded by httpTimeout', async () => {
+  const { resolveConfig } = await import('../src/config/index.js')
+  const good = await countingSigner('ES256', 'slow')
+  const signer: ExternalSigner = { ...good, sign: () => new Promise(() => undefined) }
+  const config = resolveConfig({ ...base, httpTimeout: 50, keys: { signing: [signer] } })
+  const key = config.signingKeys[0]
+  assert.ok(key !== undefined)
+  await assert.rejects(key.sign(new Uint8Array(8)), (error: Error & { code?: string }) => {
+    assert.equal(error.code, 'ERR_SIGNER_TIMEOUT')
+    assert.match(error.message, /"slow" did not answer within 50 ms/)
+    return true
+  })
+})
+
 describe('an external signer is checked at startup', () => {
   async function rejected(signer: Record<string, unknown>): Promise<string> {
     try {

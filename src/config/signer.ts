@@ -192,8 +192,9 @@ async function signBounded(
       (error: unknown) => ({ error }),
     )
   const late = new Promise<'late'>((resolve) => {
+    // Not unref'd: a job with nothing else to wait for (a nightly refresh) must get its timeout
+    // error, not exit with the login half done. Cleared as soon as the signer answers.
     timer = setTimeout(resolve, limit, 'late')
-    timer.unref()
   })
   const outcome = await Promise.race([answer, late]).finally(() => clearTimeout(timer))
   if (outcome === 'late') {
