@@ -37,10 +37,14 @@ const IDLE_SOCKET_MS = 4000
 
 /** Closes a pool's idle sockets now, and each busy one when its request ends. */
 function retire(agent: HttpAgent): void {
-  agent.on('free', (socket) => socket.destroy())
-  for (const sockets of Object.values(agent.freeSockets)) {
-    for (const socket of sockets ?? []) socket.destroy()
+  const closeIdle = () => {
+    for (const sockets of Object.values(agent.freeSockets)) {
+      for (const socket of sockets ?? []) socket.destroy()
+    }
   }
+  // After the agent's own handler: a socket handed to a queued request is not idle, and stays.
+  agent.on('free', closeIdle)
+  closeIdle()
 }
 
 /**
