@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { FapiClientOptions } from './config/index.js'
+import type { TlsOptions } from './config/options.js'
 import { createFapiCore, type FapiCore } from './core/client.js'
 import type { SessionLogin } from './core/flows/stored-login.js'
 import { createCallback, type CallbackOptions, type LoginHandler } from './middleware/callback.js'
@@ -161,6 +162,37 @@ export interface FapiClient {
    * encryption keys (`use: enc`), and the client certificate under `self_signed_tls_client_auth`.
    */
   jwks(): Middleware
+  /**
+   * Replaces the client's keys while running (key rotation), with the same shape and checks as the
+   * `keys` option: a mistake throws a `FapiConfigError` and keeps the current keys. JWTs signed
+   * after the call use the first `active` signing key the server accepts; `next` and `retiring`
+   * keys are published by `jwks()` but do not sign; every listed encryption key decrypts. Rotate
+   * in three steps, each one served for longer than the server caches the client's JWKS: add the
+   * new key as `next`; make it `active` and the old one `retiring`; remove the old one.
+   *
+   * @example
+   * ```ts
+   * auth.updateKeys({ signing: [{ ...newJwk, state: 'next' }, oldJwk] })
+   * // once the server has fetched the JWKS again:
+   * auth.updateKeys({ signing: [newJwk, { ...oldJwk, state: 'retiring' }] })
+   * ```
+   * @see RFC 7517 §5; OIDC Core §10.1.1 (rotation of asymmetric signing keys)
+   */
+  updateKeys(keys: FapiClientOptions['keys']): void
+  /**
+   * Replaces the TLS material (client certificate and key, CAs) while running: checked like the
+   * `tls` option (a mistake throws a `FapiConfigError` and keeps the current material). New
+   * connections present the new certificate; requests in flight finish on their connection.
+   * Tokens bound to the old certificate are refused by resource servers from then on, until the
+   * login is refreshed: the refreshed tokens are bound to the new certificate.
+   *
+   * @example
+   * ```ts
+   * auth.updateTls({ cert: readFileSync('client-2027.pem'), key: readFileSync('client-2027.key') })
+   * ```
+   * @see RFC 8705 §3
+   */
+  updateTls(tls: TlsOptions): void
   /**
    * Calls a resource server as the logged-in user of `req`: `Authorization: DPoP <token>` with a
    * DPoP proof (`ath`, server nonce retried once), or `Bearer` over mTLS with the client
@@ -319,6 +351,8 @@ export function fapiClient(options: FapiClientOptions): FapiClient {
       handler?: LoginHandler<Req, Res> | CallbackOptions<Req, Res>,
     ) => createCallback(core, handler),
     jwks: () => jwks,
+    updateKeys: (keys: FapiClientOptions['keys']) => core.updateKeys(keys),
+    updateTls: (tls: TlsOptions) => core.updateTls(tls),
     requiresAuth: (guardOptions?: RequiresAuthOptions) => createRequiresAuth(core, guardOptions),
     logout: () => createLogout(core),
     fetchResource: createFetchResource(core),

@@ -539,6 +539,28 @@ export const ERROR_TABLE = Object.freeze({
     status: 502,
     message: "the userinfo sub is not the ID token's (OIDC Core \u00a75.3.4)",
   },
+  // the client's own signing keys: an external signer, a key rotation
+  ERR_SIGNER_FAILED: {
+    kind: 'FapiError',
+    status: 502,
+    message: 'the external signer of a signing key rejected or threw',
+  },
+  ERR_SIGNER_TIMEOUT: {
+    kind: 'FapiError',
+    status: 504,
+    message: 'the external signer did not answer within its timeout (default httpTimeout)',
+  },
+  ERR_SIGNER_SIGNATURE_INVALID: {
+    kind: 'FapiError',
+    status: 502,
+    message:
+      'the external signer returned no bytes, the wrong length for alg, or a signature that does not verify against its publicJwk',
+  },
+  ERR_SIGNING_KEY_UNAVAILABLE: {
+    kind: 'FapiError',
+    status: 500,
+    message: 'after a key update, no active signing key uses an algorithm the server accepts',
+  },
   // our own bug or an unexpected failure: never expected, never detailed to the user
   ERR_INTERNAL: {
     kind: 'FapiError',

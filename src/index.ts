@@ -18,6 +18,10 @@ export type {
   TlsOptions,
 } from './config/options.js'
 export type { SigningKeyInput } from './config/keys.js'
+export type { KeyState } from './config/options.js'
+export type { ExternalSigner, ExternalSignerAlgorithm } from './config/signer.js'
+export { derToJose } from './core/jwt/ecdsa-der.js'
+export type { EcdsaAlgorithm } from './core/jwt/ecdsa-der.js'
 export type { EncryptionKeyInput, KeyManagementAlgorithm } from './config/encryption-keys.js'
 export type { DpopKey } from './core/jwt/dpop.js'
 export type { IdTokenClaims } from './core/jwt/id-token.js'

@@ -44,6 +44,7 @@ describe('the package', () => {
         'IdTokenError',
         'ServerResponseError',
         'SessionError',
+        'derToJose',
         'errorHandler',
         'fapiClient',
         'fapiClients',

@@ -11,9 +11,13 @@ for (const alg of ['PS256', 'ES256', 'EdDSA'] as const) {
     const { privateJwk } = await generateJwks(alg, `k-${alg}`)
     const key = importSigningKey(privateJwk, 'test', ['PS256', 'ES256', 'EdDSA'])
     const jwt = await signJwt(key, { iss: 'portal', n: 1 }, 'oauth-authz-req+jwt')
-    const { payload, protectedHeader } = await jwtVerify(jwt, createPublicKey(key.privateKey), {
-      algorithms: [alg],
-    })
+    const { payload, protectedHeader } = await jwtVerify(
+      jwt,
+      createPublicKey({ key: key.publicJwk, format: 'jwk' }),
+      {
+        algorithms: [alg],
+      },
+    )
     assert.deepEqual(payload, { iss: 'portal', n: 1 })
     assert.deepEqual(protectedHeader, { alg, kid: `k-${alg}`, typ: 'oauth-authz-req+jwt' })
     const untyped = await signJwt(key, {})

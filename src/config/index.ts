@@ -19,6 +19,7 @@ import type {
   JwsAlgorithm,
   RequestObjectStore,
   ResponseMode,
+  TlsOptions,
 } from './options.js'
 import { JARM_MODES, resolveProfile, type ProfileChoices } from './profiles.js'
 import { resolveSecurity, type ResolvedSecurity } from './security.js'
@@ -52,6 +53,8 @@ export interface Config extends Omit<ProfileChoices, 'algorithms'>, Omit<Resolve
   readonly certificateJwk: Readonly<JWK> | undefined
   /** Connection pools (plain, https, https with the client certificate). */
   readonly agents: Agents
+  /** Replaces the TLS material while running (transport certificate rotation). */
+  readonly updateTls: (tls: TlsOptions) => void
   readonly scope: string
   readonly openid: boolean
   readonly authorizationParams: Readonly<Record<string, string | number | boolean | object>>
@@ -171,7 +174,7 @@ export function resolveConfig(options: FapiClientOptions): Config {
     }
   }
 
-  const security = resolveSecurity(options, choices)
+  const security = resolveSecurity(options, choices, integer('httpTimeout', options.httpTimeout))
 
   const returnToOrigins = (options.returnToOrigins ?? DEFAULTS.returnToOrigins).map(
     (origin, index) => {
@@ -289,8 +292,14 @@ export function resolveConfig(options: FapiClientOptions): Config {
     clientId: options.clientId,
     redirectUri: options.redirectUri,
     redirectPath: redirectUrl.pathname,
-    signingKeys: security.signingKeys,
-    encryptionKeys: security.encryptionKeys,
+    keyRing: security.keyRing,
+    // Read at use: a key rotation (`updateKeys`) replaces them.
+    get signingKeys() {
+      return security.keyRing.signingKeys
+    },
+    get encryptionKeys() {
+      return security.keyRing.encryptionKeys
+    },
     profile: choices.profile,
     responseMode: choices.responseMode,
     jarm: choices.jarm,
@@ -300,8 +309,11 @@ export function resolveConfig(options: FapiClientOptions): Config {
     clientAuthMethod: choices.clientAuthMethod,
     clientAssertionAudience: choices.clientAssertionAudience,
     encryption: security.encryption,
-    certificateJwk: security.tls.certificateJwk,
+    get certificateJwk() {
+      return security.tls.certificateJwk
+    },
     agents: security.tls.agents,
+    updateTls: security.tls.update,
     scope,
     openid,
     authorizationParams: Object.freeze(authorizationParams),

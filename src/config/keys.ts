@@ -4,22 +4,63 @@
  *
  * @module
  */
-import { createPublicKey, type KeyObject } from 'node:crypto'
+import { constants, createPublicKey, sign, type KeyObject } from 'node:crypto'
 import type { JWK } from 'jose'
 import { failOption as fail } from '../errors.js'
 import { importPrivateKey } from './private-key.js'
-import type { JwsAlgorithm, SigningKeyInput } from './options.js'
+import type { JwsAlgorithm, KeyState, SigningKeyInput } from './options.js'
+import { checkExternalSigner, isExternalSigner } from './signer.js'
 
 export type { SigningKeyInput } from './options.js'
 
-/** A checked signing key. Internal. */
+/**
+ * A checked signing key: a private key held in the process (JWK or `KeyObject`) or an external
+ * signer; either way, `sign` is the only way to its private half. Internal.
+ */
 export interface SigningKey {
   readonly kid: string
   readonly alg: JwsAlgorithm
-  /** The private key, imported once; jose converts it to a CryptoKey once and caches it. */
-  readonly privateKey: KeyObject
+  /** `active` signs; `next` and `retiring` are published but do not sign (key rotation). */
+  readonly state: KeyState
+  /** The key lives outside the process (an external signer). */
+  readonly external: boolean
+  /** The JWS signature of the signing input (RFC 7515 §5.1), raw `R || S` for ECDSA. */
+  readonly sign: (data: Uint8Array) => Promise<Uint8Array>
   /** The public half as a JWK, with `kid`, `alg` and `use`, for the client's JWKS. */
   readonly publicJwk: Readonly<JWK>
+}
+
+/** A signature with a private key in the process, in the libuv threadpool. */
+export function signWithKeyObject(
+  alg: JwsAlgorithm,
+  privateKey: KeyObject,
+  data: Uint8Array,
+): Promise<Uint8Array> {
+  // RFC 7518 §3.5: PS256 is RSASSA-PSS with SHA-256, MGF1 SHA-256 and a 32-octet salt; §3.4:
+  // ES256 signatures are R || S (IEEE P1363); §3.3: RS256 is RSASSA-PKCS1-v1_5; RFC 8037:
+  // Ed25519 takes no digest.
+  const options =
+    alg === 'PS256'
+      ? { key: privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }
+      : alg === 'ES256'
+        ? { key: privateKey, dsaEncoding: 'ieee-p1363' as const }
+        : privateKey
+  return new Promise((resolve, reject) => {
+    sign(alg === 'EdDSA' ? null : 'sha256', data, options, (error, signature) =>
+      error ? reject(error) : resolve(signature),
+    )
+  })
+}
+
+const STATES: readonly KeyState[] = ['active', 'next', 'retiring']
+
+/** The rotation state of a key option: `active` unless given. */
+export function keyState(input: { state?: unknown }, where: string): KeyState {
+  const state = input.state ?? 'active'
+  if (!(STATES as readonly unknown[]).includes(state)) {
+    fail(`${where}.state`, `must be one of ${STATES.join(', ')}`)
+  }
+  return state as KeyState
 }
 
 /** The algorithm a key signs with by default, from its type; RSA keys sign PS256, not RS256. */
@@ -56,8 +97,17 @@ export function importSigningKey(
   input: SigningKeyInput,
   where: string,
   allowed: readonly JwsAlgorithm[],
+  signerTimeout = 10_000,
 ): SigningKey {
-  const { kid, privateKey } = importPrivateKey(input, where, {
+  if (typeof input !== 'object' || input === null) {
+    fail(where, 'must be a private JWK, { kid, key: KeyObject } or an external signer')
+  }
+  const state = keyState(input, where)
+  if (isExternalSigner(input)) {
+    const checked = checkExternalSigner(input, where, allowed, signerTimeout)
+    return Object.freeze({ ...checked, state, external: true })
+  }
+  const { kid, privateKey } = importPrivateKey(stripState(input), where, {
     kid: 'needs a "kid": the authorization server selects the verification key by kid',
     oct: 'is a symmetric key; FAPI forbids HS* algorithms',
   })
@@ -84,7 +134,17 @@ export function importSigningKey(
   return Object.freeze({
     kid,
     alg,
-    privateKey,
+    state,
+    external: false,
+    sign: (data: Uint8Array) => signWithKeyObject(alg, privateKey, data),
     publicJwk: Object.freeze({ ...publicJwk, kid, alg, use: 'sig' }),
   })
+}
+
+/** The key option without its rotation `state` (not a JWK member). */
+export function stripState<T extends object>(input: T): Omit<T, 'state'> {
+  if (!('state' in input)) return input
+  const rest: Record<string, unknown> = { ...input }
+  delete rest.state
+  return rest as Omit<T, 'state'>
 }

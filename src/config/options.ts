@@ -34,9 +34,23 @@ export type ResponseMode = 'query' | 'jwt' | 'query.jwt' | 'form_post.jwt' | 'fr
 /** JWS algorithms, for what we sign and for what we accept. RS256 only under `oidc`, if listed. */
 export type JwsAlgorithm = 'PS256' | 'ES256' | 'EdDSA' | 'RS256'
 
-/** A private key as given in the options: a private JWK with `kid`, or a `KeyObject` with a `kid`. */
+/**
+ * The rotation state of one of the client's keys: `active` (the default) signs; `next` is
+ * published ahead of use, so that servers that cache the client's JWKS know it before it signs;
+ * `retiring` is still published (JWTs it signed are still being verified) but signs no more.
+ * Encryption keys in every state decrypt.
+ */
+export type KeyState = 'active' | 'next' | 'retiring'
+
+/**
+ * A signing key as given in the options: a private JWK with `kid`, a `KeyObject` with a `kid`, or
+ * an external signer (an HSM or KMS key that never enters the process); each with an optional
+ * rotation `state`.
+ */
 export type SigningKeyInput =
-  (JWK & { kid: string }) | { kid: string; key: KeyObject; alg?: JwsAlgorithm }
+  | (JWK & { kid: string; state?: KeyState })
+  | { kid: string; key: KeyObject; alg?: JwsAlgorithm; state?: KeyState }
+  | (ExternalSigner & { state?: KeyState })
 
 /**
  * How access tokens are bound to this client (FAPI 2.0 §5.3.3.1 (1), FAPI 1.0 Adv §5.2.3 (1)):
@@ -81,6 +95,7 @@ export interface EncryptionOptions {
 
 /** Options of {@link fapiClient}. */
 import type { Coordination, SessionSecretsOptions } from './coordination.js'
+import type { ExternalSigner } from './signer.js'
 
 export interface FapiClientOptions {
   /** The authorization server's issuer identifier, compared exactly with its metadata `issuer`. */

@@ -13,9 +13,12 @@ import { DEFAULTS } from './defaults.js'
 import type { FapiClientOptions } from './options.js'
 import { bindingRule, type ProfileChoices } from './profiles.js'
 import { resolveTls, type ResolvedTls } from './tls.js'
+import { KeyRing } from './key-ring.js'
 
 /** The resolved keys and transport settings. */
 export interface ResolvedSecurity {
+  /** The current keys (they change on `updateKeys`): read them from here at use, never copy. */
+  readonly keyRing: KeyRing
   readonly signingKeys: readonly SigningKey[]
   readonly encryptionKeys: readonly EncryptionKey[]
   readonly encryption: {
@@ -33,10 +36,11 @@ function flag(option: string, value: unknown): boolean {
 }
 
 function importKeys(
-  options: FapiClientOptions,
+  given: FapiClientOptions['keys'] | undefined,
   choices: ProfileChoices,
+  signerTimeout: number,
 ): { signingKeys: SigningKey[]; encryptionKeys: EncryptionKey[] } {
-  const keys: { signing?: unknown; encryption?: unknown } | undefined = options.keys
+  const keys: { signing?: unknown; encryption?: unknown } | undefined = given
   const needsSigning = choices.requestObject || choices.clientAuthMethod === 'private_key_jwt'
   const signing = keys?.signing
   if (
@@ -45,14 +49,18 @@ function importKeys(
   ) {
     fail('keys.signing', 'must be a non-empty array of private JWKs (with kid) or { kid, key }')
   }
-  const signingKeys = (options.keys?.signing ?? []).map((input, index) =>
-    importSigningKey(input, `keys.signing[${index}]`, choices.algorithms),
+  const signingKeys = (given?.signing ?? []).map((input, index) =>
+    importSigningKey(input, `keys.signing[${index}]`, choices.algorithms, signerTimeout),
   )
+  // Key rotation: something must sign; `next` and `retiring` keys are published only.
+  if (needsSigning && !signingKeys.some((key) => key.state === 'active')) {
+    fail('keys.signing', 'has no key in state "active" (the default): one must sign')
+  }
   const encryption = keys?.encryption
   if (encryption !== undefined && !Array.isArray(encryption)) {
     fail('keys.encryption', 'must be an array of private JWKs (with kid) or { kid, key }')
   }
-  const encryptionKeys = (options.keys?.encryption ?? []).map((input, index) =>
+  const encryptionKeys = (given?.encryption ?? []).map((input, index) =>
     importEncryptionKey(input, `keys.encryption[${index}]`),
   )
   // FAPI 1.0 Advanced §8.9: no duplicate kids in the client's JWKS.
@@ -75,8 +83,21 @@ function importKeys(
 export function resolveSecurity(
   options: FapiClientOptions,
   choices: ProfileChoices,
+  signerTimeout: number,
 ): ResolvedSecurity {
-  const { signingKeys, encryptionKeys } = importKeys(options, choices)
+  // Checked below for the startup keys (after the other options), and by the importer on updates.
+  let needsDecryption = false
+  const keyRing = new KeyRing(options.keys, (keys) => {
+    const imported = importKeys(keys, choices, signerTimeout)
+    if (needsDecryption && imported.encryptionKeys.length === 0) {
+      fail(
+        'keys.encryption',
+        'must hold a private key to decrypt with: the server encrypts to this client (encryption.idToken or encryption.authorizationResponse)',
+      )
+    }
+    return imported
+  })
+  const { signingKeys, encryptionKeys } = keyRing
 
   const tls = resolveTls(options.tls)
   if (choices.senderConstraint === 'mtls' && !tls.clientCertificate) {
@@ -106,7 +127,8 @@ export function resolveSecurity(
   if (encryption.authorizationResponse && !choices.jarm) {
     fail('encryption.authorizationResponse', 'needs a JARM responseMode (jwt, query.jwt, …)')
   }
-  if ((encryption.idToken || encryption.authorizationResponse) && encryptionKeys.length === 0) {
+  needsDecryption = encryption.idToken || encryption.authorizationResponse
+  if (needsDecryption && encryptionKeys.length === 0) {
     fail(
       'keys.encryption',
       'must hold a private key to decrypt with: the server encrypts to this client (encryption.idToken or encryption.authorizationResponse)',
@@ -114,8 +136,9 @@ export function resolveSecurity(
   }
 
   return {
-    signingKeys: Object.freeze(signingKeys),
-    encryptionKeys: Object.freeze(encryptionKeys),
+    keyRing,
+    signingKeys,
+    encryptionKeys,
     encryption,
     tls,
   }

@@ -18,6 +18,14 @@ export interface ResolvedTls {
   /** A client certificate (and its key) is configured. */
   readonly clientCertificate: boolean
   /**
+   * Replaces the TLS material while running (transport certificate rotation): checked like the
+   * startup `tls` (a mistake throws and keeps the current material); a client with a certificate
+   * keeps one. New connections use the new material; `certificateJwk` follows it.
+   *
+   * @throws {FapiConfigError}
+   */
+  readonly update: (tls: TlsOptions) => void
+  /**
    * The certificate's public key as a JWK with `x5c` and `x5t#S256`, for the client's JWKS
    * (`self_signed_tls_client_auth`, RFC 8705 §2.2), when a certificate is configured.
    */
@@ -46,9 +54,34 @@ function certificateJwk(certificate: X509Certificate): JWK {
  * @throws {FapiConfigError}
  */
 export function resolveTls(tls: TlsOptions | undefined): ResolvedTls {
-  if (tls === undefined) {
-    return { agents: new Agents(), clientCertificate: false, certificateJwk: undefined }
+  const checked = checkTls(tls)
+  const agents = new Agents(tls)
+  let certificate = checked.certificateJwk
+  return {
+    agents,
+    clientCertificate: checked.certificateJwk !== undefined,
+    get certificateJwk() {
+      return certificate
+    },
+    update(next: TlsOptions) {
+      const replaced = checkTls(next)
+      if ((replaced.certificateJwk === undefined) !== (certificate === undefined)) {
+        fail(
+          'tls',
+          certificate === undefined
+            ? 'had no client certificate at startup; an update cannot add one (restart instead)'
+            : 'needs "cert" and "key": the client authenticates or binds tokens with a certificate',
+        )
+      }
+      agents.replace(next)
+      certificate = replaced.certificateJwk
+    },
   }
+}
+
+/** Checks the material; the certificate's JWK when one is given. */
+function checkTls(tls: TlsOptions | undefined): { certificateJwk: Readonly<JWK> | undefined } {
+  if (tls === undefined) return { certificateJwk: undefined }
   if (typeof tls !== 'object' || tls === null) fail('tls', 'must be an object { cert, key, ca }')
   const { cert, key, ca } = tls
   if ((cert === undefined) !== (key === undefined)) {
@@ -83,9 +116,5 @@ export function resolveTls(tls: TlsOptions | undefined): ResolvedTls {
     }
     jwk = certificateJwk(certificate)
   }
-  return {
-    agents: new Agents(tls),
-    clientCertificate: jwk !== undefined,
-    certificateJwk: jwk === undefined ? undefined : Object.freeze(jwk),
-  }
+  return { certificateJwk: jwk === undefined ? undefined : Object.freeze(jwk) }
 }

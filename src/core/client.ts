@@ -8,6 +8,7 @@
  */
 import type { JWK } from 'jose'
 import { isSafeRelativePath, resolveConfig, type FapiClientOptions } from '../config/index.js'
+import type { TlsOptions } from '../config/options.js'
 import { FapiError, toFapiError } from '../errors.js'
 import type { ResourceRequestInit } from './server/resource.js'
 import { handleCallback, type CallbackOutcome, type PendingLogins } from './flows/callback.js'
@@ -149,8 +150,21 @@ export interface FapiCore {
    * `requestObjectPath`): once, then `ERR_REQUEST_OBJECT_NOT_FOUND`.
    */
   requestObject(path: string): Promise<Page>
-  /** The client's public keys (the body of its `jwks_uri`). */
+  /** The client's public keys (the body of its `jwks_uri`): the current ones, after any update. */
   publicJwks(): { readonly keys: readonly JWK[] }
+  /**
+   * Replaces the client's keys while running (key rotation); see {@link FapiClient.updateKeys}.
+   *
+   * @throws {FapiConfigError}
+   */
+  updateKeys(keys: FapiClientOptions['keys']): void
+  /**
+   * Replaces the TLS material while running (transport certificate rotation); see
+   * {@link FapiClient.updateTls}.
+   *
+   * @throws {FapiConfigError}
+   */
+  updateTls(tls: TlsOptions): void
   /** Fetches discovery and the server's JWKS now (both are fetched on first use anyway). */
   ready(): Promise<void>
 }
@@ -203,14 +217,14 @@ export function createFapiCore(options: FapiClientOptions): FapiCore {
       () => undefined,
     )
   const clientCredentials = createClientCredentials(context)
-  const keys = Object.freeze([
-    ...config.signingKeys.map((key) => key.publicJwk),
-    ...config.encryptionKeys.map((key) => key.publicJwk),
-    ...(config.clientAuthMethod === 'self_signed_tls_client_auth' &&
-    config.certificateJwk !== undefined
-      ? [config.certificateJwk]
-      : []),
-  ])
+  const keys = () =>
+    Object.freeze([
+      ...config.keyRing.published(),
+      ...(config.clientAuthMethod === 'self_signed_tls_client_auth' &&
+      config.certificateJwk !== undefined
+        ? [config.certificateJwk]
+        : []),
+    ])
   return Object.freeze({
     startLogin: guarded(context.discovery, (request: LoginRequest) => startLogin(context, request)),
     handleCallback: guarded(context.discovery, (request: CallbackRequest, pending: PendingLogins) =>
@@ -282,7 +296,9 @@ export function createFapiCore(options: FapiClientOptions): FapiCore {
       }
       return config.loginPath
     },
-    publicJwks: () => ({ keys }),
+    publicJwks: () => ({ keys: keys() }),
+    updateKeys: (keys: FapiClientOptions['keys']) => config.keyRing.update(keys),
+    updateTls: (tls: TlsOptions) => config.updateTls(tls),
     ready: guarded(context.discovery, async () => {
       await context.discovery.get()
       await context.jwks.load()

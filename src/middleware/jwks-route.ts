@@ -11,12 +11,12 @@ import { send, type Middleware } from './http.js'
 
 /** The JWKS route factory. Internal: reached through `fapiClient().jwks()`. */
 export function createJwksRoute(core: FapiCore): Middleware {
-  const body = JSON.stringify(core.publicJwks())
   const headers = {
     'Cache-Control': 'public, max-age=300',
     'Content-Type': 'application/jwk-set+json; charset=utf-8',
   }
   return function fapiJwks(req, res) {
-    send(req, res, 200, headers, body)
+    // Built per request: a key rotation (`updateKeys`, `updateTls`) changes it.
+    send(req, res, 200, headers, JSON.stringify(core.publicJwks()))
   }
 }

@@ -34,6 +34,8 @@ export interface TestCertificates {
   readonly selfSigned: Pem
   /** Another client's certificate from the same CA (`CN=intruder`). */
   readonly intruder: Pem
+  /** The portal's next certificate (`CN=portal`, new key), for transport certificate rotation. */
+  readonly clientNext: Pem
 }
 
 async function openssl(dir: string, args: readonly string[]): Promise<void> {
@@ -121,6 +123,8 @@ async function generate(): Promise<TestCertificates> {
       issued(dir, 'client', '/CN=portal', 'client-ca', 'extendedKeyUsage=clientAuth\n'),
       issued(dir, 'intruder', '/CN=intruder', 'client-ca', 'extendedKeyUsage=clientAuth\n'),
     ])
+    // After the others: `-CAcreateserial` of the client CA is not safe to run concurrently.
+    await issued(dir, 'client-next', '/CN=portal', 'client-ca', 'extendedKeyUsage=clientAuth\n')
     const read = (file: string) => readFile(join(dir, file), 'utf8')
     const pem = async (name: string): Promise<Pem> => ({
       cert: await read(`${name}.crt`),
@@ -133,6 +137,7 @@ async function generate(): Promise<TestCertificates> {
       client: await pem('client'),
       selfSigned: await pem('self-signed'),
       intruder: await pem('intruder'),
+      clientNext: await pem('client-next'),
     }
   } finally {
     await rm(dir, { recursive: true, force: true })

@@ -7,6 +7,7 @@
  * @module
  */
 import { signJwt } from './sign.js'
+import type { SigningKeySource } from './sign.js'
 import type { SigningKey } from '../../config/keys.js'
 import { randomToken } from './random.js'
 
@@ -22,7 +23,7 @@ export function signRequestObject(options: {
   params: Readonly<Record<string, unknown>>
   clientId: string
   issuer: string
-  key: SigningKey
+  key: SigningKey | SigningKeySource
   now: number
   lifetime: number
 }): Promise<string> {

@@ -11,7 +11,7 @@
  * @module
  */
 import type { ClientAssertionAudience, ClientAuthMethod } from '../../config/options.js'
-import { signJwt } from '../jwt/sign.js'
+import { signJwt, type SigningKeySource } from '../jwt/sign.js'
 import { randomToken } from '../jwt/random.js'
 import type { SigningKey } from '../../config/keys.js'
 
@@ -25,7 +25,7 @@ const ASSERTION_LIFETIME = 60
 export function signClientAssertion(options: {
   clientId: string
   audience: string
-  key: SigningKey
+  key: SigningKey | SigningKeySource
   now: number
 }): Promise<string> {
   const iat = Math.floor(options.now / 1000)
@@ -59,7 +59,7 @@ export async function addClientAuthentication(
     readonly issuer: string
     readonly now: () => number
   },
-  key: SigningKey | undefined,
+  key: SigningKey | SigningKeySource | undefined,
   endpoint: string,
 ): Promise<URLSearchParams> {
   form.set('client_id', client.clientId)

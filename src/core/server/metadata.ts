@@ -8,13 +8,14 @@
  * @module
  */
 import type { Config, JwsAlgorithm } from '../../config/index.js'
-import { ServerResponseError } from '../../errors.js'
+import { ServerResponseError, fapiError } from '../../errors.js'
 import { usesClientCertificate } from './client-auth.js'
 import { aliasKey } from './resource.js'
 import { DPOP_ALGORITHMS, type DpopAlgorithm } from '../jwt/dpop.js'
 import type { KeyManagementAlgorithm } from '../../config/encryption-keys.js'
 import { CONTENT_ENCRYPTION, KEY_MANAGEMENT } from '../jwt/encryption.js'
 import type { SigningKey } from '../../config/keys.js'
+import type { SigningKeySource } from '../jwt/sign.js'
 import {
   allowedAdvertised,
   certificateEndpoint,
@@ -48,8 +49,11 @@ export interface ServerMetadata {
   readonly jarmAlgorithms: readonly JwsAlgorithm[]
   /** Algorithms accepted for ID tokens: the profile's, as far as the server advertises them. */
   readonly idTokenAlgorithms: readonly JwsAlgorithm[]
-  /** The key that signs request objects and client assertions, when either is used. */
-  readonly signingKey: SigningKey | undefined
+  /**
+   * The key that signs request objects and client assertions, when either is used: the first
+   * `active` key whose algorithm the server accepts, chosen at each signature (key rotation).
+   */
+  readonly signingKey: SigningKeySource | undefined
   /** The algorithm of the DPoP keys, when tokens are DPoP-bound. */
   readonly dpopAlgorithm: DpopAlgorithm | undefined
   /** RFC 9207 §3: the server promises `iss` in every authorization response. */
@@ -94,7 +98,10 @@ function requestObjectEncryption(metadata: Record<string, unknown>): RequestObje
   return { algorithms, enc }
 }
 
-function signingKey(metadata: Record<string, unknown>, config: Config): SigningKey | undefined {
+function signingKey(
+  metadata: Record<string, unknown>,
+  config: Config,
+): SigningKeySource | undefined {
   const needed: [string, string][] = []
   if (config.requestObject)
     needed.push(['request_object_signing_alg_values_supported', 'request objects'])
@@ -103,15 +110,27 @@ function signingKey(metadata: Record<string, unknown>, config: Config): SigningK
   }
   if (needed.length === 0) return undefined
   const lists = needed.map(([name]) => allowedAdvertised(metadata, name, config))
-  const key = config.signingKeys.find((candidate) =>
-    lists.every((algs) => algs.includes(candidate.alg)),
-  )
-  if (key === undefined) {
+  const fits = (candidate: SigningKey) =>
+    candidate.state === 'active' && lists.every((algs) => algs.includes(candidate.alg))
+  const accepted = () =>
+    needed.map(([, what], i) => `${what} (${(lists[i] ?? []).join(', ')})`).join(' and ')
+  if (!config.signingKeys.some(fits)) {
     throw invalid(
-      `no configured signing key uses an algorithm the server accepts for ${needed.map(([, what], i) => `${what} (${(lists[i] ?? []).join(', ')})`).join(' and ')}`,
+      `no configured signing key uses an algorithm the server accepts for ${accepted()}`,
     )
   }
-  return key
+  return Object.freeze({
+    current(): SigningKey {
+      const key = config.signingKeys.find(fits)
+      if (key === undefined) {
+        throw fapiError(
+          'ERR_SIGNING_KEY_UNAVAILABLE',
+          `no active signing key uses an algorithm the server accepts for ${accepted()}`,
+        )
+      }
+      return key
+    },
+  })
 }
 
 /** Checks a metadata document against the configuration. */
