@@ -69,7 +69,9 @@ test('no private key member in jwks(), logs, trace events or errors: a JWK and a
         signing: [signer, { ...jwk.privateJwk, state: 'next' }],
         encryption: [enc.privateJwk],
       },
-      onEvent: (event) => events.push(event),
+      onEvent: (event) => {
+        events.push(event)
+      },
     },
   })
   const outputs: string[] = []
