@@ -58,6 +58,7 @@ function moduleFor(block: string): { readonly text: string; readonly offset: num
     .join('\n')
     .replace(/from 'express-fapi'/g, "from '../src/index.js'")
     .replace(/from 'express-fapi\/core'/g, "from '../src/core/index.js'")
+    .replace(/import\('express-fapi'\)/g, "import('../src/index.js')")
   return { text, offset: prelude.length }
 }
 
@@ -140,7 +141,10 @@ function problemsByExample(): Map<Example, string[]> {
       for (const problems of checked.values()) problems.push(message)
     } else if (at !== undefined) {
       const line = diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start ?? 0).line
-      const where = `${at.example.source}:${at.example.line + line - at.offset}`
+      const where =
+        line < at.offset
+          ? `${at.example.source}:${at.example.line} (the declarations before this example)`
+          : `${at.example.source}:${at.example.line + line - at.offset}`
       checked.get(at.example)!.push(`${where} ${message}`)
     }
   }
