@@ -17,9 +17,9 @@ export const ERROR_NOTES: { readonly [C in FapiErrorCode]?: string } = {
   ERR_AUTHORIZATION_PARAM_RESERVED:
     'A per-login `authorizationParams` names a parameter express-fapi sets itself (`state`, `nonce`, PKCE, `redirect_uri`, `response_type`, `response_mode`, `client_id`, `scope`, `request`, `request_uri`, `dpop_jkt`, JWT claims): the same list as at startup. Nothing was sent.',
   ERR_AUTHORIZATION_PARAMS_INVALID:
-    'Also when its `max_age` is not a non-negative integer, or its `claims` is not a JSON object.',
+    'Also when their `max_age` is not a non-negative integer, or their `claims` is not a JSON object.',
   ERR_AUTHORIZATION_DETAILS_INVALID:
-    "A login's or `clientCredentials()`'s `authorization_details`, each object with a string `type`.",
+    'The `authorization_details` of a login or of `clientCredentials()`.',
   ERR_AUTHORIZATION_DETAILS_TYPE_UNSUPPORTED: 'Nothing was sent.',
   ERR_CLIENT_CREDENTIALS_REQUEST_INVALID:
     '`clientCredentials()` or `fetchAsClient()`: an unknown name, a malformed `scope`, a `resource` that is not an absolute URL.',
