@@ -2,7 +2,16 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'examples/**/.data/', 'test-results/'] },
+  {
+    ignores: [
+      'dist/',
+      'node_modules/',
+      'coverage/',
+      'examples/**/.data/',
+      'test-results/',
+      'api-docs/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.strict,
   {

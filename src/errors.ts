@@ -37,6 +37,9 @@ interface ErrorRow {
  * Every request-time error code: the class that carries it, its HTTP status and its default
  * message. The one exception to a fixed status: `ERR_AUTHORIZATION_ERROR` is 403 when the server's
  * error is `access_denied` (the user declined).
+ *
+ * The reference page docs/reference/errors.md is written from this table (and the notes in
+ * scripts/error-notes.ts) by `npm run docs:errors`.
  */
 export const ERROR_TABLE = Object.freeze({
   // the callback request itself
@@ -315,7 +318,7 @@ export const ERROR_TABLE = Object.freeze({
   ERR_ENCRYPTION_KEY_NOT_FOUND: {
     kind: 'ServerResponseError',
     status: 502,
-    message: "encryption.requestObject is on, but the server's JWKS has no use",
+    message: "encryption.requestObject is on, but the server's JWKS has no use: enc key for it",
   },
   ERR_PAR_REJECTED: {
     kind: 'ServerResponseError',
@@ -335,7 +338,7 @@ export const ERROR_TABLE = Object.freeze({
   ERR_TOKEN_REJECTED: {
     kind: 'ServerResponseError',
     status: 502,
-    message: 'the token endpoint answered an OAuth error (e.g',
+    message: 'the token endpoint answered an OAuth error',
   },
   ERR_TOKEN_RESPONSE_INVALID: {
     kind: 'ServerResponseError',
@@ -565,7 +568,7 @@ export const ERROR_TABLE = Object.freeze({
   ERR_INTERNAL: {
     kind: 'FapiError',
     status: 500,
-    message: 'an unexpected failure inside express-fapi (a bug',
+    message: 'an unexpected failure inside express-fapi (a bug: please report it)',
   },
 } as const satisfies Record<string, ErrorRow>)
 

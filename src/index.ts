@@ -1,7 +1,7 @@
 /**
  * express-fapi: financial-grade OpenID Connect login for Express.
  *
- * @module
+ * @module express-fapi
  */
 export { fapiClient } from './client.js'
 export { fapiClients } from './clients.js'
@@ -70,3 +70,12 @@ export type {
   ServerResponseErrorCode,
   SessionErrorCode,
 } from './errors.js'
+// Types that the signatures above name: exported so that an app (and the API reference) can name them.
+export type { Middleware, Next } from './middleware/http.js'
+export type { ErrorMiddleware } from './middleware/error-handler.js'
+export type {
+  AuthorizationDetailObject,
+  ClientAssertionAudience,
+  RequestObjectStore,
+} from './config/options.js'
+export type { CoordinationErrorCode } from './errors.js'

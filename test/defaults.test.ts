@@ -10,6 +10,7 @@ import { generateJwks } from './support/keys.js'
 
 const root = new URL('../', import.meta.url)
 const README = readFileSync(new URL('README.md', root), 'utf8')
+const OPTIONS_PAGE = readFileSync(new URL('docs/reference/options.md', root), 'utf8')
 const OPTIONS_TS = readFileSync(new URL('src/config/options.ts', root), 'utf8')
 
 const { privateJwk } = await generateJwks('PS256', 'rsa-1')
@@ -126,6 +127,37 @@ function readmeRows(readme: string): Map<string, Row> {
   return rows
 }
 
+/**
+ * The options of docs/reference/options.md, by name: under each heading `### \`name\``, a first
+ * paragraph "Default: …" or "Required …" (the default cell of a table row), then the meaning.
+ * An option whose first paragraph is neither has an empty default.
+ */
+function headingRows(page: string): Map<string, Row> {
+  const rows = new Map<string, Row>()
+  for (const section of page.split(/^(?=#{1,3} )/m)) {
+    const name = /^### `([\w.]+)`\n/.exec(section)?.[1]
+    if (name === undefined) continue
+    const [first = '', ...rest] = section
+      .slice(section.indexOf('\n') + 1)
+      .trim()
+      .split(/\n\s*\n/)
+    const line = first.replace(/\s+/g, ' ')
+    const stated = /^Default: (.*?)\.?$/.exec(line)?.[1]
+    const required = /^Required\b(.*?)\.?$/.exec(line)
+    const defaults = stated ?? (required === null ? '' : `required${required[1]}`)
+    rows.set(name, { defaults, meaning: rest.join(' ').replace(/\s+/g, ' ') })
+  }
+  return rows
+}
+
+/** The top-level members of `FapiClientOptions`, documented or not. */
+function optionNames(source: string): string[] {
+  const start = source.indexOf('export interface FapiClientOptions {')
+  assert.ok(start !== -1, 'options.ts declares FapiClientOptions')
+  const body = source.slice(start, source.indexOf('\n}\n', start))
+  return [...body.matchAll(/^ {2}(?:readonly )?(\w+)\??:/gm)].map((match) => match[1]!)
+}
+
 /** The TSDoc text of each top-level member of `FapiClientOptions`, by option name. */
 function optionDocs(source: string): Map<string, string> {
   const start = source.indexOf('export interface FapiClientOptions {')
@@ -151,21 +183,51 @@ function defaultSentence(doc: string): string | undefined {
 
 /** Everything the README's options table says against DEFAULTS. */
 function readmeProblems(readme: string): string[] {
-  const rows = readmeRows(readme)
+  return docProblems('README', readmeRows(readme))
+}
+
+/**
+ * Everything docs/reference/options.md says against DEFAULTS, and against `FapiClientOptions`:
+ * one heading per option (`keys.signing` counts for `keys`), a default line under each, and no
+ * heading for an option that does not exist.
+ */
+function optionsPageProblems(page: string, source: string): string[] {
+  const where = 'docs/reference/options.md'
+  const rows = headingRows(page)
+  const names = optionNames(source)
+  const problems = docProblems(where, rows)
+  for (const [option, row] of rows) {
+    if (row.defaults === '') {
+      problems.push(`${where}: ${option} has no "Default: …" or "Required" line under its heading`)
+    }
+    if (!names.includes(option.split('.')[0]!)) {
+      problems.push(`${where}: ${option} is not an option of FapiClientOptions`)
+    }
+  }
+  for (const name of names) {
+    if (![...rows.keys()].some((option) => option === name || option.startsWith(`${name}.`))) {
+      problems.push(`${where}: no heading for ${name}`)
+    }
+  }
+  return problems
+}
+
+/** Everything a table or page of options (`rows`, from `where`) says against DEFAULTS. */
+function docProblems(where: string, rows: ReadonlyMap<string, Row>): string[] {
   const problems: string[] = []
   for (const option of FLAT) {
     const row = rows.get(option)
-    if (row === undefined) problems.push(`README: no row for ${option}`)
+    if (row === undefined) problems.push(`${where}: says nothing of ${option}`)
     else if (!isDeepStrictEqual(firstValue(row.defaults), DEFAULTS[option])) {
       problems.push(
-        `README: ${option} default is "${row.defaults}", DEFAULTS has ${render(DEFAULTS[option])}`,
+        `${where}: ${option} default is "${row.defaults}", DEFAULTS has ${render(DEFAULTS[option])}`,
       )
     }
   }
   for (const option of PER_PROFILE) {
     const row = rows.get(option)
-    if (row === undefined) problems.push(`README: no row for ${option}`)
-    else problems.push(...perProfileProblems(`README: ${option}`, option, row.defaults))
+    if (row === undefined) problems.push(`${where}: says nothing of ${option}`)
+    else problems.push(...perProfileProblems(`${where}: ${option}`, option, row.defaults))
   }
   for (const option of INTEGER_OPTIONS) {
     const range = /\((\d[\d_,]*)–(\d[\d_,]*)\)/.exec(rows.get(option)?.meaning ?? '')
@@ -174,14 +236,14 @@ function readmeProblems(readme: string): string[] {
     const bounds = DEFAULTS.bounds[option]
     if (min !== bounds.min || max !== bounds.max) {
       problems.push(
-        `README: ${option} range is ${range[0]}, DEFAULTS.bounds has ${bounds.min}–${bounds.max}`,
+        `${where}: ${option} range is ${range[0]}, DEFAULTS.bounds has ${bounds.min}–${bounds.max}`,
       )
     }
   }
   const known = new Set<string>([...FLAT, ...PER_PROFILE])
   for (const [option, row] of rows) {
     if (!known.has(option) && !NO_VALUE_DEFAULT.test(row.defaults)) {
-      problems.push(`README: ${option} states a default ("${row.defaults}") that DEFAULTS lacks`)
+      problems.push(`${where}: ${option} states a default ("${row.defaults}") that DEFAULTS lacks`)
     }
   }
   return problems
@@ -233,6 +295,12 @@ describe('DEFAULTS is the one statement of every default', () => {
     assert.ok(readmeRows(README).size >= FLAT.length + PER_PROFILE.length)
   })
 
+  test('docs/reference/options.md states each DEFAULTS value under one heading per option', () => {
+    const problems = optionsPageProblems(OPTIONS_PAGE, OPTIONS_TS)
+    assert.deepEqual(problems, [], problems.join('\n'))
+    assert.ok(headingRows(OPTIONS_PAGE).size >= FLAT.length + PER_PROFILE.length)
+  })
+
   test('the TSDoc of each option in options.ts states its DEFAULTS value', () => {
     const problems = tsdocProblems(OPTIONS_TS)
     assert.deepEqual(problems, [], problems.join('\n'))
@@ -250,6 +318,30 @@ describe('DEFAULTS is the one statement of every default', () => {
     assert.match(tsdocProblems(source).join('\n'), /maxResponseBytes says "Default 2 MiB"/)
     const scope = OPTIONS_TS.replace("Default `'openid'`.", '')
     assert.match(tsdocProblems(scope).join('\n'), /TSDoc of scope states no "Default/)
+  })
+
+  test('the options page check notices a drifted default, a missing heading or one too many', () => {
+    const check = (page: string): string => optionsPageProblems(page, OPTIONS_TS).join('\n')
+    const drifted = OPTIONS_PAGE.replace(/(### `httpTimeout`\n\nDefault: )`5000`/, '$1`6000`')
+    assert.notEqual(drifted, OPTIONS_PAGE)
+    assert.match(check(drifted), /options\.md: httpTimeout default is "`6000`"/)
+    const profile = OPTIONS_PAGE.replace(
+      "`'mtls'` (`fapi1-advanced`)",
+      "`'dpop'` (`fapi1-advanced`)",
+    )
+    assert.notEqual(profile, OPTIONS_PAGE)
+    assert.match(check(profile), /senderConstraint says 'dpop' under fapi1-advanced/)
+    const range = OPTIONS_PAGE.replace('(0–60)', '(0–90)')
+    assert.notEqual(range, OPTIONS_PAGE)
+    assert.match(check(range), /clockTolerance range is \(0–90\)/)
+    const missing = OPTIONS_PAGE.replace('### `sessionKey`', '### sessionKey')
+    assert.notEqual(missing, OPTIONS_PAGE)
+    assert.match(check(missing), /no heading for sessionKey/)
+    const unknown = `${OPTIONS_PAGE}\n### \`retries\`\n\nDefault: none.\n`
+    assert.match(check(unknown), /retries is not an option of FapiClientOptions/)
+    const bare = OPTIONS_PAGE.replace(/(### `loginPath`\n\n)Default: /, '$1The default is ')
+    assert.notEqual(bare, OPTIONS_PAGE)
+    assert.match(check(bare), /loginPath has no "Default: …" or "Required" line/)
   })
 
   test('each integer default lies within its bounds', () => {

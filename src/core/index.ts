@@ -3,7 +3,7 @@
  * `express-fapi` is one adapter over it; an adapter for another framework reads its request into
  * the plain data these entry points take and writes what they return.
  *
- * @example A plain `node:http` callback route (see the README, "Other frameworks")
+ * @example A plain node:http callback route (see the README, "Other frameworks")
  * ```ts
  * import { createFapiCore } from 'express-fapi/core'
  * const core = createFapiCore(options)
@@ -12,7 +12,7 @@
  *   { has: (state) => state in pending, take: async (state) => takeAndPersist(state) },
  * )
  * ```
- * @module
+ * @module express-fapi/core
  */
 export { createFapiCore } from './client.js'
 export type { FapiCore } from './client.js'
@@ -56,3 +56,11 @@ export type {
   ServerResponseErrorCode,
   SessionErrorCode,
 } from '../errors.js'
+// Types that the signatures above name: exported so that an adapter (and the API reference) can
+// name them.
+export type { UserinfoOutcome } from './client.js'
+export type { ClaimedResponse } from './flows/mix-up.js'
+export type { ClientToken } from './flows/client-credentials.js'
+export type { RevocationOutcome } from './flows/revocation.js'
+export type { PendingEntry, SealedTransaction } from './flows/transaction.js'
+export type { CoordinationErrorCode } from '../errors.js'

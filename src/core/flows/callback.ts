@@ -177,8 +177,8 @@ export async function completeAuthorization(
 }
 
 /**
- * The session's pending logins, as the adapter holds them: {@link handleCallback} reads whether one
- * exists (the form_post relay decision) and takes the one its response names.
+ * The session's pending logins, as the adapter holds them: {@link FapiCore.handleCallback} reads
+ * whether one exists (the form_post relay decision) and takes the one its response names.
  */
 export interface PendingLogins {
   /** Whether the session has a pending login for `state`. */
@@ -191,7 +191,7 @@ export interface PendingLogins {
   take(state: string): Promise<unknown>
 }
 
-/** What {@link handleCallback} ends with: a page to send as it is, or a finished login. */
+/** What {@link FapiCore.handleCallback} ends with: a page to send as it is, or a finished login. */
 export type CallbackOutcome =
   | { readonly kind: 'page'; readonly page: Page }
   | {

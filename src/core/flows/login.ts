@@ -252,7 +252,7 @@ function perLoginOf(context: ClientContext, request: LoginRequest): PerLogin {
   return { params, responseMode: mode as ResponseMode }
 }
 
-/** What an adapter hands to {@link startLogin}. */
+/** What an adapter hands to {@link FapiCore.startLogin}. */
 export interface LoginRequest {
   /** Every `returnTo` value of the login request's query, as sent (none, one, or a repeated one). */
   readonly returnTo: readonly string[]
