@@ -328,6 +328,68 @@ describe(
     })
 
     test(
+      'two tabs race on query.jwt: the late GET finds its session gone and shows ERR_TRANSACTION_NOT_FOUND, never a relay',
+      { timeout: TIMEOUT },
+      async () => {
+        const { context, page: first } = await newPage()
+        const second = await context.newPage()
+        const secondCallbacks = recordCallbacks(second, example)
+        await first.goto(`${example.portalUrl}/auth/login?mode=query.jwt&returnTo=%2Faccount`)
+        await second.goto(`${example.portalUrl}/auth/login?mode=query.jwt&returnTo=%2Faccount`)
+        await Promise.all([signIn(first, example), signIn(second, example)])
+        const allow = (page: Page) => page.getByRole('button', { name: 'Allow' })
+        await Promise.all([allow(first).waitFor(), allow(second).waitFor()])
+        // The race, made deterministic: the second tab's callback GET leaves the browser with the
+        // session cookie of before the first tab's login, and reaches the portal after that login
+        // regenerated the session (the old one is gone from the store). Chromium attaches cookies
+        // when a paused request goes on, so the jar holds the old cookie at that moment, and the
+        // new one again for anything the answer makes the tab send (a relay page's POST).
+        const sessionCookie = async () =>
+          (await context.cookies()).find(({ name }) => name === 'portal.sid')
+        const before = await sessionCookie()
+        assert.ok(before, 'the pending logins live in a session')
+        let release: () => void = () => undefined
+        const released = new Promise<void>((resolve) => {
+          release = resolve
+        })
+        await second.route(
+          (url) => url.origin === example.issuers['bank-a'] && url.pathname.endsWith('/confirm'),
+          async (route) => {
+            await released
+            await context.addCookies([before])
+            await route.continue()
+          },
+        )
+        await allow(second).click({ noWaitAfter: true })
+        await allow(first).click()
+        await first.waitForURL(`${example.portalUrl}/account`)
+        const after = await sessionCookie()
+        assert.ok(after)
+        assert.notEqual(after.value, before.value, 'the first login regenerated the session')
+        await second.route(
+          (url) => url.origin === example.portalUrl && url.pathname === CALLBACK,
+          async (route) => {
+            await context.addCookies([after])
+            await route.continue()
+          },
+        )
+        release()
+        await second.locator('#error-code').waitFor()
+        assert.equal(await second.locator('#error-code').textContent(), 'ERR_TRANSACTION_NOT_FOUND')
+        // One GET, answered with the error at once: no relay page, no POST.
+        assert.deepEqual(
+          secondCallbacks.map((request) => request.method()),
+          ['GET'],
+        )
+        const [late] = secondCallbacks as [Request]
+        assert.equal((await late.allHeaders())['sec-fetch-site'], 'cross-site')
+        assert.equal((await late.response())?.status(), 400)
+        await screenshot(second, 'portal-two-tabs-race-query.jwt')
+        await context.close()
+      },
+    )
+
+    test(
       'denied consent: the error page shows the code, and logging in again works',
       {
         timeout: TIMEOUT,
