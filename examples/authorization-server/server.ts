@@ -22,7 +22,13 @@ import {
   serverErrorPage,
   signedOutPage,
 } from './pages.js'
-import { PAYMENT_API, PAYMENT_SCOPE, consentApi, type ConsentStore } from './consents.js'
+import {
+  PAYMENT_API,
+  PAYMENT_SCOPE,
+  consentApi,
+  liveConsent,
+  type ConsentStore,
+} from './consents.js'
 import { loadServerSecrets } from './secrets.js'
 
 /** The client the server knows: the example portal. */
@@ -121,7 +127,7 @@ function paymentFeatures(consents: ConsentStore, clientId: string): object {
         payment_initiation: {
           // Only a consent this client created at the consent API.
           validate(_ctx: unknown, detail: Record<string, unknown>) {
-            const consent = consents.get(String(detail.consentId))
+            const consent = liveConsent(consents, String(detail.consentId))
             if (consent === undefined || consent.clientId !== clientId) {
               throw new Error('unknown payment consent')
             }

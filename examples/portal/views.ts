@@ -262,7 +262,15 @@ export function connectPage(options: {
               >
             </p>
             ${
-              id === 'bank-a'
+              id === 'bank-a' && !options.signedIn
+                ? html`<p class="note" id="payment-sign-in-first">
+                    To authorize a payment, connect a bank first: the portal asks the bank for a
+                    payment consent only for someone signed in.
+                  </p>`
+                : ''
+            }
+            ${
+              id === 'bank-a' && options.signedIn
                 ? html`<form method="post" action="/connect/bank-a/payment">
                     <button class="primary">
                       Connect and authorize a payment of ${payment.amount} ${payment.currency} to
@@ -349,13 +357,15 @@ export function tracePage(options: { readonly events: readonly FapiEvent[] }): s
   return layout({ title: 'Login trace', signedIn: true, body })
 }
 
-/** The error page: the stable code and a sentence for people. */
+/** The error page: a heading for the case, the stable code and a sentence for people. */
 export function errorPage(options: {
+  /** What happened, in a few words. Default "Sign-in did not work". */
+  readonly heading?: string
   readonly code: string
   readonly sentence: string
   readonly signedIn: boolean
 }): string {
-  const body = html`<h1>Sign-in did not work</h1>
+  const body = html`<h1 id="error-heading">${options.heading ?? 'Sign-in did not work'}</h1>
     <section class="card error">
       <p class="lead" id="error-sentence">${options.sentence}</p>
       <p>Error code: <code id="error-code">${options.code}</code></p>
