@@ -400,13 +400,21 @@ export async function createAuthorizationServer(
     }
     pageHeaders(res)
     const name = error instanceof Error ? error.name : 'Error'
+    // Often the back button after a finished sign-in: lead back to the app, not to a dead end.
+    const [redirectUri] = options.client.redirectUris
+    const home = redirectUri === undefined ? undefined : `${new URL(redirectUri).origin}/`
+    const finished = name === 'SessionNotFound'
     res
       .status(400)
       .send(
         serverErrorPage(
           bank,
           'interaction_failed',
-          `This sign-in cannot continue (${name}). Start again from the portal.`,
+          finished
+            ? 'You have already finished (or left) this sign-in; it cannot be used again.'
+            : `This sign-in cannot continue (${name}). Start again from the portal.`,
+          home === undefined ? undefined : { href: home, label: 'Back to the portal' },
+          finished ? 'This sign-in is over' : undefined,
         ),
       )
   }

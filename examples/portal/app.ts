@@ -38,6 +38,7 @@ import {
   connectPage,
   errorPage,
   homePage,
+  signedOutPage,
   tracePage,
 } from './views.js'
 
@@ -79,7 +80,7 @@ export function portalRegistration(origin: string): {
   return {
     clientId: 'portal',
     redirectUris: [`${origin}${CALLBACK_PATH}`],
-    postLogoutRedirectUris: [`${origin}/`],
+    postLogoutRedirectUris: [`${origin}/signed-out`],
     jwksUri: `${origin}/.well-known/jwks.json`,
   }
 }
@@ -181,7 +182,7 @@ export function createPortal(options: PortalOptions): express.Express {
     responseMode: 'jwt',
     responseModes: RESPONSE_MODES.map(({ mode }) => mode),
     scope: 'openid profile email',
-    postLogoutRedirectUri: `${origin}/`,
+    postLogoutRedirectUri: `${origin}/signed-out`,
     onEvent,
     // Development on http://localhost and http://127.0.0.1 only; never http anywhere else.
     allowInsecureLoopback: true,
@@ -219,6 +220,12 @@ export function createPortal(options: PortalOptions): express.Express {
     const [login] = Object.values(linked(req))
     const name = login === undefined ? undefined : String(login.claims.name ?? login.claims.sub)
     res.send(homePage({ name, defaultMode: options.defaultResponseMode }))
+  })
+
+  // Where the bank sends the browser back after logging out.
+  app.get('/signed-out', (req, res) => {
+    res.set('Cache-Control', 'no-store')
+    res.send(signedOutPage({ signedIn: signedIn(req) }))
   })
 
   app.get('/connect', (req, res) => {
@@ -371,6 +378,7 @@ export function createPortal(options: PortalOptions): express.Express {
           return [{ id, name, login, responseMode: modeOf(traceId) }]
         }),
         now: Date.now(),
+        requestedScope: common.scope,
       }),
     )
   })
@@ -398,6 +406,18 @@ export function createPortal(options: PortalOptions): express.Express {
     }
     const loggedIn = signedIn(req)
     res.set('Cache-Control', 'no-store')
+    // The callback opened again (reload, back button) once the login is done: the response was
+    // used, and the user is signed in; the account is where they were going.
+    if (
+      loggedIn &&
+      req.method === 'GET' &&
+      req.path === CALLBACK_PATH &&
+      err instanceof FapiError &&
+      (err.code === 'ERR_TRANSACTION_NOT_FOUND' || err.code === 'ERR_CALLBACK_MALFORMED')
+    ) {
+      res.redirect(303, '/account')
+      return
+    }
     if (err instanceof FapiError) {
       res.status(err.status).send(
         errorPage({

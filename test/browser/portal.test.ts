@@ -98,10 +98,16 @@ async function signInAndConsent(
   await consentIfAsked(page, example, consent)
 }
 
+/** On the home page: opens the developer panel and picks the response mode. */
+async function pickMode(page: Page, mode: ResponseMode): Promise<void> {
+  await page.locator('#developer summary').click()
+  await page.locator(`input[name="mode"][value="${mode}"]`).check()
+}
+
 /** From the portal's home page: picks the mode and logs in as alice; lands on the account page. */
 async function logIn(page: Page, example: RunningExample, mode: ResponseMode): Promise<void> {
   await page.goto(example.portalUrl)
-  await page.locator(`input[name="mode"][value="${mode}"]`).check()
+  await pickMode(page, mode)
   await page.getByRole('button', { name: 'Log in' }).click()
   await signInAndConsent(page, example)
   await page.waitForURL(`${example.portalUrl}/account`)
@@ -190,6 +196,60 @@ describe(
       await screenshot(page, 'portal-login-query.jwt')
       await context.close()
     })
+
+    test(
+      'copy and flow: what was shared, no nonce, a reload or the back button after login, 404 and a refused returnTo',
+      { timeout: TIMEOUT },
+      async () => {
+        const { context, page } = await newPage()
+        const callbacks = recordCallbacks(page, example)
+        await logIn(page, example, 'query.jwt')
+        assert.match(
+          (await page.locator('#shared-bank-a').textContent()) ?? '',
+          /your name and your email address/,
+        )
+        assert.match((await page.locator('#scope-bank-a').textContent()) ?? '', /email/)
+        const claimNames = await page.locator('#claims-bank-a th').allTextContents()
+        assert.ok(claimNames.includes('sub'), claimNames.join())
+        assert.ok(!claimNames.includes('nonce'), 'the nonce is never shown')
+        await screenshot(page, 'portal-account')
+
+        // The back button from the account page: the bank's finished sign-in leads back.
+        await page.goBack()
+        assert.ok(page.url().startsWith(example.issuers['bank-a']), page.url())
+        const back = page.locator('#back-to-app')
+        await back.waitFor()
+        await screenshot(page, 'portal-back-after-login')
+        await back.click()
+        await page.waitForURL(`${example.portalUrl}/`)
+        assert.match(
+          (await page.getByRole('heading', { level: 1 }).textContent()) ?? '',
+          /Welcome back/,
+        )
+
+        // The callback again (a reload): the response is used, the user signed in: the account.
+        await page.goto(callbacks[0]?.url() ?? '')
+        await page.waitForURL(`${example.portalUrl}/account`)
+
+        await page.goto(`${example.portalUrl}/no-such-page`)
+        assert.equal(await page.locator('#error-heading').textContent(), 'Page not found')
+        await screenshot(page, 'portal-not-found')
+
+        await page.goto(
+          `${example.portalUrl}/auth/login?returnTo=${encodeURIComponent('https://evil.example/')}`,
+        )
+        assert.equal(
+          await page.locator('#error-heading').textContent(),
+          'That address is not part of the portal',
+        )
+        assert.match(
+          (await page.locator('#error-sentence').textContent()) ?? '',
+          /not a page of this portal/,
+        )
+        await screenshot(page, 'portal-return-to-refused')
+        await context.close()
+      },
+    )
 
     test(
       "jwt (the library's default): logs in by a GET with the response in the query",
@@ -297,7 +357,7 @@ describe(
           await route.continue({ postData: `${body}&fapi_relay=1` })
         })
         await page.goto(example.portalUrl)
-        await page.locator('input[name="mode"][value="form_post.jwt"]').check()
+        await pickMode(page, 'form_post.jwt')
         await page.getByRole('button', { name: 'Log in' }).click()
         await signInAndConsent(page, example)
         await page.waitForURL(`${example.portalUrl}${CALLBACK_PATH['form_post.jwt']}`)
@@ -434,7 +494,7 @@ describe(
       async () => {
         const { context, page } = await newPage()
         await page.goto(example.portalUrl)
-        await page.locator('input[name="mode"][value="form_post.jwt"]').check()
+        await pickMode(page, 'form_post.jwt')
         await page.getByRole('button', { name: 'Log in' }).click()
         await signInAndConsent(page, example, 'deny')
         await page.waitForURL(`${example.portalUrl}${CALLBACK_PATH['form_post.jwt']}`)
@@ -444,7 +504,7 @@ describe(
         await screenshot(page, 'portal-consent-denied')
 
         await page.getByRole('link', { name: 'Back to the home page' }).click()
-        await page.locator('input[name="mode"][value="query.jwt"]').check()
+        await pickMode(page, 'query.jwt')
         await page.getByRole('button', { name: 'Log in' }).click()
         // Still signed in at the server: only the consent is asked again.
         await consentIfAsked(page, example, 'allow')
@@ -467,8 +527,12 @@ describe(
         assert.equal(await page.title(), 'Sign out · Example Bank A')
         await screenshot(page, 'portal-logout-confirm')
         await page.getByRole('button', { name: 'Yes, sign me out' }).click()
-        await page.waitForURL(`${example.portalUrl}/`)
-        assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Welcome')
+        await page.waitForURL(`${example.portalUrl}/signed-out`)
+        assert.equal(
+          await page.getByRole('heading', { level: 1 }).textContent(),
+          'You are signed out',
+        )
+        await screenshot(page, 'portal-signed-out')
 
         await page.goto(`${example.portalUrl}/account`)
         await page.waitForURL(`${example.issuer}/interaction/**`)
