@@ -19,6 +19,7 @@ import {
   type StartLoginOptions,
 } from './middleware/login.js'
 import { createRouter, type RouterPaths } from './middleware/router.js'
+import { runStartupCheck, type StartupCheck } from './middleware/startup-check.js'
 import { partOf, registerNamespace, requireSession } from './middleware/session.js'
 import { createLogout } from './middleware/logout.js'
 import { createRefresh, storeLogin, type Refresh } from './middleware/refresh.js'
@@ -66,6 +67,13 @@ export interface FapiClient {
     options?: {
       readonly login?: LoginOptions<Req>
       readonly callback?: LoginHandler<Req, Res> | CallbackOptions<Req, Res>
+      /**
+       * Fetch and check discovery and the server's JWKS now, in the background, so that an
+       * issuer or metadata mistake shows when the app starts: `true` reports a failure with one
+       * `console.error` line (its code, the message, what to check), a function receives the
+       * `FapiError` instead. The app keeps running either way. Default: checked at the first login.
+       */
+      readonly checkAtStartup?: StartupCheck
     },
   ): Middleware<Req, Res>
   /**
@@ -329,9 +337,10 @@ export function fapiClient(options: FapiClientOptions): FapiClient {
       routeOptions: {
         readonly login?: LoginOptions<Req>
         readonly callback?: LoginHandler<Req, Res> | CallbackOptions<Req, Res>
+        readonly checkAtStartup?: StartupCheck
       } = {},
-    ) =>
-      createRouter<Req, Res>(
+    ) => {
+      const router = createRouter<Req, Res>(
         core,
         {
           login: createLogin<Req>(core, routeOptions.login),
@@ -340,7 +349,10 @@ export function fapiClient(options: FapiClientOptions): FapiClient {
           jwks,
         },
         paths,
-      ),
+      )
+      void runStartupCheck(core, options.issuer, routeOptions.checkAtStartup)
+      return router
+    },
     login: <Req extends IncomingMessage>(loginOptions?: LoginOptions<Req>) =>
       createLogin<Req>(core, loginOptions),
     startLogin: (req: IncomingMessage, res: ServerResponse, startOptions?: StartLoginOptions) =>

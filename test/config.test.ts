@@ -178,6 +178,11 @@ describe('configuration is checked once, at startup', () => {
     rejects({ maxPendingLogins: 0 }, 'maxPendingLogins')
   })
 
+  test('httpTimer must be a function', () => {
+    const notATimer = 1000 as unknown as NonNullable<FapiClientOptions['httpTimer']>
+    rejects({ httpTimer: notATimer }, 'httpTimer', /function/)
+  })
+
   test('returnToOrigins must be origins; defaultReturnTo a local path', () => {
     rejects({ returnToOrigins: ['https://app.example.test/path'] }, 'returnToOrigins[0]')
     rejects({ defaultReturnTo: '//evil.example' }, 'defaultReturnTo')

@@ -16,14 +16,22 @@ import {
   setup,
   type Fixture,
 } from './support/hostile-fixture.js'
+import { manualTimer } from './support/manual-timer.js'
 
 const DISCOVERY = '/.well-known/openid-configuration'
 
 type Metadata = Record<string, unknown>
 
 /** The login itself fails: no PAR, no redirect, no session login. */
-async function expectLoginFails(fx: Fixture, status: number, code: FapiErrorCode): Promise<void> {
-  await expectError(await fx.browser.request('/auth/login'), status, code)
+async function expectLoginFails(
+  fx: Fixture,
+  status: number,
+  code: FapiErrorCode,
+  beforeAnswer: () => Promise<void> = async () => undefined,
+): Promise<void> {
+  const answer = fx.browser.request('/auth/login')
+  await beforeAnswer()
+  await expectError(await answer, status, code)
   assert.equal(fx.as.requests('/par'), 0)
   assert.equal((await fx.browser.request('/me')).status, 401)
   assert.deepEqual(fx.app.unexpectedErrors, [])
@@ -153,9 +161,16 @@ for (const [name, fault, status, code] of OUTAGES) {
     `discovery down (${name}) fails the login; once it is back the next login works`,
     { timeout: 20_000 },
     async (t) => {
-      const fx = await setup(t, { client: { httpTimeout: 1500 } })
+      // The timeout fires on the test's signal, once the server holds the request: neither the
+      // hang nor the recovery login depends on how fast a loaded machine is.
+      const clock = manualTimer()
+      const fx = await setup(t, { client: { httpTimer: clock.timer } })
       fx.as.fault(DISCOVERY, fault)
-      await expectLoginFails(fx, status, code)
+      await expectLoginFails(fx, status, code, async () => {
+        if (code !== 'ERR_AS_TIMEOUT') return
+        await fx.as.held(DISCOVERY)
+        assert.equal(clock.expire(), 1, 'one request waits: the held discovery')
+      })
       fx.as.fault(DISCOVERY, undefined)
       await expectLogin(fx, await login(fx))
       assert.equal(fx.as.requests(DISCOVERY), 2, 'the failure was not cached')

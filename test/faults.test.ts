@@ -1,27 +1,33 @@
 /**
  * Authorization-server faults at every endpoint the client calls: each gives a clear error with a
- * code and a 502/504 within the configured timeout, and the next login works once the server has
- * recovered (no failure is cached).
+ * code and a 502/504, and the next login works once the server has recovered (no failure is
+ * cached). Timeouts fire on the test's signal (a manual `httpTimer`, expired once the server holds
+ * the request), so no case depends on how fast a loaded machine is.
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { FapiErrorCode } from '../src/index.js'
 import { expectError, expectLogin, login, setup, type Fixture } from './support/hostile-fixture.js'
 import type { Reply } from './support/hostile-server.js'
-
-// Short enough for the hang cases, long enough that a loaded machine does not time out the
-// recovery login.
-const TIMEOUT = 1500
+import { manualTimer, type ManualTimer } from './support/manual-timer.js'
 
 interface Fault {
   readonly name: string
   readonly reply: (reply: Reply) => Reply
   readonly status: number
   readonly code: FapiErrorCode
+  /** The server holds the request: the client's timeout is expired once it does. */
+  readonly hang?: true
 }
 
 const FAULTS: readonly Fault[] = [
-  { name: 'hangs', reply: (r) => ({ ...r, hang: true }), status: 504, code: 'ERR_AS_TIMEOUT' },
+  {
+    name: 'hangs',
+    reply: (r) => ({ ...r, hang: true }),
+    status: 504,
+    code: 'ERR_AS_TIMEOUT',
+    hang: true,
+  },
   {
     name: 'answers 500',
     reply: () => ({ status: 500, body: { error: 'server_error' } }),
@@ -67,8 +73,26 @@ const ENDPOINTS = [
   { path: '/token', at: 'callback' },
 ] as const
 
-async function fixture(t: Parameters<typeof setup>[0]): Promise<Fixture> {
-  return setup(t, { client: { httpTimeout: TIMEOUT, maxResponseBytes: 64 << 10 } })
+async function fixture(
+  t: Parameters<typeof setup>[0],
+): Promise<Fixture & { readonly clock: ManualTimer }> {
+  const clock = manualTimer()
+  const fx = await setup(t, { client: { httpTimer: clock.timer, maxResponseBytes: 64 << 10 } })
+  return { ...fx, clock }
+}
+
+/** The answer to a request; when the fault hangs, the client's timeout fires once it is held. */
+async function answered(
+  fx: Fixture & { readonly clock: ManualTimer },
+  fault: Fault,
+  path: string,
+  request: Promise<Response>,
+): Promise<Response> {
+  if (fault.hang === true) {
+    await fx.as.held(path)
+    assert.equal(fx.clock.expire(), 1, 'one request waits: the held one')
+  }
+  return request
 }
 
 describe('authorization-server faults', () => {
@@ -81,10 +105,12 @@ describe('authorization-server faults', () => {
           const fx = await fixture(t)
           fx.as.fault(endpoint.path, fault.reply)
           if (endpoint.at === 'login') {
-            await expectError(await fx.browser.request('/auth/login'), fault.status, fault.code)
+            const answer = answered(fx, fault, endpoint.path, fx.browser.request('/auth/login'))
+            await expectError(await answer, fault.status, fault.code)
           } else {
             const delivery = await login(fx)
-            await expectError(await fx.browser.deliver(delivery), fault.status, fault.code)
+            const answer = answered(fx, fault, endpoint.path, fx.browser.deliver(delivery))
+            await expectError(await answer, fault.status, fault.code)
             assert.equal(fx.app.logins.length, 0)
           }
           fx.as.fault(endpoint.path, undefined)

@@ -183,6 +183,37 @@ for (const express of [5, 'connect'] as const) {
       assert.equal(fx.as.requests('/token'), 1)
     })
 
+    test('JARM §4.3: a GET carrying "response" is never relayed, without the cookie it is ERR_TRANSACTION_NOT_FOUND', async (t) => {
+      // A query.jwt login beside an allowed form_post.jwt: the response comes back as a top-level
+      // GET, which carries Lax cookies; a relay page cannot help it, and would turn the documented
+      // ERR_TRANSACTION_NOT_FOUND into ERR_RESPONSE_MODE_MISMATCH once its POST finds the login.
+      const fx = await startRealLogin(
+        t,
+        { responseMode: 'query.jwt', responseModes: ['form_post.jwt'] },
+        { express },
+      )
+      const delivery = await fx.authorize()
+      assert.equal(delivery.method, 'GET')
+      for (const site of ['cross-site', undefined]) {
+        const answer = await fetch(delivery.url, {
+          redirect: 'manual',
+          headers: {
+            accept: 'text/html',
+            ...(site === undefined ? {} : { 'sec-fetch-site': site }),
+          },
+        })
+        assert.equal(answer.status, 400, String(site))
+        assert.equal(await errorCode(answer), 'ERR_TRANSACTION_NOT_FOUND', String(site))
+      }
+      assert.equal(fx.as.requests('/token'), 0)
+      // With the cookie the same GET logs in.
+      const login = await fx.browser.request(delivery.url, {
+        headers: { 'sec-fetch-site': 'cross-site' },
+      })
+      assert.equal(login.status, 200, await login.clone().text())
+      assert.deepEqual(await login.json(), { sub: 'alice', returnTo: '/' })
+    })
+
     test('a denied consent is relayed too, then becomes ERR_AUTHORIZATION_ERROR', async (t) => {
       const fx = await startRealLogin(t, { responseMode: 'form_post.jwt' }, { express })
       const delivery = await fx.authorize({ deny: true })

@@ -3,7 +3,12 @@
  * creditorName }`, called by the client with a client credentials access token (RFC 6749 §4.4) of
  * scope `payments` for this API. It answers `201 { consentId, status }`; the client then sends
  * `{ type: 'payment_initiation', consentId, … }` in `authorization_details` (RFC 9396) for the
- * user to authorize.
+ * user to authorize. The client may name its user with an opaque `userReference`.
+ *
+ * The store is in memory and bounded without evicting anyone: a consent not authorized within
+ * {@link CONSENT_LIFETIME_MS} expires; each client may hold {@link MAX_PER_CLIENT} pending consents
+ * and each of its users {@link MAX_PER_USER}; past either bound the API answers 429, so a client
+ * (or a request forged through one) can fill only its own share, never drop another's consents.
  *
  * The token is looked up in the provider's own store; a DPoP-bound token (RFC 9449) needs the
  * `DPoP` scheme and a proof signed by the bound key, for this request and this token (§7.1).
@@ -23,12 +28,47 @@ export interface PaymentConsent {
   readonly amount: string
   readonly currency: string
   readonly creditorName: string
+  /** The client's opaque reference of its user, when it gave one. */
+  readonly userReference?: string
+  /** When it expires unless authorized (milliseconds since the epoch). */
+  readonly expiresAt: number
 }
 
 export type ConsentStore = Map<string, PaymentConsent>
 
-/** How many consents the in-memory store keeps. */
-const MAX_CONSENTS = 1000
+/** How long a consent waits for the user's authorization. */
+export const CONSENT_LIFETIME_MS = 15 * 60_000
+/** Pending consents per client. */
+export const MAX_PER_CLIENT = 1000
+/** Pending consents per user of a client (its `userReference`). */
+export const MAX_PER_USER = 5
+
+/** The consent `id` if it exists and has not expired. */
+export function liveConsent(consents: ConsentStore, id: string): PaymentConsent | undefined {
+  const consent = consents.get(id)
+  return consent !== undefined && consent.expiresAt > Date.now() ? consent : undefined
+}
+
+/** Drops expired consents; then whether `clientId` (and its user) may create another. */
+function withinBounds(
+  consents: ConsentStore,
+  clientId: string,
+  userReference: string | undefined,
+): boolean {
+  const now = Date.now()
+  let ofClient = 0
+  let ofUser = 0
+  for (const [id, consent] of consents) {
+    if (consent.expiresAt <= now) {
+      consents.delete(id)
+      continue
+    }
+    if (consent.clientId !== clientId) continue
+    ofClient += 1
+    if (userReference !== undefined && consent.userReference === userReference) ofUser += 1
+  }
+  return ofClient < MAX_PER_CLIENT && ofUser < MAX_PER_USER
+}
 
 /** How long a DPoP proof is accepted after its `iat`, in seconds (and as much clock skew). */
 const PROOF_WINDOW = 60
@@ -136,19 +176,24 @@ export function consentApi(options: {
       res.status(400).json({ error: 'invalid_request', error_description: 'amount and currency' })
       return
     }
+    const userReference = field(req.body, 'userReference')
+    if (!withinBounds(consents, found.clientId, userReference)) {
+      res.status(429).json({
+        error: 'too_many_consents',
+        error_description: 'too many consents await authorization for this client or user',
+      })
+      return
+    }
     const consent: PaymentConsent = {
       consentId: `pc-${randomUUID()}`,
       clientId: found.clientId,
       amount,
       currency,
       creditorName: creditorName ?? 'the payee',
+      ...(userReference === undefined ? {} : { userReference }),
+      expiresAt: Date.now() + CONSENT_LIFETIME_MS,
     }
     consents.set(consent.consentId, consent)
-    // In memory and bounded: the oldest consents go first.
-    for (const id of consents.keys()) {
-      if (consents.size <= MAX_CONSENTS) break
-      consents.delete(id)
-    }
     res.status(201).json({ ...consent, status: 'AwaitingAuthorisation' })
   })
   return router

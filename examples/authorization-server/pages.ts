@@ -133,13 +133,16 @@ export function serverErrorPage(
   bank: string,
   error: string,
   description: string | undefined,
+  back?: { readonly href: string; readonly label: string },
+  heading = 'Something is wrong',
 ): string {
   return layout(
     bank,
     'Error',
-    html`<h1>Something is wrong</h1>
+    html`<h1>${heading}</h1>
       <p class="error"><code>${error}</code></p>
-      ${description === undefined ? '' : html`<p>${description}</p>`}`,
+      ${description === undefined ? '' : html`<p>${description}</p>`}
+      ${back === undefined ? '' : html`<p><a id="back-to-app" href="${back.href}">${back.label}</a></p>`}`,
   )
 }
 

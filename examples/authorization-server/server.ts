@@ -22,7 +22,13 @@ import {
   serverErrorPage,
   signedOutPage,
 } from './pages.js'
-import { PAYMENT_API, PAYMENT_SCOPE, consentApi, type ConsentStore } from './consents.js'
+import {
+  PAYMENT_API,
+  PAYMENT_SCOPE,
+  consentApi,
+  liveConsent,
+  type ConsentStore,
+} from './consents.js'
 import { loadServerSecrets } from './secrets.js'
 
 /** The client the server knows: the example portal. */
@@ -121,7 +127,7 @@ function paymentFeatures(consents: ConsentStore, clientId: string): object {
         payment_initiation: {
           // Only a consent this client created at the consent API.
           validate(_ctx: unknown, detail: Record<string, unknown>) {
-            const consent = consents.get(String(detail.consentId))
+            const consent = liveConsent(consents, String(detail.consentId))
             if (consent === undefined || consent.clientId !== clientId) {
               throw new Error('unknown payment consent')
             }
@@ -394,13 +400,21 @@ export async function createAuthorizationServer(
     }
     pageHeaders(res)
     const name = error instanceof Error ? error.name : 'Error'
+    // Often the back button after a finished sign-in: lead back to the app, not to a dead end.
+    const [redirectUri] = options.client.redirectUris
+    const home = redirectUri === undefined ? undefined : `${new URL(redirectUri).origin}/`
+    const finished = name === 'SessionNotFound'
     res
       .status(400)
       .send(
         serverErrorPage(
           bank,
           'interaction_failed',
-          `This sign-in cannot continue (${name}). Start again from the portal.`,
+          finished
+            ? 'You have already finished (or left) this sign-in; it cannot be used again.'
+            : `This sign-in cannot continue (${name}). Start again from the portal.`,
+          home === undefined ? undefined : { href: home, label: 'Back to the portal' },
+          finished ? 'This sign-in is over' : undefined,
         ),
       )
   }

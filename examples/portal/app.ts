@@ -11,6 +11,7 @@
  * 9396). The account page shows what each bank granted. The `onEvent` trace of each browser's
  * last login is shown at `/account/trace`.
  */
+import { createHash } from 'node:crypto'
 import express, {
   type ErrorRequestHandler,
   type Request,
@@ -26,6 +27,7 @@ import {
   type FapiEvent,
   type ResponseMode,
 } from '../../src/index.js'
+import { isSameOrigin } from '../shared/same-origin.js'
 import type { PortalSecrets } from './secrets.js'
 import {
   CALLBACK_PATH,
@@ -36,6 +38,7 @@ import {
   connectPage,
   errorPage,
   homePage,
+  signedOutPage,
   tracePage,
 } from './views.js'
 
@@ -77,7 +80,7 @@ export function portalRegistration(origin: string): {
   return {
     clientId: 'portal',
     redirectUris: [`${origin}${CALLBACK_PATH}`],
-    postLogoutRedirectUris: [`${origin}/`],
+    postLogoutRedirectUris: [`${origin}/signed-out`],
     jwksUri: `${origin}/.well-known/jwks.json`,
   }
 }
@@ -94,6 +97,9 @@ function sentenceFor(error: FapiError): string {
     return 'This sign-in was already used, was started in another browser, or came back without your session. Please log in again.'
   }
   if (code === 'ERR_TRANSACTION_EXPIRED') return 'This sign-in took too long. Please log in again.'
+  if (code === 'ERR_INVALID_RETURN_TO') {
+    return 'The sign-in link asked to go afterwards to an address that is not a page of this portal, so the portal did not start it: a link from elsewhere may try to send you to another site. Start from the portal’s own pages.'
+  }
   if (code.startsWith('ERR_RESPONSE_MODE') || code.startsWith('ERR_CALLBACK')) {
     return 'The answer of the sign-in server arrived in a form the portal did not ask for.'
   }
@@ -104,6 +110,21 @@ function sentenceFor(error: FapiError): string {
     return 'The sign-in server cannot be reached right now. Please try again in a moment.'
   }
   return 'Signing in failed. Please try again.'
+}
+
+/** The error page's heading: what happened, in a few words. */
+function headingFor(error: FapiError): string {
+  const code = error.code
+  if (code.startsWith('ERR_AS') || code.startsWith('ERR_DISCOVERY')) {
+    return 'The bank cannot be reached'
+  }
+  if (code === 'ERR_INVALID_RETURN_TO') {
+    return 'That address is not part of the portal'
+  }
+  if (code === 'ERR_TRANSACTION_NOT_FOUND' || code === 'ERR_TRANSACTION_EXPIRED') {
+    return 'This sign-in cannot be finished'
+  }
+  return 'Sign-in did not work'
 }
 
 function securityHeaders(issuers: readonly string[]): RequestHandler {
@@ -161,7 +182,7 @@ export function createPortal(options: PortalOptions): express.Express {
     responseMode: 'jwt',
     responseModes: RESPONSE_MODES.map(({ mode }) => mode),
     scope: 'openid profile email',
-    postLogoutRedirectUri: `${origin}/`,
+    postLogoutRedirectUri: `${origin}/signed-out`,
     onEvent,
     // Development on http://localhost and http://127.0.0.1 only; never http anywhere else.
     allowInsecureLoopback: true,
@@ -201,6 +222,12 @@ export function createPortal(options: PortalOptions): express.Express {
     res.send(homePage({ name, defaultMode: options.defaultResponseMode }))
   })
 
+  // Where the bank sends the browser back after logging out.
+  app.get('/signed-out', (req, res) => {
+    res.set('Cache-Control', 'no-store')
+    res.send(signedOutPage({ signedIn: signedIn(req) }))
+  })
+
   app.get('/connect', (req, res) => {
     res.set('Cache-Control', 'no-store')
     res.send(
@@ -212,19 +239,65 @@ export function createPortal(options: PortalOptions): express.Express {
     )
   })
 
+  // Every route that changes something answers only pages of this origin (Fetch Metadata, or
+  // Origin): a form on another site cannot create a consent or log the user out.
+  const sameOriginOnly: RequestHandler = (req, res, next) => {
+    if (isSameOrigin(req, origin)) {
+      next()
+      return
+    }
+    res
+      .status(403)
+      .set('Cache-Control', 'no-store')
+      .send(
+        errorPage({
+          heading: 'Request refused',
+          code: 'CROSS_SITE_REQUEST',
+          sentence:
+            'This request came from another site, so the portal did not act on it. Use the buttons of the portal itself.',
+          signedIn: signedIn(req),
+        }),
+      )
+  }
+
   // Bank A, with a payment: the consent is created at the bank's consent API with a client
-  // credentials token of the portal itself, then authorized by the user in the login.
-  app.post('/connect/bank-a/payment', async (req, res, next) => {
+  // credentials token of the portal itself, for the signed-in user (named to the bank by an
+  // opaque reference), then authorized by that user in the login.
+  app.post('/connect/bank-a/payment', sameOriginOnly, async (req, res, next) => {
+    const [user] = Object.values(linked(req))
+    if (user === undefined) {
+      // A consent only for someone signed in: sign in first, then come back to /connect.
+      res.redirect(303, '/auth/login?server=bank-a&returnTo=%2Fconnect')
+      return
+    }
     try {
+      const userReference = createHash('sha256')
+        .update(`${user.issuer} ${String(user.claims.sub)}`)
+        .digest('base64url')
       const created = await bankA.fetchAsClient(
         new URL('/consents', issuers['bank-a']).href,
         {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(DEMO_PAYMENT),
+          body: JSON.stringify({ ...DEMO_PAYMENT, userReference }),
         },
         { scope: 'payments' },
       )
+      if (created.status === 429) {
+        res
+          .status(429)
+          .set('Cache-Control', 'no-store')
+          .send(
+            errorPage({
+              heading: 'Too many payments waiting',
+              code: 'TOO_MANY_CONSENTS',
+              sentence:
+                'Several payments you started still wait for your authorization at the bank. Finish one, or wait a quarter of an hour for them to expire, then try again.',
+              signedIn: true,
+            }),
+          )
+        return
+      }
       if (created.status !== 201) {
         throw new Error(`the consent API answered ${String(created.status)}`)
       }
@@ -281,7 +354,7 @@ export function createPortal(options: PortalOptions): express.Express {
   app.get('/.well-known/jwks.json', bankA.jwks())
   // Logging out ends the portal's session, so every bank's link; the browser then signs out at
   // the first linked bank.
-  app.post('/auth/logout', (req, res, next) => {
+  app.post('/auth/logout', sameOriginOnly, (req, res, next) => {
     const [first] = Object.keys(linked(req))
     banks.client(first ?? 'bank-a').logout()(req, res, next)
   })
@@ -305,6 +378,7 @@ export function createPortal(options: PortalOptions): express.Express {
           return [{ id, name, login, responseMode: modeOf(traceId) }]
         }),
         now: Date.now(),
+        requestedScope: common.scope,
       }),
     )
   })
@@ -317,6 +391,7 @@ export function createPortal(options: PortalOptions): express.Express {
   app.use((req, res) => {
     res.status(404).send(
       errorPage({
+        heading: 'Page not found',
         code: 'NOT_FOUND',
         sentence: 'There is no such page.',
         signedIn: signedIn(req),
@@ -331,15 +406,33 @@ export function createPortal(options: PortalOptions): express.Express {
     }
     const loggedIn = signedIn(req)
     res.set('Cache-Control', 'no-store')
+    // The callback opened again (reload, back button) once the login is done: the response was
+    // used, and the user is signed in; the account is where they were going.
+    if (
+      loggedIn &&
+      req.method === 'GET' &&
+      req.path === CALLBACK_PATH &&
+      err instanceof FapiError &&
+      (err.code === 'ERR_TRANSACTION_NOT_FOUND' || err.code === 'ERR_CALLBACK_MALFORMED')
+    ) {
+      res.redirect(303, '/account')
+      return
+    }
     if (err instanceof FapiError) {
-      res
-        .status(err.status)
-        .send(errorPage({ code: err.code, sentence: sentenceFor(err), signedIn: loggedIn }))
+      res.status(err.status).send(
+        errorPage({
+          heading: headingFor(err),
+          code: err.code,
+          sentence: sentenceFor(err),
+          signedIn: loggedIn,
+        }),
+      )
       return
     }
     console.error('portal: unexpected error', err)
     res.status(500).send(
       errorPage({
+        heading: 'Something went wrong',
         code: 'INTERNAL',
         sentence: 'Something went wrong on our side. Please try again.',
         signedIn: loggedIn,

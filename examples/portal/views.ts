@@ -97,24 +97,27 @@ export function homePage(options: {
             and a payment).
           </p>
           <form class="card" method="get" action="/auth/login">
-            <fieldset>
-              <legend>How the signed answer comes back</legend>
-              ${RESPONSE_MODES.map(
-                ({ mode, description }) =>
-                  html`<label>
-                    <input
-                      type="radio"
-                      name="mode"
-                      value="${mode}"
-                      ${mode === options.defaultMode ? html`checked` : ''}
-                    />
-                    <code>${mode}</code> <span>${description}</span>
-                  </label>`,
-              )}
-            </fieldset>
             <input type="hidden" name="returnTo" value="/account" />
             <input type="hidden" name="server" value="bank-a" />
             <button class="primary">Log in</button>
+            <details id="developer" class="developer">
+              <summary>For developers: the response mode</summary>
+              <fieldset>
+                <legend>How the signed answer comes back</legend>
+                ${RESPONSE_MODES.map(
+                  ({ mode, description }) =>
+                    html`<label>
+                      <input
+                        type="radio"
+                        name="mode"
+                        value="${mode}"
+                        ${mode === options.defaultMode ? html`checked` : ''}
+                      />
+                      <code>${mode}</code> <span>${description}</span>
+                    </label>`,
+                )}
+              </fieldset>
+            </details>
           </form>`
       : html`<h1>Welcome back, ${options.name}</h1>
           <p><a class="button primary" href="/account">Go to your account</a></p>`
@@ -157,7 +160,19 @@ export interface LinkedBank {
   readonly responseMode: string | undefined
 }
 
-function bankSection(bank: LinkedBank, now: number): SafeHtml {
+/** Protocol values of the ID token that mean nothing to a person (and `nonce`, a secret). */
+const HIDDEN_CLAIMS = new Set(['nonce', 'at_hash', 'c_hash', 's_hash', 'sid'])
+
+/** What the bank shared about the person, in words. */
+function sharedClaims(claims: Readonly<Record<string, unknown>>): string {
+  const shared = [
+    typeof claims.name === 'string' ? 'your name' : undefined,
+    typeof claims.email === 'string' ? 'your email address' : undefined,
+  ].filter((item) => item !== undefined)
+  return shared.length === 0 ? 'only an identifier of your account' : shared.join(' and ')
+}
+
+function bankSection(bank: LinkedBank, now: number, requestedScope: string): SafeHtml {
   const { id, login } = bank
   const expiresAt = login.tokens.expiresAt
   const details = login.authorizationDetails ?? []
@@ -167,7 +182,16 @@ function bankSection(bank: LinkedBank, now: number): SafeHtml {
       <dt>Response mode</dt>
       <dd id="response-mode-${id}"><code>${bank.responseMode ?? 'unknown'}</code></dd>
       <dt>Scope</dt>
-      <dd id="scope-${id}">${login.tokens.scope === '' ? 'none granted' : login.tokens.scope}</dd>
+      <dd id="scope-${id}">
+        ${
+          login.tokens.scope === ''
+            ? html`${requestedScope}
+                <span class="note">(as asked: the bank did not name another scope)</span>`
+            : login.tokens.scope
+        }
+      </dd>
+      <dt>Shared with the portal</dt>
+      <dd id="shared-${id}">${sharedClaims(login.claims)}</dd>
       <dt>Granted</dt>
       <dd id="granted-${id}">
         ${
@@ -197,13 +221,15 @@ function bankSection(bank: LinkedBank, now: number): SafeHtml {
     </dl>
     <h3>ID token claims</h3>
     <table class="claims" id="claims-${id}">
-      ${Object.entries(login.claims).map(
-        ([claim, value]) =>
-          html`<tr>
-            <th>${claim}</th>
-            <td>${claimValue(claim, value)}</td>
-          </tr>`,
-      )}
+      ${Object.entries(login.claims)
+        .filter(([claim]) => !HIDDEN_CLAIMS.has(claim))
+        .map(
+          ([claim, value]) =>
+            html`<tr>
+              <th>${claim}</th>
+              <td>${claimValue(claim, value)}</td>
+            </tr>`,
+        )}
     </table>
   </section>`
 }
@@ -215,6 +241,8 @@ function bankSection(bank: LinkedBank, now: number): SafeHtml {
 export function accountPage(options: {
   readonly banks: readonly LinkedBank[]
   readonly now: number
+  /** The scope the portal asks for (shown when a bank's token response names none). */
+  readonly requestedScope: string
 }): string {
   const [first] = options.banks
   const claims = first?.login.claims ?? {}
@@ -226,7 +254,7 @@ export function accountPage(options: {
       bank${options.banks.length === 1 ? '' : 's'}.
       <a href="/connect">Connect another bank</a>
     </p>
-    ${options.banks.map((bank) => bankSection(bank, options.now))}
+    ${options.banks.map((bank) => bankSection(bank, options.now, options.requestedScope))}
     <p class="note">The tokens themselves stay on the server.</p>
     <p>
       <a id="trace-link" href="/account/trace">See how the last login happened, step by step</a>
@@ -262,7 +290,15 @@ export function connectPage(options: {
               >
             </p>
             ${
-              id === 'bank-a'
+              id === 'bank-a' && !options.signedIn
+                ? html`<p class="note" id="payment-sign-in-first">
+                    To authorize a payment, connect a bank first: the portal asks the bank for a
+                    payment consent only for someone signed in.
+                  </p>`
+                : ''
+            }
+            ${
+              id === 'bank-a' && options.signedIn
                 ? html`<form method="post" action="/connect/bank-a/payment">
                     <button class="primary">
                       Connect and authorize a payment of ${payment.amount} ${payment.currency} to
@@ -349,13 +385,29 @@ export function tracePage(options: { readonly events: readonly FapiEvent[] }): s
   return layout({ title: 'Login trace', signedIn: true, body })
 }
 
-/** The error page: the stable code and a sentence for people. */
+/** Where the bank sends the browser after logging out. */
+export function signedOutPage(options: { readonly signedIn: boolean }): string {
+  const body = options.signedIn
+    ? html`<h1>Still signed in</h1>
+        <p class="lead">This browser is still signed in to the portal.</p>
+        <p><a class="button primary" href="/account">Go to your account</a></p>`
+    : html`<h1 id="signed-out">You are signed out</h1>
+        <p class="lead">
+          You are signed out of the portal and of the bank. Close this window, or sign in again.
+        </p>
+        <p><a class="button primary" href="/">Back to the home page</a></p>`
+  return layout({ title: 'Signed out', signedIn: options.signedIn, body })
+}
+
+/** The error page: a heading for the case, the stable code and a sentence for people. */
 export function errorPage(options: {
+  /** What happened, in a few words. Default "Sign-in did not work". */
+  readonly heading?: string
   readonly code: string
   readonly sentence: string
   readonly signedIn: boolean
 }): string {
-  const body = html`<h1>Sign-in did not work</h1>
+  const body = html`<h1 id="error-heading">${options.heading ?? 'Sign-in did not work'}</h1>
     <section class="card error">
       <p class="lead" id="error-sentence">${options.sentence}</p>
       <p>Error code: <code id="error-code">${options.code}</code></p>
@@ -383,6 +435,8 @@ h1 { font-weight: 600; }
   box-shadow: 0 1px 3px rgba(0, 0, 0, 0.12); }
 .card.error { border-left: 5px solid #c0392b; }
 fieldset { border: 0; padding: 0; margin: 0 0 1rem; }
+.developer { margin-top: 1.2rem; border-top: 1px solid #e3e7ec; padding-top: 0.8rem; }
+.developer summary { cursor: pointer; color: #56606b; font-size: 0.9rem; }
 legend { font-weight: 600; margin-bottom: 0.6rem; }
 label { display: block; padding: 0.45rem 0; }
 label span { color: #56606b; }

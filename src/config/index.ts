@@ -16,6 +16,7 @@ import { DEFAULTS, type IntegerOption } from './defaults.js'
 import type { FapiEvent } from './events.js'
 import type {
   FapiClientOptions,
+  HttpTimer,
   JwsAlgorithm,
   RequestObjectStore,
   ResponseMode,
@@ -89,6 +90,7 @@ export interface Config extends Omit<ProfileChoices, 'algorithms'>, Omit<Resolve
   readonly requestObjectStore: RequestObjectStore | undefined
   readonly onEvent: ((event: FapiEvent) => void | Promise<void>) | undefined
   readonly now: () => number
+  readonly httpTimer: HttpTimer
 }
 
 /** Parameters the library owns: an `authorizationParams` entry may not override them. */
@@ -286,6 +288,10 @@ export function resolveConfig(options: FapiClientOptions): Config {
 
   const now = options.now ?? Date.now
   if (typeof now !== 'function') fail('now', 'must be a function returning milliseconds')
+  const httpTimer = options.httpTimer ?? realTimer
+  if (typeof httpTimer !== 'function') {
+    fail('httpTimer', 'must be a function (ms, expire) returning a function that cancels it')
+  }
 
   return Object.freeze({
     issuer,
@@ -341,5 +347,12 @@ export function resolveConfig(options: FapiClientOptions): Config {
     requestObjectStore: store,
     onEvent,
     now,
+    httpTimer,
   })
+}
+
+/** `setTimeout`, as an {@link HttpTimer}. */
+function realTimer(ms: number, expire: () => void): () => void {
+  const timer = setTimeout(expire, ms)
+  return () => clearTimeout(timer)
 }

@@ -277,7 +277,16 @@ export interface FapiClientOptions {
   sessionSecrets?: SessionSecretsOptions
   /** The clock, in milliseconds since the epoch. Default `Date.now`. For tests. */
   now?: () => number
+  /**
+   * The timer of outgoing HTTP exchanges: calls `expire` once `ms` (`httpTimeout`) have passed
+   * and returns a function that cancels it. Default none: `setTimeout`. For tests, where a
+   * timeout should fire on the test's signal rather than on a loaded machine's clock.
+   */
+  httpTimer?: HttpTimer
 }
+
+/** Schedules `expire` after `ms` milliseconds; the function it returns cancels it. */
+export type HttpTimer = (ms: number, expire: () => void) => () => void
 
 /** One RFC 9396 authorization details object: a string `type`, members defined by the type. */
 export type AuthorizationDetailObject = Readonly<Record<string, unknown>> & {

@@ -15,6 +15,7 @@ import type { IdTokenClaims } from '../core/jwt/id-token.js'
 import type { TokenSet } from '../core/server/token.js'
 import type { AuthorizationDetail } from '../core/server/authorization-details.js'
 import { FapiError, printable, toFapiError } from '../errors.js'
+import { forwardError } from './error-handler.js'
 import { readFormBody } from './form-body.js'
 import { header, queryParams, redirect, requestPath, send, type Middleware } from './http.js'
 import {
@@ -220,7 +221,7 @@ export function createCallback<Req extends IncomingMessage, Res extends ServerRe
             .then(() => onLogin(req, res, result))
             .catch(next)
         },
-        (error: unknown) => next(toFapiError(error)),
+        (error: unknown) => forwardError(res, next, toFapiError(error)),
       )
   }
 }

@@ -9,6 +9,41 @@ import { escapeHtml } from '../core/flows/page.js'
 import { FapiError } from '../errors.js'
 import { prefersJson, send, sendJson, type Next } from './http.js'
 
+/** Errors {@link errorHandler} rendered. */
+const rendered = new WeakSet<FapiError>()
+let warned = false
+
+/**
+ * Whether a finished response is the page of the framework's final handler (`finalhandler`, in
+ * Express 4 and 5 and Connect: a stack trace in development): the error's status, with the two
+ * headers it always sets.
+ */
+function finalHandlerAnswered(res: ServerResponse, error: FapiError): boolean {
+  return (
+    res.statusCode === error.status &&
+    res.getHeader('content-security-policy') === "default-src 'none'" &&
+    res.getHeader('x-content-type-options') === 'nosniff'
+  )
+}
+
+/**
+ * Hands a request-time error to the app's error handlers. When none of them answers it and the
+ * framework's final handler does (no `errorHandler()`, no handler of the app's own), warns once
+ * per process with `console.error`: that page shows a stack trace in development.
+ */
+export function forwardError(res: ServerResponse, next: Next, error: FapiError): void {
+  if (!warned) {
+    res.once('finish', () => {
+      if (warned || rendered.has(error) || !finalHandlerAnswered(res, error)) return
+      warned = true
+      console.error(
+        `express-fapi: ${error.code} reached the framework's final handler, which shows a stack trace in development: mount errorHandler() after the routes (app.use(errorHandler())), or handle FapiError in your own error handler. This warning is shown once.`,
+      )
+    })
+  }
+  next(error)
+}
+
 /** An error-handling middleware of Connect and Express (four parameters). */
 export type ErrorMiddleware = (
   err: unknown,
@@ -31,6 +66,7 @@ export function errorHandler(): ErrorMiddleware {
       next(err)
       return
     }
+    rendered.add(err)
     // An unexpected failure is not described to the user; its code is enough to find it.
     const message =
       err.status >= 500 && err.code === 'ERR_INTERNAL' ? 'internal error' : err.message

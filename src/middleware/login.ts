@@ -9,7 +9,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ResponseMode } from '../config/index.js'
 import type { FapiCore } from '../core/client.js'
 import type { AuthorizationParams } from '../core/flows/login-params.js'
-import { toFapiError } from '../errors.js'
+import { FapiError, toFapiError } from '../errors.js'
+import { forwardError } from './error-handler.js'
 import { queryParams, redirect, type Middleware } from './http.js'
 import { partOf, requireSession, saveSession, setPart, type FapiSession } from './session.js'
 
@@ -102,7 +103,10 @@ export function createLogin<Req extends IncomingMessage>(
             ...(mode === undefined ? {} : { responseMode: mode }),
             ...(options.returnTo === undefined ? {} : { returnTo: options.returnTo }),
             returnToValues: queryParams(req).getAll('returnTo'),
-          }).catch(next),
+          }).catch((error: unknown) => {
+            if (error instanceof FapiError) forwardError(res, next, error)
+            else next(error)
+          }),
         next,
       )
   }

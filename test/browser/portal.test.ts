@@ -5,6 +5,9 @@
  * for a user whose session is old. Every test saves a screenshot in test-results/.
  */
 import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -56,15 +59,16 @@ function hasSessionCookie(cookieHeader: string | undefined): boolean {
   return (cookieHeader ?? '').split(';').some((pair) => pair.trim().startsWith('portal.sid='))
 }
 
-/** At a bank's sign-in page (bank A unless said): signs in as alice. */
+/** At a bank's sign-in page (bank A unless said): signs in as alice (unless said). */
 async function signIn(
   page: Page,
   example: RunningExample,
   bank: 'bank-a' | 'bank-b' = 'bank-a',
+  user = 'alice',
 ): Promise<void> {
   await page.waitForURL(`${example.issuers[bank]}/interaction/**`)
   assert.equal(await page.title(), `Sign in · Example Bank ${bank === 'bank-a' ? 'A' : 'B'}`)
-  await page.getByLabel('User name').fill('alice')
+  await page.getByLabel('User name').fill(user)
   await page.getByLabel('Password').fill('demo')
   await page.getByRole('button', { name: 'Sign in' }).click()
 }
@@ -94,10 +98,16 @@ async function signInAndConsent(
   await consentIfAsked(page, example, consent)
 }
 
+/** On the home page: opens the developer panel and picks the response mode. */
+async function pickMode(page: Page, mode: ResponseMode): Promise<void> {
+  await page.locator('#developer summary').click()
+  await page.locator(`input[name="mode"][value="${mode}"]`).check()
+}
+
 /** From the portal's home page: picks the mode and logs in as alice; lands on the account page. */
 async function logIn(page: Page, example: RunningExample, mode: ResponseMode): Promise<void> {
   await page.goto(example.portalUrl)
-  await page.locator(`input[name="mode"][value="${mode}"]`).check()
+  await pickMode(page, mode)
   await page.getByRole('button', { name: 'Log in' }).click()
   await signInAndConsent(page, example)
   await page.waitForURL(`${example.portalUrl}/account`)
@@ -110,6 +120,39 @@ async function assertOnAccountPage(page: Page, mode: ResponseMode): Promise<void
   assert.match((await page.locator('#scope-bank-a').textContent()) ?? '', /openid/)
   const text = (await page.locator('main').textContent()) ?? ''
   assert.doesNotMatch(text, /eyJ[A-Za-z0-9_-]{10,}/, 'no token on the page')
+}
+
+/** A site on 127.0.0.1 whose pages auto-submit a POST form to the portal (`/payment`, `/logout`). */
+async function attackerSite(
+  portalUrl: string,
+): Promise<{ origin: string; close(): Promise<void> }> {
+  const targets: Readonly<Record<string, string>> = {
+    '/payment': `${portalUrl}/connect/bank-a/payment`,
+    '/logout': `${portalUrl}/auth/logout`,
+  }
+  const server = createServer((req, res) => {
+    const target = targets[req.url ?? '']
+    if (target === undefined) {
+      res.writeHead(404).end()
+      return
+    }
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+    res.end(
+      `<!doctype html><title>Win a prize</title><form method="post" action="${target}"></form>` +
+        '<script>document.forms[0].submit()</script>',
+    )
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as AddressInfo
+  return {
+    origin: `http://127.0.0.1:${String(port)}`,
+    async close() {
+      server.closeAllConnections()
+      server.close()
+      await once(server, 'close')
+    },
+  }
 }
 
 async function newPage(): Promise<{ context: BrowserContext; page: Page }> {
@@ -153,6 +196,60 @@ describe(
       await screenshot(page, 'portal-login-query.jwt')
       await context.close()
     })
+
+    test(
+      'copy and flow: what was shared, no nonce, a reload or the back button after login, 404 and a refused returnTo',
+      { timeout: TIMEOUT },
+      async () => {
+        const { context, page } = await newPage()
+        const callbacks = recordCallbacks(page, example)
+        await logIn(page, example, 'query.jwt')
+        assert.match(
+          (await page.locator('#shared-bank-a').textContent()) ?? '',
+          /your name and your email address/,
+        )
+        assert.match((await page.locator('#scope-bank-a').textContent()) ?? '', /email/)
+        const claimNames = await page.locator('#claims-bank-a th').allTextContents()
+        assert.ok(claimNames.includes('sub'), claimNames.join())
+        assert.ok(!claimNames.includes('nonce'), 'the nonce is never shown')
+        await screenshot(page, 'portal-account')
+
+        // The back button from the account page: the bank's finished sign-in leads back.
+        await page.goBack()
+        assert.ok(page.url().startsWith(example.issuers['bank-a']), page.url())
+        const back = page.locator('#back-to-app')
+        await back.waitFor()
+        await screenshot(page, 'portal-back-after-login')
+        await back.click()
+        await page.waitForURL(`${example.portalUrl}/`)
+        assert.match(
+          (await page.getByRole('heading', { level: 1 }).textContent()) ?? '',
+          /Welcome back/,
+        )
+
+        // The callback again (a reload): the response is used, the user signed in: the account.
+        await page.goto(callbacks[0]?.url() ?? '')
+        await page.waitForURL(`${example.portalUrl}/account`)
+
+        await page.goto(`${example.portalUrl}/no-such-page`)
+        assert.equal(await page.locator('#error-heading').textContent(), 'Page not found')
+        await screenshot(page, 'portal-not-found')
+
+        await page.goto(
+          `${example.portalUrl}/auth/login?returnTo=${encodeURIComponent('https://evil.example/')}`,
+        )
+        assert.equal(
+          await page.locator('#error-heading').textContent(),
+          'That address is not part of the portal',
+        )
+        assert.match(
+          (await page.locator('#error-sentence').textContent()) ?? '',
+          /not a page of this portal/,
+        )
+        await screenshot(page, 'portal-return-to-refused')
+        await context.close()
+      },
+    )
 
     test(
       "jwt (the library's default): logs in by a GET with the response in the query",
@@ -260,7 +357,7 @@ describe(
           await route.continue({ postData: `${body}&fapi_relay=1` })
         })
         await page.goto(example.portalUrl)
-        await page.locator('input[name="mode"][value="form_post.jwt"]').check()
+        await pickMode(page, 'form_post.jwt')
         await page.getByRole('button', { name: 'Log in' }).click()
         await signInAndConsent(page, example)
         await page.waitForURL(`${example.portalUrl}${CALLBACK_PATH['form_post.jwt']}`)
@@ -328,6 +425,68 @@ describe(
     })
 
     test(
+      'two tabs race on query.jwt: the late GET finds its session gone and shows ERR_TRANSACTION_NOT_FOUND, never a relay',
+      { timeout: TIMEOUT },
+      async () => {
+        const { context, page: first } = await newPage()
+        const second = await context.newPage()
+        const secondCallbacks = recordCallbacks(second, example)
+        await first.goto(`${example.portalUrl}/auth/login?mode=query.jwt&returnTo=%2Faccount`)
+        await second.goto(`${example.portalUrl}/auth/login?mode=query.jwt&returnTo=%2Faccount`)
+        await Promise.all([signIn(first, example), signIn(second, example)])
+        const allow = (page: Page) => page.getByRole('button', { name: 'Allow' })
+        await Promise.all([allow(first).waitFor(), allow(second).waitFor()])
+        // The race, made deterministic: the second tab's callback GET leaves the browser with the
+        // session cookie of before the first tab's login, and reaches the portal after that login
+        // regenerated the session (the old one is gone from the store). Chromium attaches cookies
+        // when a paused request goes on, so the jar holds the old cookie at that moment, and the
+        // new one again for anything the answer makes the tab send (a relay page's POST).
+        const sessionCookie = async () =>
+          (await context.cookies()).find(({ name }) => name === 'portal.sid')
+        const before = await sessionCookie()
+        assert.ok(before, 'the pending logins live in a session')
+        let release: () => void = () => undefined
+        const released = new Promise<void>((resolve) => {
+          release = resolve
+        })
+        await second.route(
+          (url) => url.origin === example.issuers['bank-a'] && url.pathname.endsWith('/confirm'),
+          async (route) => {
+            await released
+            await context.addCookies([before])
+            await route.continue()
+          },
+        )
+        await allow(second).click({ noWaitAfter: true })
+        await allow(first).click()
+        await first.waitForURL(`${example.portalUrl}/account`)
+        const after = await sessionCookie()
+        assert.ok(after)
+        assert.notEqual(after.value, before.value, 'the first login regenerated the session')
+        await second.route(
+          (url) => url.origin === example.portalUrl && url.pathname === CALLBACK,
+          async (route) => {
+            await context.addCookies([after])
+            await route.continue()
+          },
+        )
+        release()
+        await second.locator('#error-code').waitFor()
+        assert.equal(await second.locator('#error-code').textContent(), 'ERR_TRANSACTION_NOT_FOUND')
+        // One GET, answered with the error at once: no relay page, no POST.
+        assert.deepEqual(
+          secondCallbacks.map((request) => request.method()),
+          ['GET'],
+        )
+        const [late] = secondCallbacks as [Request]
+        assert.equal((await late.allHeaders())['sec-fetch-site'], 'cross-site')
+        assert.equal((await late.response())?.status(), 400)
+        await screenshot(second, 'portal-two-tabs-race-query.jwt')
+        await context.close()
+      },
+    )
+
+    test(
       'denied consent: the error page shows the code, and logging in again works',
       {
         timeout: TIMEOUT,
@@ -335,7 +494,7 @@ describe(
       async () => {
         const { context, page } = await newPage()
         await page.goto(example.portalUrl)
-        await page.locator('input[name="mode"][value="form_post.jwt"]').check()
+        await pickMode(page, 'form_post.jwt')
         await page.getByRole('button', { name: 'Log in' }).click()
         await signInAndConsent(page, example, 'deny')
         await page.waitForURL(`${example.portalUrl}${CALLBACK_PATH['form_post.jwt']}`)
@@ -345,7 +504,7 @@ describe(
         await screenshot(page, 'portal-consent-denied')
 
         await page.getByRole('link', { name: 'Back to the home page' }).click()
-        await page.locator('input[name="mode"][value="query.jwt"]').check()
+        await pickMode(page, 'query.jwt')
         await page.getByRole('button', { name: 'Log in' }).click()
         // Still signed in at the server: only the consent is asked again.
         await consentIfAsked(page, example, 'allow')
@@ -368,8 +527,12 @@ describe(
         assert.equal(await page.title(), 'Sign out · Example Bank A')
         await screenshot(page, 'portal-logout-confirm')
         await page.getByRole('button', { name: 'Yes, sign me out' }).click()
-        await page.waitForURL(`${example.portalUrl}/`)
-        assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Welcome')
+        await page.waitForURL(`${example.portalUrl}/signed-out`)
+        assert.equal(
+          await page.getByRole('heading', { level: 1 }).textContent(),
+          'You are signed out',
+        )
+        await screenshot(page, 'portal-signed-out')
 
         await page.goto(`${example.portalUrl}/account`)
         await page.waitForURL(`${example.issuer}/interaction/**`)
@@ -387,10 +550,22 @@ describe(
         await page.goto(`${example.portalUrl}/connect`)
         assert.equal(await page.title(), 'Connect your bank · Example Portal')
         assert.equal(await page.locator('#banks > li').count(), 2)
+        // A payment consent is only created for someone signed in: no payment button yet.
+        assert.equal(await page.locator('#payment-sign-in-first').count(), 1)
+        assert.equal(await page.getByRole('button', { name: /authorize a payment/ }).count(), 0)
         await screenshot(page, 'aggregator-connect')
 
-        // Bank A: the portal creates the consent with its client credentials token, then the
-        // user authorizes it at the bank, which shows the payment on its consent page.
+        // Bank B first.
+        await page.getByRole('link', { name: 'Connect Example Bank B' }).click()
+        await signIn(page, example, 'bank-b')
+        await consentIfAsked(page, example, 'allow')
+        await page.waitForURL(`${example.portalUrl}/account`)
+
+        // Bank A, in the same session: the portal creates the consent with its client
+        // credentials token, then the user authorizes it at the bank, which shows the payment on
+        // its consent page.
+        await page.goto(`${example.portalUrl}/connect`)
+        assert.match((await page.locator('#connect-bank-b .status').textContent()) ?? '', /Linked/)
         await page.getByRole('button', { name: /authorize a payment of 10\.00 EUR/ }).click()
         await signIn(page, example, 'bank-a')
         const detail = page.locator('li.detail')
@@ -398,14 +573,6 @@ describe(
         assert.match((await detail.textContent()) ?? '', /10\.00 EUR to Example Shop \(consent pc-/)
         await screenshot(page, 'aggregator-bank-a-consent')
         await page.getByRole('button', { name: 'Allow' }).click()
-        await page.waitForURL(`${example.portalUrl}/account`)
-
-        // Bank B, in the same session.
-        await page.goto(`${example.portalUrl}/connect`)
-        assert.match((await page.locator('#connect-bank-a .status').textContent()) ?? '', /Linked/)
-        await page.getByRole('link', { name: 'Connect Example Bank B' }).click()
-        await signIn(page, example, 'bank-b')
-        await consentIfAsked(page, example, 'allow')
         await page.waitForURL(`${example.portalUrl}/account`)
 
         assert.equal(await page.locator('#linked-count').textContent(), '2')
@@ -443,6 +610,85 @@ describe(
         assert.doesNotMatch(text, /eyJ[A-Za-z0-9_-]{10,}/, 'no token on the page')
         await screenshot(page, 'aggregator-account')
         await context.close()
+      },
+    )
+
+    test(
+      'CSRF: a form on another site can neither create a payment consent nor log the user out',
+      { timeout: TIMEOUT },
+      async () => {
+        const { context, page } = await newPage()
+        await logIn(page, example, 'query.jwt')
+        // The attacker's page, on 127.0.0.1: another site than the portal on localhost.
+        const attacker = await attackerSite(example.portalUrl)
+        try {
+          const bankRequests: string[] = []
+          page.on('request', (request) => {
+            if (request.url().startsWith(example.issuers['bank-a']))
+              bankRequests.push(request.url())
+          })
+          for (const [path, name] of [
+            ['/connect/bank-a/payment', 'payment'],
+            ['/auth/logout', 'logout'],
+          ] as const) {
+            const answer = page.waitForResponse(
+              (response) => response.url() === `${example.portalUrl}${path}`,
+            )
+            await page.goto(`${attacker.origin}/${name}`)
+            const response = await answer
+            assert.equal((await response.request().allHeaders())['sec-fetch-site'], 'cross-site')
+            assert.equal(response.status(), 403, `${path}: refused`)
+            await page.locator('#error-code').waitFor()
+            assert.equal(await page.locator('#error-code').textContent(), 'CROSS_SITE_REQUEST')
+            assert.equal(await page.locator('#error-heading').textContent(), 'Request refused')
+            await screenshot(page, `portal-csrf-${name}-refused`)
+          }
+          assert.deepEqual(bankRequests, [], 'no consent, no login, no sign-out at the bank')
+          // Still signed in: the logout was refused too.
+          await page.goto(`${example.portalUrl}/account`)
+          assert.equal(await page.title(), 'Account · Example Portal')
+        } finally {
+          await attacker.close()
+          await context.close()
+        }
+      },
+    )
+
+    test(
+      "bank A bounds pending payment consents per user: a flood is refused, another user's consent stays",
+      { timeout: TIMEOUT },
+      async () => {
+        const pay = (page: Page) =>
+          page.request.post(`${example.portalUrl}/connect/bank-a/payment`, {
+            headers: { origin: example.portalUrl },
+            maxRedirects: 0,
+          })
+        const bob = await newPage()
+        await bob.page.goto(`${example.portalUrl}/auth/login?server=bank-b&returnTo=%2Faccount`)
+        await signIn(bob.page, example, 'bank-b', 'bob')
+        await consentIfAsked(bob.page, example, 'allow')
+        await bob.page.waitForURL(`${example.portalUrl}/account`)
+        const bobsPayment = await pay(bob.page)
+        assert.equal(bobsPayment.status(), 303)
+        const bobsAuthorization = bobsPayment.headers().location ?? ''
+        assert.ok(bobsAuthorization.startsWith(example.issuers['bank-a']), bobsAuthorization)
+
+        const alice = await newPage()
+        await logIn(alice.page, example, 'query.jwt')
+        const statuses: number[] = []
+        for (let i = 0; i < 6; i += 1) statuses.push((await pay(alice.page)).status())
+        assert.deepEqual(statuses, [303, 303, 303, 303, 303, 429])
+        const refused = await pay(alice.page)
+        assert.match(await refused.text(), /TOO_MANY_CONSENTS/)
+
+        // Bob's consent was not evicted by Alice's: the bank still shows it for authorization.
+        await bob.page.goto(bobsAuthorization)
+        await signIn(bob.page, example, 'bank-a', 'bob')
+        const detail = bob.page.locator('li.detail')
+        await detail.waitFor()
+        assert.match((await detail.textContent()) ?? '', /10\.00 EUR to Example Shop/)
+        await bob.context.close()
+        await alice.context.close()
       },
     )
 

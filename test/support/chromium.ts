@@ -44,5 +44,7 @@ const RESULTS = new URL('../../test-results/', import.meta.url)
 /** Saves a full-page screenshot as `test-results/<name>.png`. */
 export async function screenshot(page: Page, name: string): Promise<void> {
   await mkdir(RESULTS, { recursive: true })
+  // A background tab may not paint until it is in front (two-tab tests): bring it there first.
+  await page.bringToFront()
   await page.screenshot({ path: new URL(`${name}.png`, RESULTS).pathname, fullPage: true })
 }

@@ -109,6 +109,11 @@ export interface HostileServer {
   /** Replaces the published key of the current algorithm by a new one (rotation). */
   rotate(): Promise<ServerKey>
   requests(path: string): number
+  /**
+   * Resolves once `count` requests to `path` are held by a `hang` reply: the signal that a client
+   * is waiting on a server that will not answer (no guess of how long that takes).
+   */
+  held(path: string, count?: number): Promise<void>
   violations(): readonly string[]
   lastPushed(): Pushed
   pushed(): readonly Pushed[]
@@ -132,6 +137,17 @@ export async function startHostileServer(options: HostileOptions): Promise<Hosti
   const now = options.now ?? Date.now
   const closing = new AbortController()
   const counts = new Map<string, number>()
+  const hung = new Map<string, number>()
+  const holdWaiters = new Set<{ path: string; count: number; resolve: () => void }>()
+  const noteHeld = (path: string): void => {
+    hung.set(path, (hung.get(path) ?? 0) + 1)
+    for (const waiter of holdWaiters) {
+      if (waiter.path === path && (hung.get(path) ?? 0) >= waiter.count) {
+        holdWaiters.delete(waiter)
+        waiter.resolve()
+      }
+    }
+  }
   const faults = new Map<string, (reply: Reply) => Reply>()
   const violations: string[] = []
   const pushed: Pushed[] = []
@@ -235,7 +251,11 @@ export async function startHostileServer(options: HostileOptions): Promise<Hosti
     const path = new URL(req.url ?? '/', issuer).pathname
     counts.set(path, (counts.get(path) ?? 0) + 1)
     route(req, path, bindings.connection(req, path, via))
-      .then((reply) => send(res, faults.get(path)?.(reply) ?? reply, closing.signal))
+      .then((reply) => {
+        const final = faults.get(path)?.(reply) ?? reply
+        if (final.hang === true) noteHeld(path)
+        return send(res, final, closing.signal)
+      })
       .catch((error: unknown) => {
         violation(`server failure on ${path}: ${String(error)}`)
         if (!res.headersSent) res.writeHead(500).end()
@@ -271,6 +291,12 @@ export async function startHostileServer(options: HostileOptions): Promise<Hosti
       return keys[as.alg]
     },
     requests: (path) => counts.get(path) ?? 0,
+    held: (path, count = 1) =>
+      (hung.get(path) ?? 0) >= count
+        ? Promise.resolve()
+        : new Promise((resolve) => {
+            holdWaiters.add({ path, count, resolve })
+          }),
     violations: () => [...violations],
     lastPushed() {
       const last = pushed.at(-1)

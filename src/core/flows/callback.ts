@@ -332,7 +332,12 @@ async function callbackOutcome(
   if (
     delivery.kind === 'response' &&
     config.responseModes.includes('form_post.jwt') &&
-    needsFormPostRelay(request.header('sec-fetch-site'), delivery.relayed, pending.has(state))
+    needsFormPostRelay(
+      delivery.method,
+      request.header('sec-fetch-site'),
+      delivery.relayed,
+      pending.has(state),
+    )
   ) {
     log.callback('cross-site form POST without a pending login: relaying once from this origin')
     return { kind: 'page', page: formPostRelayPage(config, delivery.response) }

@@ -65,6 +65,7 @@ export function tokenEndpointOptions(
     httpTimeout: config.httpTimeout,
     maxResponseBytes: config.maxResponseBytes,
     agents: config.agents,
+    httpTimer: config.httpTimer,
     dpop: dpopContext(context, dpopKey),
     // RFC 8705: the certificate authenticates the client, or binds the tokens, or both.
     clientCertificate:

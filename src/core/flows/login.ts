@@ -176,6 +176,7 @@ export async function startAuthorization(
         httpTimeout: config.httpTimeout,
         maxResponseBytes: config.maxResponseBytes,
         agents: config.agents,
+        httpTimer: config.httpTimer,
         dpop: dpopContext(context, dpopKey),
         clientCertificate: usesClientCertificate(config.clientAuthMethod),
       },

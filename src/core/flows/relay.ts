@@ -85,17 +85,20 @@ function relayPage(page: {
 }
 
 /**
- * Whether a form-posted response should be relayed: the browser says it comes from another site
- * (`Sec-Fetch-Site: cross-site`), it is not a relayed POST already, and the session has no
+ * Whether a form-posted response should be relayed: it is a POST (a top-level GET carries
+ * `SameSite=Lax` cookies, so a relay cannot help a `query.jwt` response that found no pending
+ * login: that one is `ERR_TRANSACTION_NOT_FOUND` at once), the browser says it comes from another
+ * site (`Sec-Fetch-Site: cross-site`), it is not a relayed POST already, and the session has no
  * pending login for its `state` (the session cookie did not come with it). Anything else is
  * handled at once: a replay with the cookie fails as it would without the relay.
  */
 export function needsFormPostRelay(
+  method: 'GET' | 'POST',
   secFetchSite: string | undefined,
   relayed: boolean,
   hasPending: boolean,
 ): boolean {
-  return !relayed && secFetchSite === 'cross-site' && !hasPending
+  return method === 'POST' && !relayed && secFetchSite === 'cross-site' && !hasPending
 }
 
 /** The page that posts a cross-site form POST's `response` again from this origin. */

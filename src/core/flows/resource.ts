@@ -75,6 +75,7 @@ export async function callWithToken(
     httpTimeout: config.httpTimeout,
     maxResponseBytes: config.maxResponseBytes,
     agents: config.agents,
+    httpTimer: config.httpTimer,
     nonces: context.nonces,
     now: config.now,
     aliases,

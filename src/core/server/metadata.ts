@@ -8,7 +8,7 @@
  * @module
  */
 import type { Config, JwsAlgorithm } from '../../config/index.js'
-import { ServerResponseError, fapiError } from '../../errors.js'
+import { ServerResponseError, fapiError, printable } from '../../errors.js'
 import { usesClientCertificate } from './client-auth.js'
 import { aliasKey } from './resource.js'
 import { DPOP_ALGORITHMS, type DpopAlgorithm } from '../jwt/dpop.js'
@@ -133,12 +133,17 @@ function signingKey(
   })
 }
 
+/** The server's `issuer` value, quoted and shortened for a message (never trusted). */
+function serverIssuer(value: unknown): string {
+  return typeof value === 'string' ? `"${printable(value, 200)}"` : `no string (${typeof value})`
+}
+
 /** Checks a metadata document against the configuration. */
 export function checkMetadata(metadata: Record<string, unknown>, config: Config): ServerMetadata {
   if (metadata.issuer !== config.issuer) {
     throw new ServerResponseError(
       'ERR_DISCOVERY_ISSUER_MISMATCH',
-      `discovery: metadata "issuer" does not equal the configured issuer "${config.issuer}"`,
+      `discovery: the server's metadata names the issuer ${serverIssuer(metadata.issuer)}, not the configured issuer "${config.issuer}": set issuer to the server's value exactly (scheme, host, port, path and trailing slash)`,
     )
   }
   const aliases = mtlsAliases(metadata, config)

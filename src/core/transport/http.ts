@@ -10,6 +10,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import type { Agents } from '../../config/agents.js'
+import type { HttpTimer } from '../../config/options.js'
 import { ServerResponseError, type ServerResponseErrorCode } from '../../errors.js'
 import { failureOf, log, safeUrl } from '../log.js'
 
@@ -19,6 +20,8 @@ export interface HttpOptions {
   readonly maxResponseBytes: number
   /** The client's connection pools; Node's global agents when absent. */
   readonly agents?: Agents | undefined
+  /** Schedules the timeout (the `httpTimer` option); `setTimeout` when absent. */
+  readonly httpTimer?: HttpTimer | undefined
 }
 
 /** One outgoing request. */
@@ -167,13 +170,17 @@ export function sendRequest(
     const settle = (error: unknown, response?: HttpResponse): void => {
       if (settled) return
       settled = true
-      clearTimeout(timer)
+      cancelTimer()
       if (response === undefined) {
         reject(coded(error, codes, what, options.maxResponseBytes))
         outgoing.destroy()
       } else resolve(response)
     }
-    const timer = setTimeout(() => settle(new Timeout()), options.httpTimeout)
+    const expire = () => settle(new Timeout())
+    const cancelTimer =
+      options.httpTimer === undefined
+        ? clearTimeout.bind(undefined, setTimeout(expire, options.httpTimeout))
+        : options.httpTimer(options.httpTimeout, expire)
     outgoing.on('error', (error) => settle(error))
     outgoing.on('response', (message) => {
       readBody(message, options.maxResponseBytes).then(
