@@ -299,6 +299,7 @@ export function resolveConfig(options: FapiClientOptions): Config {
     senderConstraint: choices.senderConstraint,
     clientAuthMethod: choices.clientAuthMethod,
     clientAssertionAudience: choices.clientAssertionAudience,
+    clientSecret: security.clientSecret,
     encryption: security.encryption,
     certificateJwk: security.tls.certificateJwk,
     agents: security.tls.agents,

@@ -31,7 +31,15 @@ export interface Fapi2Client {
   /** oidc-provider's FAPI profile for this client; none for a plain OIDC client. */
   readonly fapi: '1.0 Final' | '2.0' | undefined
   readonly signingAlg: 'PS256' | 'ES256' | 'RS256'
-  readonly authMethod?: 'private_key_jwt' | 'tls_client_auth' | 'self_signed_tls_client_auth'
+  readonly authMethod?:
+    | 'private_key_jwt'
+    | 'tls_client_auth'
+    | 'self_signed_tls_client_auth'
+    | 'client_secret_basic'
+    | 'client_secret_post'
+    | 'client_secret_jwt'
+  /** The client secret, for the `client_secret_*` methods. */
+  readonly clientSecret?: string
   readonly binding?: 'dpop' | 'mtls' | 'none'
   readonly responseModes: readonly string[]
   readonly requirePar?: boolean
@@ -108,6 +116,8 @@ function clientMetadata(
     token_endpoint_auth_method: method,
     ...(method === 'private_key_jwt' ? { token_endpoint_auth_signing_alg: client.signingAlg } : {}),
     ...(method === 'tls_client_auth' ? { tls_client_auth_subject_dn: 'CN=portal' } : {}),
+    ...(method === 'client_secret_jwt' ? { token_endpoint_auth_signing_alg: 'HS256' } : {}),
+    ...(client.clientSecret === undefined ? {} : { client_secret: client.clientSecret }),
     request_object_signing_alg: client.signingAlg,
     authorization_signed_response_alg: client.signingAlg,
     id_token_signed_response_alg: client.signingAlg,
@@ -201,10 +211,13 @@ export async function startFapi2Provider(
     responseTypes: ['code'],
     clientAuthMethods: [
       'private_key_jwt',
+      'client_secret_basic',
+      'client_secret_post',
+      'client_secret_jwt',
       ...(tls ? ['tls_client_auth', 'self_signed_tls_client_auth'] : []),
     ],
     enabledJWA: {
-      clientAuthSigningAlgValues: algs,
+      clientAuthSigningAlgValues: [...algs, 'HS256'],
       idTokenSigningAlgValues: algs,
       requestObjectSigningAlgValues: algs,
       authorizationSigningAlgValues: algs,

@@ -8,7 +8,7 @@
  * @module
  */
 import type { Config, JwsAlgorithm } from '../../config/index.js'
-import { ServerResponseError } from '../../errors.js'
+import { ServerResponseError, printable } from '../../errors.js'
 import { usesClientCertificate } from './client-auth.js'
 import { DPOP_ALGORITHMS, type DpopAlgorithm } from '../jwt/dpop.js'
 import type { KeyManagementAlgorithm } from '../../config/encryption-keys.js'
@@ -118,7 +118,7 @@ export function checkMetadata(metadata: Record<string, unknown>, config: Config)
   if (metadata.issuer !== config.issuer) {
     throw new ServerResponseError(
       'ERR_DISCOVERY_ISSUER_MISMATCH',
-      `discovery: metadata "issuer" does not equal the configured issuer "${config.issuer}"`,
+      `discovery: metadata "issuer" ${typeof metadata.issuer === 'string' ? `"${printable(metadata.issuer, 200)}"` : 'is missing and'} does not equal the configured issuer "${config.issuer}" (compared exactly, trailing slash included: set option issuer to what the server names itself if that is the server you meant)`,
     )
   }
   const aliases = mtlsAliases(metadata, config)
@@ -180,6 +180,16 @@ export function checkMetadata(metadata: Record<string, unknown>, config: Config)
   if (!authMethods.includes(config.clientAuthMethod)) {
     throw invalid(
       `"token_endpoint_auth_methods_supported" does not include "${config.clientAuthMethod}"`,
+    )
+  }
+  const secretAlgs = stringList(metadata, 'token_endpoint_auth_signing_alg_values_supported')
+  if (
+    config.clientAuthMethod === 'client_secret_jwt' &&
+    secretAlgs !== undefined &&
+    !secretAlgs.includes('HS256')
+  ) {
+    throw invalid(
+      '"token_endpoint_auth_signing_alg_values_supported" does not include "HS256", the algorithm of client_secret_jwt assertions; use client_secret_basic or client_secret_post',
     )
   }
   if (
