@@ -67,6 +67,13 @@ export interface Fapi2ProviderOptions {
   readonly revocation?: boolean
   /** Signed userinfo responses (OIDC Core §5.3.2) for every client. */
   readonly signedUserinfo?: boolean
+  /**
+   * Dynamic registration (RFC 7591) with initial access tokens that carry the `ssa` policy, and
+   * management (RFC 7592) with rotated registration access tokens.
+   */
+  readonly registration?: {
+    readonly ssaPolicy: (ctx: unknown, properties: Record<string, unknown>) => Promise<void>
+  }
 }
 
 export interface StartedFapi2Provider {
@@ -75,6 +82,8 @@ export interface StartedFapi2Provider {
   /** The mTLS alias origin, when `tls` is on. */
   readonly mtlsOrigin: string | undefined
   readonly userinfoEndpoint: string
+  /** A new initial access token carrying the `ssa` policy (with `registration`). */
+  initialAccessToken(): Promise<string>
   /** Requests per server (`main` or `mtls`) and pathname. */
   requests(server: 'main' | 'mtls', path: string): number
   close(): Promise<void>
@@ -250,6 +259,16 @@ export async function startFapi2Provider(
       clientCredentials: { enabled: options.clientCredentials === true },
       revocation: { enabled: options.revocation === true },
       jwtUserinfo: { enabled: options.signedUserinfo === true },
+      ...(options.registration === undefined
+        ? {}
+        : {
+            registration: {
+              enabled: true,
+              initialAccessToken: true,
+              policies: { ssa: options.registration.ssaPolicy },
+            },
+            registrationManagement: { enabled: true, rotateRegistrationAccessToken: true },
+          }),
       ...(options.rarTypes === undefined
         ? {}
         : {
@@ -338,6 +357,14 @@ export async function startFapi2Provider(
     provider,
     mtlsOrigin,
     userinfoEndpoint: `${issuer}/me`,
+    initialAccessToken() {
+      const Token = (
+        provider as unknown as {
+          InitialAccessToken: new (init: { policies: string[] }) => { save(): Promise<string> }
+        }
+      ).InitialAccessToken
+      return new Token({ policies: ['ssa'] }).save()
+    },
     requests: (server, path) => counts.get(`${server} ${path}`) ?? 0,
     close() {
       closed ??= Promise.all(
