@@ -330,6 +330,28 @@ export const ERROR_TABLE = Object.freeze({
     status: 502,
     message: 'the PAR or token endpoint answered 401 or 403 without an OAuth error body',
   },
+  ERR_REGISTRATION_REJECTED: {
+    kind: 'ServerResponseError',
+    status: 502,
+    message:
+      'the registration endpoint refused the registration, read, update or delete (an OAuth error such as invalid_software_statement, or 401/403)',
+  },
+  ERR_REGISTRATION_INVALID: {
+    kind: 'ServerResponseError',
+    status: 502,
+    message:
+      'the registration answer lacks client_id, or changes what the profile requires (auth method, an algorithm, the token binding, the redirect URI)',
+  },
+  ERR_REGISTRATION_STORE_UNAVAILABLE: {
+    kind: 'ServerResponseError',
+    status: 503,
+    message: 'the registration store could not be reached',
+  },
+  ERR_SOFTWARE_STATEMENT_UNAVAILABLE: {
+    kind: 'FapiError',
+    status: 502,
+    message: 'the softwareStatement function failed or did not return a compact JWT',
+  },
   ERR_PAR_RESPONSE_INVALID: {
     kind: 'ServerResponseError',
     status: 502,

@@ -47,6 +47,12 @@ export type { MemoryCoordinationOptions } from './core/coordination/memory.js'
 export { redisCoordination } from './core/coordination/redis.js'
 export type { RedisCommandClient, RedisCoordinationOptions } from './core/coordination/redis.js'
 export type { Coordination, SessionSecretKey, SessionSecretsOptions } from './config/index.js'
+export { fapiRegistration } from './registration.js'
+export type { FapiRegistration, FapiRegistrationOptions } from './registration.js'
+export { memoryRegistrations } from './core/registration/store.js'
+export type { Registration, RegistrationStore } from './core/registration/store.js'
+export { redisRegistrations } from './core/registration/redis.js'
+export type { RedisRegistrationsOptions } from './core/registration/redis.js'
 export { errorHandler } from './middleware/error-handler.js'
 export {
   CoordinationError,

@@ -110,10 +110,52 @@ describe('client authentication refused', () => {
     await expectError(await fx.browser.request('/auth/login'), 502, 'ERR_CLIENT_AUTH_REFUSED')
   })
 
-  test('a 401 invalid_client (an OAuth error) stays ERR_PAR_REJECTED', async (t) => {
+  test('RFC 6749 §5.2: a 401 invalid_client at PAR is ERR_CLIENT_AUTH_REFUSED naming the audience sent', async (t) => {
     const fx = await setup(t)
     // The server wants the endpoint URL; the client sends the issuer (the default).
     fx.as.assertionAudience = 'endpoint'
+    const answer = await fx.browser.request('/auth/login')
+    const body = (await answer.json()) as { error: string; message: string }
+    assert.equal(answer.status, 502)
+    assert.equal(body.error, 'ERR_CLIENT_AUTH_REFUSED')
+    for (const hint of [`the issuer "${fx.as.issuer}"`, 'clientAssertionAudience', 'clock']) {
+      assert.ok(body.message.includes(hint), `${hint} in: ${body.message}`)
+    }
+  })
+
+  test('RFC 6749 §5.2: a 400 invalid_client at PAR is ERR_CLIENT_AUTH_REFUSED with what to check', async (t) => {
+    const fx = await setup(t)
+    fx.as.fault('/par', () => ({ status: 400, body: { error: 'invalid_client' } }))
+    const answer = await fx.browser.request('/auth/login')
+    const body = (await answer.json()) as { error: string; message: string }
+    assert.equal(body.error, 'ERR_CLIENT_AUTH_REFUSED')
+    for (const hint of ['invalid_client', '"aud"', 'clock', 'public key', 'client_id "']) {
+      assert.ok(body.message.includes(hint), `${hint} in: ${body.message}`)
+    }
+  })
+
+  test('RFC 6749 §5.2: a 400 invalid_client at the token endpoint is ERR_CLIENT_AUTH_REFUSED naming the endpoint audience (oidc)', async (t) => {
+    const fx = await setup(t, {
+      client: {
+        profile: 'oidc',
+        clientAssertionAudience: 'endpoint',
+        pushedAuthorizationRequests: true,
+        requestObject: true,
+        responseMode: 'jwt',
+      },
+    })
+    fx.as.assertionAudience = 'endpoint'
+    fx.as.fault('/token', () => ({ status: 400, body: { error: 'invalid_client' } }))
+    const answer = await fx.browser.deliver(await login(fx))
+    const body = (await answer.json()) as { error: string; message: string }
+    assert.equal(body.error, 'ERR_CLIENT_AUTH_REFUSED')
+    assert.ok(body.message.includes(`the endpoint URL "${fx.as.issuer}/token"`), body.message)
+    assert.equal(fx.app.logins.length, 0)
+  })
+
+  test('another OAuth error at PAR (invalid_request) stays ERR_PAR_REJECTED', async (t) => {
+    const fx = await setup(t)
+    fx.as.fault('/par', () => ({ status: 400, body: { error: 'invalid_request' } }))
     await expectError(await fx.browser.request('/auth/login'), 502, 'ERR_PAR_REJECTED')
   })
 })

@@ -138,6 +138,16 @@ for (const [name, rewrite, code] of METADATA_CASES) {
   })
 }
 
+test('OIDC Discovery §4.3: the issuer mismatch message shows both issuers', async (t) => {
+  const fx = await setup(t)
+  fx.as.metadata = (m) => ({ ...m, issuer: `${String(m.issuer)}/` })
+  const answer = await fx.browser.request('/auth/login')
+  const body = (await answer.json()) as { error: string; message: string }
+  assert.equal(body.error, 'ERR_DISCOVERY_ISSUER_MISMATCH')
+  assert.ok(body.message.includes(`the issuer "${fx.as.issuer}/"`), body.message)
+  assert.ok(body.message.includes(`the configured issuer "${fx.as.issuer}"`), body.message)
+})
+
 const OUTAGES: readonly [string, Parameters<Fixture['as']['fault']>[1], number, FapiErrorCode][] = [
   [
     'HTTP 503',

@@ -147,4 +147,31 @@ describe('authorization-server faults', () => {
     await fx.as.up()
     await expectLogin(fx, await login(fx))
   })
+
+  test('an unreachable server is named by its URL, with why', async (t) => {
+    const fx = await fixture(t)
+    await fx.as.down()
+    const answer = await fx.browser.request('/auth/login')
+    const body = (await answer.json()) as { error: string; message: string }
+    assert.equal(body.error, 'ERR_AS_UNREACHABLE')
+    assert.ok(
+      body.message.includes(`${fx.as.issuer}${'/.well-known/openid-configuration'}`),
+      body.message,
+    )
+    assert.match(body.message, /connection refused/)
+    await fx.as.up()
+  })
+
+  test(
+    'a server that does not answer in time is named by its URL',
+    { timeout: 20_000 },
+    async (t) => {
+      const fx = await fixture(t)
+      fx.as.fault('/par', (r) => ({ ...r, hang: true }))
+      const answer = await fx.browser.request('/auth/login')
+      const body = (await answer.json()) as { error: string; message: string }
+      assert.equal(body.error, 'ERR_AS_TIMEOUT')
+      assert.ok(body.message.includes(`${fx.as.issuer}/par`), body.message)
+    },
+  )
 })

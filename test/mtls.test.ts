@@ -124,8 +124,9 @@ describe('mTLS client authentication and certificate-bound tokens', () => {
       client: { clientAuthMethod: 'tls_client_auth', senderConstraint: 'dpop' },
     })
     fx.as.metadata = (m) => without(m, 'mtls_endpoint_aliases')
-    // This server's main host requests no certificate, so it sees none and refuses the client.
-    await expectError(await fx.browser.request('/auth/login'), 502, 'ERR_PAR_REJECTED')
+    // This server's main host requests no certificate, so it sees none and refuses the client
+    // (invalid_client: a refused client authentication).
+    await expectError(await fx.browser.request('/auth/login'), 502, 'ERR_CLIENT_AUTH_REFUSED')
     assert.deepEqual(calls(fx, '/par'), ['main'])
   })
 

@@ -48,9 +48,12 @@ describe('the package', () => {
         'errorHandler',
         'fapiClient',
         'fapiClients',
+        'fapiRegistration',
         'isFapiError',
         'memoryCoordination',
+        'memoryRegistrations',
         'redisCoordination',
+        'redisRegistrations',
       ],
       'the public surface is deliberate: nothing internal is exported',
     )

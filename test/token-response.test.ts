@@ -31,10 +31,10 @@ const CASES: readonly Case[] = [
     code: 'ERR_TOKEN_REJECTED',
   },
   {
-    name: 'RFC 6749 §5.2: a 401 invalid_client answer is ERR_TOKEN_REJECTED',
+    name: 'RFC 6749 §5.2: a 401 invalid_client answer is ERR_CLIENT_AUTH_REFUSED',
     reply: () => ({ status: 401, body: { error: 'invalid_client' } }),
     status: 502,
-    code: 'ERR_TOKEN_REJECTED',
+    code: 'ERR_CLIENT_AUTH_REFUSED',
   },
   {
     name: 'RFC 6749 §5.1: a 500 HTML page is ERR_AS_HTTP_STATUS',

@@ -314,6 +314,7 @@ export function resolveConfig(options: FapiClientOptions): Config {
     senderConstraint: choices.senderConstraint,
     clientAuthMethod: choices.clientAuthMethod,
     clientAssertionAudience: choices.clientAssertionAudience,
+    clientSecret: security.clientSecret,
     encryption: security.encryption,
     get certificateJwk() {
       return security.tls.certificateJwk

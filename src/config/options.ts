@@ -60,7 +60,13 @@ export type SigningKeyInput =
 export type SenderConstraint = 'dpop' | 'mtls' | 'none'
 
 /** How the client authenticates at the PAR and token endpoints. */
-export type ClientAuthMethod = 'private_key_jwt' | 'tls_client_auth' | 'self_signed_tls_client_auth'
+export type ClientAuthMethod =
+  | 'private_key_jwt'
+  | 'tls_client_auth'
+  | 'self_signed_tls_client_auth'
+  | 'client_secret_basic'
+  | 'client_secret_post'
+  | 'client_secret_jwt'
 
 /**
  * The `aud` of `private_key_jwt` client assertions: `issuer` (the issuer identifier as a string,
@@ -107,9 +113,10 @@ export interface FapiClientOptions {
   /**
    * The client's private keys. `signing`: JWKs (with `kid`) or `{ kid, key: KeyObject }`.
    * `encryption`: keys that decrypt JARM responses and ID tokens (RSA-OAEP, ECDH-ES); their
-   * public halves are published by `jwks()` with `use: enc`.
+   * public halves are published by `jwks()` with `use: enc`. May be left out by a client that
+   * signs nothing (a `client_secret_*` or mTLS client without request objects).
    */
-  keys: {
+  keys?: {
     /** Required for request objects and `private_key_jwt` (the default client authentication). */
     signing?: readonly SigningKeyInput[]
     encryption?: readonly EncryptionKeyInput[]
@@ -142,8 +149,18 @@ export interface FapiClientOptions {
    * `'none'` under `oidc`. `'none'` is an explicit opt-out that FAPI does not allow.
    */
   senderConstraint?: SenderConstraint
-  /** Client authentication. Default `'private_key_jwt'`; the `tls_*` methods need `tls`. */
+  /**
+   * Client authentication. Default `'private_key_jwt'`; the `tls_*` methods need `tls`. The
+   * `client_secret_*` methods (OIDC Core §9) are for plain OpenID Connect servers: profile `oidc`
+   * only, with `clientSecret`.
+   */
   clientAuthMethod?: ClientAuthMethod
+  /**
+   * The client secret, for `clientAuthMethod` `'client_secret_basic'`, `'client_secret_post'` or
+   * `'client_secret_jwt'` (at least 32 characters for `client_secret_jwt`, the HS256 key size of
+   * RFC 7518 §3.2). Never logged, traced or shown in errors.
+   */
+  clientSecret?: string
   /**
    * The `aud` of `private_key_jwt` assertions. Default `'issuer'`; `'endpoint'` only under
    * `fapi1-advanced` and `oidc`.

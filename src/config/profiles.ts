@@ -90,6 +90,12 @@ const CLIENT_AUTH_METHODS: readonly ClientAuthMethod[] = [
   'tls_client_auth',
   'self_signed_tls_client_auth',
 ]
+/** The client secret methods (OIDC Core §9): plain OpenID Connect only, never under FAPI. */
+const CLIENT_SECRET_METHODS: readonly ClientAuthMethod[] = [
+  'client_secret_basic',
+  'client_secret_post',
+  'client_secret_jwt',
+]
 
 /** What the profile and the related options resolve to. */
 export interface ProfileChoices {
@@ -180,10 +186,16 @@ export function resolveProfile(options: FapiClientOptions): ProfileChoices {
   }
 
   const clientAuthMethod = options.clientAuthMethod ?? DEFAULTS.clientAuthMethod
-  if (!CLIENT_AUTH_METHODS.includes(clientAuthMethod)) {
+  if (CLIENT_SECRET_METHODS.includes(clientAuthMethod) && profile !== 'oidc') {
     fail(
       'clientAuthMethod',
-      `must be one of ${CLIENT_AUTH_METHODS.join(', ')} (FAPI 2.0 §5.3.3.1 (2)), got "${String(clientAuthMethod)}"`,
+      `"${clientAuthMethod}" is not allowed under profile "${profile}": FAPI requires private_key_jwt or mTLS client authentication (FAPI 2.0 §5.3.3.1 (2), FAPI 1.0 Adv §5.2.2 (14)). Client secrets are for profile "oidc" only`,
+    )
+  }
+  if (![...CLIENT_AUTH_METHODS, ...CLIENT_SECRET_METHODS].includes(clientAuthMethod)) {
+    fail(
+      'clientAuthMethod',
+      `must be one of ${CLIENT_AUTH_METHODS.join(', ')} (FAPI 2.0 §5.3.3.1 (2)), or under profile "oidc" ${CLIENT_SECRET_METHODS.join(', ')}, got "${String(clientAuthMethod)}"`,
     )
   }
 

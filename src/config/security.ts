@@ -14,6 +14,7 @@ import type { FapiClientOptions } from './options.js'
 import { bindingRule, type ProfileChoices } from './profiles.js'
 import { resolveTls, type ResolvedTls } from './tls.js'
 import { KeyRing } from './key-ring.js'
+import { ClientSecret } from './client-secret.js'
 
 /** The resolved keys and transport settings. */
 export interface ResolvedSecurity {
@@ -27,6 +28,40 @@ export interface ResolvedSecurity {
     readonly authorizationResponse: boolean
   }
   readonly tls: ResolvedTls
+  /** The client secret, for the `client_secret_*` methods only. */
+  readonly clientSecret: ClientSecret | undefined
+}
+
+/** RFC 7518 §3.2: an HS256 key of at least 256 bits. */
+const MIN_JWT_SECRET_LENGTH = 32
+
+/** The client secret: required by the `client_secret_*` methods, refused by the others. */
+function resolveClientSecret(
+  options: FapiClientOptions,
+  choices: ProfileChoices,
+): ClientSecret | undefined {
+  const method = choices.clientAuthMethod
+  const value: unknown = options.clientSecret
+  // Never echo the value in a message: it is (or may be) a secret.
+  if (!method.startsWith('client_secret_')) {
+    if (value !== undefined) {
+      fail(
+        'clientSecret',
+        `is only used by clientAuthMethod "client_secret_basic", "client_secret_post" or "client_secret_jwt" (profile "oidc"); clientAuthMethod is "${method}". Remove it`,
+      )
+    }
+    return undefined
+  }
+  if (typeof value !== 'string' || value === '') {
+    fail('clientSecret', `must be the non-empty client secret: clientAuthMethod is "${method}"`)
+  }
+  if (method === 'client_secret_jwt' && value.length < MIN_JWT_SECRET_LENGTH) {
+    fail(
+      'clientSecret',
+      `must be at least ${MIN_JWT_SECRET_LENGTH} characters for "client_secret_jwt": it is the HS256 key, which needs at least 256 bits (RFC 7518 §3.2)`,
+    )
+  }
+  return new ClientSecret(value)
 }
 
 function flag(option: string, value: unknown): boolean {
@@ -106,7 +141,11 @@ export function resolveSecurity(
       `needs "cert" and "key": tokens are bound to the client certificate (senderConstraint "mtls", ${bindingRule(choices.profile)}${options.senderConstraint === undefined ? `, the default of profile "${choices.profile}"` : ''}). Give the certificate, or set senderConstraint: "none" to opt out explicitly`,
     )
   }
-  if (choices.clientAuthMethod !== 'private_key_jwt' && !tls.clientCertificate) {
+  if (
+    (choices.clientAuthMethod === 'tls_client_auth' ||
+      choices.clientAuthMethod === 'self_signed_tls_client_auth') &&
+    !tls.clientCertificate
+  ) {
     fail(
       'tls',
       `needs "cert" and "key": clientAuthMethod "${choices.clientAuthMethod}" authenticates with the client certificate (RFC 8705 §2)`,
@@ -141,5 +180,6 @@ export function resolveSecurity(
     encryptionKeys,
     encryption,
     tls,
+    clientSecret: resolveClientSecret(options, choices),
   }
 }

@@ -40,6 +40,8 @@ export interface Fapi2Case {
   readonly alg?: 'PS256' | 'ES256' | 'RS256'
   /** The server issues rotating refresh tokens. */
   readonly refreshTokens?: boolean
+  /** The client secret registered at the server (the `client_secret_*` methods). */
+  readonly clientSecret?: string
   /** The client's clock (milliseconds). */
   readonly now?: () => number
   /** Server features beside the login's: client credentials, RAR, revocation, signed userinfo. */
@@ -88,7 +90,10 @@ export async function startFapi2Login(t: TestContext, c: Fapi2Case): Promise<Fap
   const signing = await generateJwks(alg, `portal-${alg}`)
   const method = c.clientAuthMethod ?? 'private_key_jwt'
   const tls =
-    c.tls === true || c.senderConstraint === 'mtls' || method !== 'private_key_jwt'
+    c.tls === true ||
+    c.senderConstraint === 'mtls' ||
+    method === 'tls_client_auth' ||
+    method === 'self_signed_tls_client_auth'
       ? await testCertificates()
       : undefined
   const encrypted = c.encryption?.idToken === true || c.encryption?.authorizationResponse === true
@@ -112,6 +117,7 @@ export async function startFapi2Login(t: TestContext, c: Fapi2Case): Promise<Fap
             fapi: FAPI[c.profile],
             signingAlg: alg,
             authMethod: method,
+            ...(c.clientSecret === undefined ? {} : { clientSecret: c.clientSecret }),
             binding: c.senderConstraint,
             responseModes: [c.responseMode ?? 'query', 'jwt', 'query.jwt', 'form_post.jwt'],
             requirePar: c.par !== false && c.profile !== 'oidc',
@@ -136,6 +142,7 @@ export async function startFapi2Login(t: TestContext, c: Fapi2Case): Promise<Fap
         profile: c.profile,
         senderConstraint: c.senderConstraint,
         clientAuthMethod: method,
+        ...(c.clientSecret === undefined ? {} : { clientSecret: c.clientSecret }),
         scope: 'openid profile',
         allowInsecureLoopback: true,
         ...(c.now ? { now: c.now } : {}),

@@ -31,7 +31,15 @@ export interface Fapi2Client {
   /** oidc-provider's FAPI profile for this client; none for a plain OIDC client. */
   readonly fapi: '1.0 Final' | '2.0' | undefined
   readonly signingAlg: 'PS256' | 'ES256' | 'RS256'
-  readonly authMethod?: 'private_key_jwt' | 'tls_client_auth' | 'self_signed_tls_client_auth'
+  readonly authMethod?:
+    | 'private_key_jwt'
+    | 'tls_client_auth'
+    | 'self_signed_tls_client_auth'
+    | 'client_secret_basic'
+    | 'client_secret_post'
+    | 'client_secret_jwt'
+  /** The client secret, for the `client_secret_*` methods. */
+  readonly clientSecret?: string
   readonly binding?: 'dpop' | 'mtls' | 'none'
   readonly responseModes: readonly string[]
   readonly requirePar?: boolean
@@ -59,6 +67,13 @@ export interface Fapi2ProviderOptions {
   readonly revocation?: boolean
   /** Signed userinfo responses (OIDC Core §5.3.2) for every client. */
   readonly signedUserinfo?: boolean
+  /**
+   * Dynamic registration (RFC 7591) with initial access tokens that carry the `ssa` policy, and
+   * management (RFC 7592) with rotated registration access tokens.
+   */
+  readonly registration?: {
+    readonly ssaPolicy: (ctx: unknown, properties: Record<string, unknown>) => Promise<void>
+  }
 }
 
 export interface StartedFapi2Provider {
@@ -67,6 +82,8 @@ export interface StartedFapi2Provider {
   /** The mTLS alias origin, when `tls` is on. */
   readonly mtlsOrigin: string | undefined
   readonly userinfoEndpoint: string
+  /** A new initial access token carrying the `ssa` policy (with `registration`). */
+  initialAccessToken(): Promise<string>
   /** Requests per server (`main` or `mtls`) and pathname. */
   requests(server: 'main' | 'mtls', path: string): number
   close(): Promise<void>
@@ -108,6 +125,8 @@ function clientMetadata(
     token_endpoint_auth_method: method,
     ...(method === 'private_key_jwt' ? { token_endpoint_auth_signing_alg: client.signingAlg } : {}),
     ...(method === 'tls_client_auth' ? { tls_client_auth_subject_dn: 'CN=portal' } : {}),
+    ...(method === 'client_secret_jwt' ? { token_endpoint_auth_signing_alg: 'HS256' } : {}),
+    ...(client.clientSecret === undefined ? {} : { client_secret: client.clientSecret }),
     request_object_signing_alg: client.signingAlg,
     authorization_signed_response_alg: client.signingAlg,
     id_token_signed_response_alg: client.signingAlg,
@@ -201,10 +220,13 @@ export async function startFapi2Provider(
     responseTypes: ['code'],
     clientAuthMethods: [
       'private_key_jwt',
+      'client_secret_basic',
+      'client_secret_post',
+      'client_secret_jwt',
       ...(tls ? ['tls_client_auth', 'self_signed_tls_client_auth'] : []),
     ],
     enabledJWA: {
-      clientAuthSigningAlgValues: algs,
+      clientAuthSigningAlgValues: [...algs, 'HS256'],
       idTokenSigningAlgValues: algs,
       requestObjectSigningAlgValues: algs,
       authorizationSigningAlgValues: algs,
@@ -237,6 +259,16 @@ export async function startFapi2Provider(
       clientCredentials: { enabled: options.clientCredentials === true },
       revocation: { enabled: options.revocation === true },
       jwtUserinfo: { enabled: options.signedUserinfo === true },
+      ...(options.registration === undefined
+        ? {}
+        : {
+            registration: {
+              enabled: true,
+              initialAccessToken: true,
+              policies: { ssa: options.registration.ssaPolicy },
+            },
+            registrationManagement: { enabled: true, rotateRegistrationAccessToken: true },
+          }),
       ...(options.rarTypes === undefined
         ? {}
         : {
@@ -325,6 +357,14 @@ export async function startFapi2Provider(
     provider,
     mtlsOrigin,
     userinfoEndpoint: `${issuer}/me`,
+    initialAccessToken() {
+      const Token = (
+        provider as unknown as {
+          InitialAccessToken: new (init: { policies: string[] }) => { save(): Promise<string> }
+        }
+      ).InitialAccessToken
+      return new Token({ policies: ['ssa'] }).save()
+    },
     requests: (server, path) => counts.get(`${server} ${path}`) ?? 0,
     close() {
       closed ??= Promise.all(

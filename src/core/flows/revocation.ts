@@ -6,7 +6,11 @@
  *
  * @module
  */
-import { addClientAuthentication, usesClientCertificate } from '../server/client-auth.js'
+import {
+  addClientAuthentication,
+  clientAuthenticationHeaders,
+  usesClientCertificate,
+} from '../server/client-auth.js'
 import { sendRequest } from '../transport/http.js'
 import { failureOf, log } from '../log.js'
 import type { ClientContext } from './context.js'
@@ -34,7 +38,10 @@ async function revokeOne(
     endpoint,
     {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        ...clientAuthenticationHeaders(form),
+      },
       body: form.toString(),
       ...(usesClientCertificate(config.clientAuthMethod) ? { clientCertificate: true } : {}),
     },

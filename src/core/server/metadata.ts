@@ -211,6 +211,16 @@ export function checkMetadata(metadata: Record<string, unknown>, config: Config)
       `"token_endpoint_auth_methods_supported" does not include "${config.clientAuthMethod}"`,
     )
   }
+  const secretAlgs = stringList(metadata, 'token_endpoint_auth_signing_alg_values_supported')
+  if (
+    config.clientAuthMethod === 'client_secret_jwt' &&
+    secretAlgs !== undefined &&
+    !secretAlgs.includes('HS256')
+  ) {
+    throw invalid(
+      '"token_endpoint_auth_signing_alg_values_supported" does not include "HS256", the algorithm of client_secret_jwt assertions; use client_secret_basic or client_secret_post',
+    )
+  }
   if (
     config.senderConstraint === 'mtls' &&
     metadata.tls_client_certificate_bound_access_tokens !== true

@@ -121,6 +121,7 @@ function coded(
   codes: FailureCodes,
   what: string,
   max: number,
+  url: string,
 ): ServerResponseError {
   if (cause instanceof TooLarge) {
     return new ServerResponseError(codes.tooLarge, `${what}: response over ${max} bytes`)
@@ -128,15 +129,28 @@ function coded(
   if (cause instanceof Timeout) {
     return new ServerResponseError(
       codes.timeout,
-      `${what}: ${codes.party} did not answer in time`,
+      `${what}: ${codes.party} did not answer ${safeUrl(url)} in time`,
       cause,
     )
   }
   return new ServerResponseError(
     codes.unreachable,
-    `${what}: ${codes.party} could not be reached`,
+    `${what}: ${codes.party} could not be reached at ${safeUrl(url)} (${reason(cause)})`,
     cause,
   )
+}
+
+/** Why a connection failed, in words: the system error code, never data from the server. */
+function reason(cause: unknown): string {
+  const code = (cause as { code?: unknown } | null)?.code
+  if (typeof code === 'string' && /^[A-Z0-9_]{2,40}$/.test(code)) {
+    if (code === 'ECONNREFUSED') return 'connection refused: is the server running on that port?'
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+      return `${code}: the host name did not resolve`
+    if (code === 'ECONNRESET') return 'connection reset'
+    return code
+  }
+  return 'the connection failed'
 }
 
 /**
@@ -172,7 +186,7 @@ export function sendRequest(
       settled = true
       cancelTimer()
       if (response === undefined) {
-        reject(coded(error, codes, what, options.maxResponseBytes))
+        reject(coded(error, codes, what, options.maxResponseBytes, url))
         outgoing.destroy()
       } else resolve(response)
     }

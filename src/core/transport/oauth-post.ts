@@ -2,13 +2,15 @@
  * One POST to an OAuth endpoint of the authorization server (PAR, token): the form built afresh
  * for each attempt (a new client assertion, never a reused `jti`), a DPoP proof when the login is
  * DPoP-bound, the client certificate when mTLS is used, and one retry with the server's nonce
- * after a `use_dpop_nonce` error (RFC 9449 §8, FAPI 2.0 §5.3.3.1 (8)). A 401 or 403 without an
- * OAuth error body is a refused client authentication, reported with what to check.
+ * after a `use_dpop_nonce` error (RFC 9449 §8, FAPI 2.0 §5.3.3.1 (8)). An `invalid_client` error
+ * (RFC 6749 §5.2), or a 401 or 403 without an OAuth error body, is a refused client
+ * authentication, reported with what to check for the method that was used.
  *
  * @module
  */
 import { ServerResponseError, printable } from '../../errors.js'
 import { dpopProof, type DpopKey, type DpopNonces } from '../jwt/dpop.js'
+import { clientAuthenticationChecks, clientAuthenticationHeaders } from '../server/client-auth.js'
 import { jsonObject, sendRequest, type HttpOptions } from './http.js'
 
 /** DPoP for one request: the login's key and the client's nonce cache. */
@@ -37,11 +39,9 @@ interface Answer {
   readonly status: number
   readonly headers: Readonly<Record<string, string>>
   readonly body: Record<string, unknown> | undefined
+  /** What to check if the server refused the client authentication of this attempt. */
+  readonly checks: string
 }
-
-/** What to check when a server refuses the client authentication without saying why. */
-const CLIENT_AUTH_CHECKS =
-  'check what the server expects of client assertions: their "aud" (option clientAssertionAudience: the issuer, or the endpoint URL where the profile allows it), "nbf", "iat" and "exp" within its clock, the registered public key (kid, jwks or jwks_uri) and signing algorithm (token_endpoint_auth_signing_alg); with mTLS, the registered certificate'
 
 /** Reads an OAuth error response (RFC 6749 §5.2) into a printable summary. */
 function oauthErrorSummary(body: Record<string, unknown>): string {
@@ -61,6 +61,7 @@ async function attempt(
   const headers: Record<string, string> = {
     accept: 'application/json',
     'content-type': 'application/x-www-form-urlencoded',
+    ...clientAuthenticationHeaders(form),
   }
   if (dpop !== undefined) {
     const nonce = await dpop.nonces.get(endpoint)
@@ -83,7 +84,12 @@ async function attempt(
     what,
   )
   dpop?.nonces.remember(endpoint, response.headers['dpop-nonce'])
-  return { status: response.status, headers: response.headers, body: jsonObject(response.body) }
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: jsonObject(response.body),
+    checks: clientAuthenticationChecks(form),
+  }
 }
 
 /**
@@ -108,12 +114,19 @@ export async function postOAuthForm(
     // RFC 9449 §8: the server wants a nonce it just gave; once, so a server cannot loop us.
     response = await attempt(endpoint, await form(), options, what)
   }
-  const { status, body } = response
+  const { status, body, checks } = response
   if (status === outcome.expected && body !== undefined) return body
   if ((status === 401 || status === 403) && typeof body?.error !== 'string') {
     throw new ServerResponseError(
       'ERR_CLIENT_AUTH_REFUSED',
-      `${what}: the server refused the client authentication (HTTP ${status} without an OAuth error); ${CLIENT_AUTH_CHECKS}`,
+      `${what}: the server refused the client authentication (HTTP ${status} without an OAuth error); ${checks}`,
+    )
+  }
+  if (status >= 400 && status < 500 && body?.error === 'invalid_client') {
+    // RFC 6749 §5.2: "Client authentication failed", with 400 or 401.
+    throw new ServerResponseError(
+      'ERR_CLIENT_AUTH_REFUSED',
+      `${what}: the server refused the client authentication (${oauthErrorSummary(body)}); ${checks}`,
     )
   }
   if (body === undefined) {
