@@ -6,6 +6,7 @@
 import { Child } from './ipc.js'
 import { decodePayload, type Alg, type PrivateJwk } from './jwt-node.js'
 import { LoadClient, cookieOf, type BenchRequest, type BenchResponse } from './load.js'
+import { loadBetween, sampleLoad, type Load } from './machine.js'
 import {
   countsDelta,
   type Contender,
@@ -25,6 +26,13 @@ export const children = new Set<Child>()
 export async function stopAll(): Promise<void> {
   await Promise.all([...children].map((child) => child.stop()))
   children.clear()
+}
+
+/** The pids of the bench's own processes: this one and its children. */
+export function benchPids(): number[] {
+  const pids = [process.pid]
+  for (const child of children) if (child.pid !== undefined) pids.push(child.pid)
+  return pids
 }
 
 export function killAll(): void {
@@ -117,6 +125,8 @@ export interface Measured {
   readonly storeCalls: StoreCalls
   /** The batch's window on the `process.hrtime` clock of the server, in microseconds. */
   readonly window: readonly [number, number]
+  /** The machine's load during the batch: other processes' CPU, in cores, and the load average. */
+  readonly load: Load
 }
 
 async function measure(
@@ -126,9 +136,11 @@ async function measure(
   run: () => Promise<{ wallMs: number }>,
 ): Promise<Measured> {
   const asBefore = await as.child.call<PathCounts>('counts')
+  const loadBefore = sampleLoad(benchPids())
   const before = await rp.child.call<CpuSample>('cpu')
   const { wallMs } = await run()
   const after = await rp.child.call<CpuSample>('cpu')
+  const load = loadBetween(loadBefore, sampleLoad(benchPids()))
   const asAfter = await as.child.call<PathCounts>('counts')
   return {
     n,
@@ -144,6 +156,7 @@ async function measure(
       touch: after.storeCalls.touch - before.storeCalls.touch,
     },
     window: [before.hrUs, after.hrUs],
+    load,
   }
 }
 
@@ -214,4 +227,58 @@ export function measureCallbacks(
   concurrency: number,
 ): Promise<Measured> {
   return measure(rp, as, requests.length, () => callbacks(rp, requests, concurrency))
+}
+
+/**
+ * Logged-in sessions for the `auth-*` contenders: `n` real logins and callbacks through the
+ * contender's own routes (against the bench's authorization server), the session cookie each
+ * callback leaves. Not measured.
+ */
+export async function prepareLoggedIn(
+  rp: RelyingParty,
+  as: AuthorizationServer,
+  n: number,
+  concurrency: number,
+  mint: { alg: Alg; clientId: string },
+): Promise<string[]> {
+  const prepared = await prepareCallbacks(rp, as, n, concurrency, mint)
+  const { responses } = await callbacks(rp, prepared, concurrency)
+  return responses.map((response, index) => {
+    const cookie = cookieOf(response, 'connect.sid') ?? prepared[index]?.cookie
+    if (cookie === undefined) throw new Error(`${rp.contender}: no session cookie after the login`)
+    return cookie
+  })
+}
+
+/** `n` requests to the page behind the login, cycling over the logged-in sessions; all 200. */
+export async function pages(
+  rp: RelyingParty,
+  cookies: readonly string[],
+  n: number,
+  concurrency: number,
+) {
+  const path = rp.started.resourcePath
+  if (path === null) throw new Error(`${rp.contender} has no page behind a login`)
+  if (cookies.length === 0) throw new Error(`${rp.contender}: no logged-in session`)
+  const requests = Array.from({ length: n }, (_, i) => ({
+    path,
+    cookie: cookies[i % cookies.length]!,
+  }))
+  const batch = await rp.load.batch(requests, concurrency)
+  check(
+    batch.responses,
+    `${rp.contender} page`,
+    (r) => r.status === 200 && r.body.includes('"sub"'),
+  )
+  return batch
+}
+
+export function measurePages(
+  rp: RelyingParty,
+  as: AuthorizationServer,
+  cookies: readonly string[],
+  n: number,
+  concurrency: number,
+): Promise<Measured> {
+  return measure(rp, as, n, () => pages(rp, cookies, n, concurrency))
 }
