@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net'
 import connect from 'connect'
 import express from 'express'
 import session from 'express-session'
-import { route, type RouteContext } from './contenders/context.js'
+import type { RouteContext } from './contenders/context.js'
 import { announce, serve } from './lib/ipc.js'
 import {
   STORE_METHODS,
@@ -186,21 +186,26 @@ async function start(options: RpStart): Promise<RpStarted> {
       return started('/auth/login', contender.startsWith('cb-') ? '/auth/callback' : null)
     }
     case 'auth-fapi': {
-      // Today's public API only: requiresAuth() in front, currentLogin() inside (awaited, so that
-      // the route still works should it ever answer with a promise).
+      // Today's public API only: requiresAuth() in front, currentLogin() inside. Should
+      // currentLogin() ever answer with a promise (a login kept in a server-side store), the
+      // route awaits it; while it answers at once, the route stays as synchronous as the floor's.
       const { fapiRoutes } = await import('./contenders/fapi.js')
       const { login, callback, client } = await fapiRoutes(ctx)
       app.get('/auth/login', login)
       app.all('/auth/callback', callback)
-      app.get(
-        '/me',
-        client.requiresAuth(),
-        route(async (req, res) => {
-          const current = await client.currentLogin(req)
-          if (current === undefined) throw new Error('requiresAuth() let a stranger through')
-          res.json({ sub: current.claims.sub })
-        }),
-      )
+      const send = (res: ServerResponse & { json(body: unknown): void }, current: unknown) => {
+        const claims = (current as { claims?: Record<string, unknown> } | undefined)?.claims
+        if (claims === undefined) throw new Error('requiresAuth() let a stranger through')
+        res.json({ sub: claims.sub })
+      }
+      app.get('/me', client.requiresAuth(), (req, res, next) => {
+        const current: unknown = client.currentLogin(req)
+        if (current instanceof Promise) {
+          current.then((value) => send(res, value)).catch(next)
+          return
+        }
+        send(res, current)
+      })
       return started('/auth/login', '/auth/callback', '/me')
     }
     case 'auth-bare': {

@@ -271,7 +271,9 @@ async function benchAlg(alg: Alg, processes: Processes, withAuth: boolean): Prom
     if (rp.contender === 'cb-fapi-b' && settings.slowPct > 0) {
       const base = warmUps.get('cb-fapi')
       if (base === undefined) throw new Error('--slow needs the cb-fapi contender')
-      const us = ((base.cpuUsPerReq.at(-1) ?? 0) * settings.slowPct) / 100
+      // PCT % of cb-fapi's CPU/req over its warm-up (the first batch, JIT and all, left out).
+      const us = (estimate(base.cpuUsPerReq.slice(1)).median * settings.slowPct) / 100
+      slowedBy.set(alg, us)
       await rp.child.call('slow', { us })
       progress(`${alg}: cb-fapi-b does ${us.toFixed(0)} µs more CPU per callback`)
     }
@@ -353,10 +355,17 @@ async function benchAlg(alg: Alg, processes: Processes, withAuth: boolean): Prom
     }
   }
   allBatches.push(...Object.values(batches).flat())
+  const us = slowedBy.get(alg)
+  const base = result.contenders['cb-fapi']?.cpuUsPerReq.median
+  if (us !== undefined && base !== undefined) {
+    result.slowed = { us: round(us, 1), expectedRatio: round(1 + us / base, 4) }
+  }
   return result
 }
 
 const allBatches: Measured[] = []
+/** `--slow`: the CPU µs added per callback of cb-fapi-b, by algorithm. */
+const slowedBy = new Map<Alg, number>()
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url))
 function repoPath(path: string): string {

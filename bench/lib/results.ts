@@ -62,6 +62,11 @@ export interface AlgResult {
   contenders: Partial<Record<Contender, ContenderResult>>
   ratios: Record<string, Ratio>
   sessions: Record<string, SessionSizes>
+  /**
+   * `--slow`: the CPU µs the slowed copy adds per callback, and the ratio that makes against
+   * cb-fapi's measured median (what `callback: patched or slowed / express-fapi` should read).
+   */
+  slowed?: { us: number; expectedRatio: number }
   /** The order of the contenders in each round, by group. */
   orders: Record<string, Contender[][]>
 }
@@ -167,6 +172,12 @@ export function print(alg: Alg, r: AlgResult, rounds: number): void {
       ]),
     ),
   )
+  if (r.slowed !== undefined) {
+    console.log(
+      `\n--slow: the slowed copy does ${r.slowed.us.toFixed(0)} µs more CPU per callback, ` +
+        `${r.slowed.expectedRatio.toFixed(3)} × cb-fapi's median: the ratio it should read`,
+    )
+  }
   console.log(`\n## ${alg} — raw JWT cost, CPU µs/op (one process, 4 in flight)\n`)
   console.log(
     table(
