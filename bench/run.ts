@@ -34,6 +34,7 @@ import {
   measureCallbacks,
   measureLogins,
   measurePages,
+  measureTogether,
   prepareCallbacks,
   prepareLoggedIn,
   startApp,
@@ -44,13 +45,13 @@ import {
   type Measured,
   type RelyingParty,
   type RpProcess,
+  type Side,
 } from './lib/driver.js'
 import { ALGS, generateJwkPair, type Alg } from './lib/jwt-node.js'
 import { CONTENDERS, isAuth, isCallback, isPatched, type Contender } from './lib/protocol.js'
 import { round, series, table, writeJson } from './lib/report.js'
 import {
   print,
-  ratioOf,
   summarise,
   targets,
   type AlgResult,
@@ -93,7 +94,7 @@ const settings = {
   settle: numArg(args.settle, 0.03, 0.001, 1),
   /** CPU milliseconds per warm-up batch, and at most this many batches. */
   warmUpCpuMs: 250,
-  warmUpMaxBatches: 25,
+  warmUpMaxBatches: 12,
   concurrency: Math.round(numArg(args.concurrency, smoke ? 4 : 8, 1, 64)),
   rawN: smoke ? 20 : 1000,
   /** `--slow PCT`: the `cb-fapi-b` contender does PCT % more CPU work per callback. */
@@ -281,12 +282,16 @@ async function benchAlg(alg: Alg, processes: Processes, withAuth: boolean): Prom
     const asCalls: Record<string, number> = {}
     let n: number = smoke ? SMOKE_N[group] : FIRST_N[group]
     let settled = false
+    let lastAsCallsPerReq: Record<string, number> = {}
     const maxBatches = smoke ? 1 : settings.warmUpMaxBatches
     while (perReq.length < maxBatches && !settled) {
       const measured = await (await prepare(rp, n))()
       perReq.push(round(measured.cpuUsPerReq, 1))
       for (const [path, count] of Object.entries(measured.asCalls))
         asCalls[path] = (asCalls[path] ?? 0) + count
+      lastAsCallsPerReq = Object.fromEntries(
+        Object.entries(measured.asCalls).map(([path, count]) => [path, count / measured.n]),
+      )
       n = sizeFor(settings.warmUpCpuMs, measured.cpuUsPerReq)
       const [previous, last] = [perReq.at(-2), perReq.at(-1)]
       settled =
@@ -295,7 +300,13 @@ async function benchAlg(alg: Alg, processes: Processes, withAuth: boolean): Prom
         last !== undefined &&
         Math.abs(last / previous - 1) <= settings.settle
     }
-    const warmUp = { batches: perReq.length, settled, cpuUsPerReq: perReq, asCalls }
+    const warmUp = {
+      batches: perReq.length,
+      settled,
+      cpuUsPerReq: perReq,
+      asCalls,
+      lastAsCallsPerReq,
+    }
     warmUps.set(rp.contender, warmUp)
     const size = smoke ? SMOKE_N[group] : sizeFor(settings.cpuMs, perReq.at(-1) ?? 1000)
     sizes.set(rp.contender, size)
@@ -305,29 +316,57 @@ async function benchAlg(alg: Alg, processes: Processes, withAuth: boolean): Prom
     )
   }
 
-  // Rounds: each group's contenders once per round, in a shuffled order; a group's callbacks
-  // are all prepared before the round, so that its measurements follow each other closely.
+  // Rounds: every pair of a ratio, both sides measured over the same seconds, the pairs of a
+  // round in a shuffled order, which side starts first alternating.
   const random = generator(settings.seed + ALGS.indexOf(alg))
+  const byName = new Map<Contender, RelyingParty>(rps.map((rp) => [rp.contender, rp]))
+  const pairs = RATIOS.filter(([, top, bottom]) => byName.has(top) && byName.has(bottom))
   const batches: Partial<Record<Contender, Measured[]>> = {}
-  const orders: Record<string, Contender[][]> = {}
-  for (const group of ['login', 'callback', 'auth'] as const) {
-    const members = rps.filter((rp) => groupOf(rp.contender) === group)
-    if (members.length === 0) continue
-    for (let r = 1; r <= settings.rounds; r++) {
-      const order = shuffled(members, random)
-      ;(orders[group] ??= []).push(order.map((rp) => rp.contender))
-      const ready: Ready[] = []
-      for (const rp of order) ready.push(await prepare(rp, sizes.get(rp.contender) ?? 10))
-      for (const [index, rp] of order.entries()) {
-        const measured = await ready[index]!()
-        ;(batches[rp.contender] ??= []).push(measured)
+  const ratioSamples = new Map<string, number[]>()
+  const orders: string[][] = []
+  const requestsFor = async (rp: RelyingParty): Promise<Side> => {
+    const n = sizes.get(rp.contender) ?? 10
+    const group = groupOf(rp.contender)
+    if (group === 'callback') {
+      return {
+        rp,
+        kind: 'callback',
+        requests: await prepareCallbacks(rp, as, n, concurrency, mint),
       }
-      for (const rp of order) {
+    }
+    if (group === 'auth') {
+      const cookies = loggedIn.get(rp.contender) ?? []
+      const path = rp.started.resourcePath ?? '/me'
+      const requests = Array.from({ length: n }, (_, i) => ({
+        path,
+        cookie: cookies[i % cookies.length]!,
+      }))
+      return { rp, kind: 'page', requests }
+    }
+    const requests = Array.from({ length: n }, () => ({ path: rp.started.loginPath }))
+    return { rp, kind: 'login', requests }
+  }
+  for (let r = 1; r <= settings.rounds; r++) {
+    const order = shuffled(pairs, random)
+    orders.push(order.map(([name]) => name))
+    for (const [index, [name, top, bottom]] of order.entries()) {
+      const topFirst = (r + index) % 2 === 0
+      const first = byName.get(topFirst ? top : bottom)!
+      const second = byName.get(topFirst ? bottom : top)!
+      const sides: [Side, Side] = [await requestsFor(first), await requestsFor(second)]
+      const [a, b] = await measureTogether(as, sides, concurrency)
+      const [mTop, mBottom] = topFirst ? [a, b] : [b, a]
+      ;(batches[top] ??= []).push(mTop)
+      ;(batches[bottom] ??= []).push(mBottom)
+      const samples = ratioSamples.get(name) ?? []
+      samples.push(mTop.cpuUsPerReq / mBottom.cpuUsPerReq)
+      ratioSamples.set(name, samples)
+      for (const rp of [first, second]) {
         const failures = await rp.child.call<number>('failures')
         if (failures > 0) throw new Error(`${rp.contender}: ${failures} server-side failures`)
       }
-      progress(`${alg}: ${group} round ${r}/${settings.rounds} done`)
     }
+    progress(`${alg}: round ${r}/${settings.rounds} done (${pairs.length} pairs)`)
   }
 
   const sessions: Record<string, SessionSizes> = {}
@@ -348,10 +387,15 @@ async function benchAlg(alg: Alg, processes: Processes, withAuth: boolean): Prom
       batches[contender] ?? [],
     )
   }
-  for (const [name, top, bottom, target] of RATIOS) {
-    const value = ratioOf(batches, top, bottom)
-    if (value !== undefined) {
-      result.ratios[name] = { top, bottom, estimate: value, ...(target ? { target } : {}) }
+  for (const [name, top, bottom, target] of pairs) {
+    const samples = ratioSamples.get(name)
+    if (samples !== undefined) {
+      result.ratios[name] = {
+        top,
+        bottom,
+        estimate: estimate(samples),
+        ...(target ? { target } : {}),
+      }
     }
   }
   allBatches.push(...Object.values(batches).flat())
@@ -377,13 +421,12 @@ function printSmoke(results: Partial<Record<Alg, AlgResult>>): void {
   const rows: string[][] = []
   for (const [alg, r] of Object.entries(results)) {
     for (const [contender, c] of Object.entries(r.contenders)) {
-      const requests = c.n * settings.rounds + c.warmUp.batches * c.n
-      rows.push([alg, contender, c.label, String(requests), 'worked'])
+      rows.push([alg, contender, c.label, 'worked'])
     }
-    rows.push([alg, 'raw crypto probe', '', String(Object.keys(r.raw).length), 'worked'])
+    rows.push([alg, 'raw crypto probe', `${Object.keys(r.raw).length} operations`, 'worked'])
   }
   console.log('\n## Smoke: every contender ran end to end\n')
-  console.log(table(['alg', 'contender', '', 'requests', ''], rows))
+  console.log(table(['alg', 'contender', '', ''], rows))
   console.log(
     '\n(--smoke: tiny batches, one round; no ratio is computed and nothing is judged.' +
       ' `npm run bench` measures.)',

@@ -273,6 +273,75 @@ export async function pages(
   return batch
 }
 
+/** One side of a measurement of two contenders at once. */
+export interface Side {
+  readonly rp: RelyingParty
+  readonly kind: 'login' | 'callback' | 'page'
+  readonly requests: readonly BenchRequest[]
+}
+
+/**
+ * Two contenders measured over the same seconds: both batches start together, and when the first
+ * one is done the other sends no further request (its requests in flight complete). Each
+ * server's CPU is sampled before and after, so each side's CPU/req covers only requests that
+ * completed, and both sides saw the same machine, whatever the other tenants did meanwhile.
+ */
+export async function measureTogether(
+  as: AuthorizationServer,
+  sides: readonly [Side, Side],
+  concurrency: number,
+): Promise<[Measured, Measured]> {
+  const loadBefore = sampleLoad(benchPids())
+  const asBefore = await as.child.call<PathCounts>('counts')
+  const before = await Promise.all(sides.map((side) => side.rp.child.call<CpuSample>('cpu')))
+  let done = false
+  const batches = await Promise.all(
+    sides.map((side) =>
+      side.rp.load
+        .batch(side.requests, concurrency, () => done)
+        .finally(() => {
+          done = true
+        }),
+    ),
+  )
+  const after = await Promise.all(sides.map((side) => side.rp.child.call<CpuSample>('cpu')))
+  const asAfter = await as.child.call<PathCounts>('counts')
+  const load = loadBetween(loadBefore, sampleLoad(benchPids()))
+  const asCalls = countsDelta(asBefore, asAfter)
+  const measured = (i: 0 | 1): Measured => {
+    const side = sides[i]
+    const { responses, wallMs } = batches[i]!
+    const what = `${side.rp.contender} ${side.kind}`
+    if (side.kind === 'page') {
+      check(responses, what, (r) => r.status === 200 && r.body.includes('"sub"'))
+    } else if (side.kind === 'callback') {
+      check(responses, what, (r) => r.status === 303 && r.location === '/')
+    } else {
+      check(responses, what, isLoginRedirect)
+    }
+    const n = Math.max(1, responses.length)
+    const [b, a] = [before[i]!, after[i]!]
+    return {
+      n,
+      cpuUsPerReq: (a.cpuUs - b.cpuUs) / n,
+      mainUsPerReq: (a.mainUs - b.mainUs) / n,
+      mainWaitUsPerReq: (a.mainWaitUs - b.mainWaitUs) / n,
+      rps: (n * 1000) / wallMs,
+      // The authorization server's requests of both sides together.
+      asCalls,
+      storeCalls: {
+        get: a.storeCalls.get - b.storeCalls.get,
+        set: a.storeCalls.set - b.storeCalls.set,
+        destroy: a.storeCalls.destroy - b.storeCalls.destroy,
+        touch: a.storeCalls.touch - b.storeCalls.touch,
+      },
+      window: [b.hrUs, a.hrUs],
+      load,
+    }
+  }
+  return [measured(0), measured(1)]
+}
+
 export function measurePages(
   rp: RelyingParty,
   as: AuthorizationServer,

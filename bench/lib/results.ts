@@ -25,6 +25,8 @@ export interface WarmUp {
   readonly cpuUsPerReq: readonly number[]
   /** Authorization server requests during the warm-up, by path. */
   readonly asCalls: PathCounts
+  /** Authorization server requests per request in the last warm-up batch (JIT settled). */
+  readonly lastAsCallsPerReq: PathCounts
 }
 
 export interface ContenderResult {
@@ -37,11 +39,13 @@ export interface ContenderResult {
   /** Main thread only (Linux schedstat); the rest is threadpool crypto, GC and compiler threads. */
   mainUsPerReq: Series
   rps: Series
-  /** Authorization server requests per measured request, all paths. */
+  /**
+   * Authorization server requests per request, all paths, in the last warm-up batch (the
+   * measured batches run two contenders at once, and the server's counts are of both).
+   */
   asCallsPerReq: number
   /** Of which discovery and JWKS. */
   discoveryJwksCallsPerReq: number
-  asCallsByPath: PathCounts
   /** Session store round trips per measured request, by method (0 without express-session). */
   storeCallsPerReq: StoreCalls
   /** Their sum. */
@@ -51,7 +55,7 @@ export interface ContenderResult {
 export interface Ratio {
   readonly top: Contender
   readonly bottom: Contender
-  /** Per round: CPU/req of `top` over CPU/req of `bottom` measured in the same round. */
+  /** Per round: CPU/req of `top` over CPU/req of `bottom`, both measured over the same seconds. */
   readonly estimate: Estimate
   /** The target, if this ratio has one: `≤ value` or `> value`. */
   readonly target?: { readonly op: '<=' | '>'; readonly value: number }
@@ -67,8 +71,8 @@ export interface AlgResult {
    * cb-fapi's measured median (what `callback: patched or slowed / express-fapi` should read).
    */
   slowed?: { us: number; expectedRatio: number }
-  /** The order of the contenders in each round, by group. */
-  orders: Record<string, Contender[][]>
+  /** The order of the pairs (ratio names) in each round. */
+  orders: string[][]
 }
 
 function sumCounts(counts: PathCounts, paths?: readonly string[]): number {
@@ -83,14 +87,11 @@ export function summarise(
   warmUp: WarmUp,
   batches: readonly Measured[],
 ): ContenderResult {
-  const total: PathCounts = {}
   const store: StoreCalls = { get: 0, set: 0, destroy: 0, touch: 0 }
   let requests = 0
   for (const batch of batches) {
     requests += batch.n
     for (const method of STORE_METHODS) store[method] += batch.storeCalls[method]
-    for (const [path, count] of Object.entries(batch.asCalls))
-      total[path] = (total[path] ?? 0) + count
   }
   const per = (value: number) => round(value / Math.max(1, requests), 3)
   return {
@@ -100,9 +101,11 @@ export function summarise(
     cpuUsPerReq: estimate(batches.map((b) => b.cpuUsPerReq)),
     mainUsPerReq: series(batches.map((b) => b.mainUsPerReq)),
     rps: series(batches.map((b) => b.rps)),
-    asCallsPerReq: per(sumCounts(total)),
-    discoveryJwksCallsPerReq: per(sumCounts(total, [DISCOVERY_PATH, JWKS_PATH])),
-    asCallsByPath: total,
+    asCallsPerReq: round(sumCounts(warmUp.lastAsCallsPerReq), 3),
+    discoveryJwksCallsPerReq: round(
+      sumCounts(warmUp.lastAsCallsPerReq, [DISCOVERY_PATH, JWKS_PATH]),
+      3,
+    ),
     storeCallsPerReq: {
       get: per(store.get),
       set: per(store.set),
@@ -111,18 +114,6 @@ export function summarise(
     },
     storeRoundTripsPerReq: per(STORE_METHODS.reduce((sum, method) => sum + store[method], 0)),
   }
-}
-
-/** Per-round ratios of CPU/req, `top` over `bottom`, both measured in the same round. */
-export function ratioOf(
-  batches: Partial<Record<Contender, Measured[]>>,
-  top: Contender,
-  bottom: Contender,
-): Estimate | undefined {
-  const a = batches[top]
-  const b = batches[bottom]
-  if (a === undefined || b === undefined) return undefined
-  return estimate(a.map((batch, i) => batch.cpuUsPerReq / (b[i]?.cpuUsPerReq ?? Number.NaN)))
 }
 
 /** `4 (get 1, destroy 1, set 2)`: store round trips per request, the methods that were called. */
@@ -145,7 +136,7 @@ export function print(alg: Alg, r: AlgResult, rounds: number): void {
         'req/s',
         'n/batch',
         'warm-up',
-        'AS calls/req',
+        'AS calls/req (warm-up)',
         'store calls/req',
       ],
       Object.values(r.contenders).map((c) => [
