@@ -34,7 +34,7 @@ import {
   measureCallbacks,
   measureLogins,
   measurePages,
-  measureTogether,
+  measureInterleaved,
   prepareCallbacks,
   prepareLoggedIn,
   startApp,
@@ -95,6 +95,8 @@ const settings = {
   /** CPU milliseconds per warm-up batch, and at most this many batches. */
   warmUpCpuMs: 250,
   warmUpMaxBatches: 12,
+  /** Slices per side of a pair's measurement, run A B B A A B B A … */
+  chunks: smoke ? 1 : 8,
   concurrency: Math.round(numArg(args.concurrency, smoke ? 4 : 8, 1, 64)),
   rawN: smoke ? 20 : 1000,
   /** `--slow PCT`: the `cb-fapi-b` contender does PCT % more CPU work per callback. */
@@ -354,7 +356,7 @@ async function benchAlg(alg: Alg, processes: Processes, withAuth: boolean): Prom
       const first = byName.get(topFirst ? top : bottom)!
       const second = byName.get(topFirst ? bottom : top)!
       const sides: [Side, Side] = [await requestsFor(first), await requestsFor(second)]
-      const [a, b] = await measureTogether(as, sides, concurrency)
+      const [a, b] = await measureInterleaved(as, sides, concurrency, settings.chunks)
       const [mTop, mBottom] = topFirst ? [a, b] : [b, a]
       ;(batches[top] ??= []).push(mTop)
       ;(batches[bottom] ??= []).push(mBottom)

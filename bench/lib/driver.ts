@@ -281,65 +281,84 @@ export interface Side {
 }
 
 /**
- * Two contenders measured over the same seconds: both batches start together, and when the first
- * one is done the other sends no further request (its requests in flight complete). Each
- * server's CPU is sampled before and after, so each side's CPU/req covers only requests that
- * completed, and both sides saw the same machine, whatever the other tenants did meanwhile.
+ * Two contenders measured finely interleaved: each side's requests are cut into `chunks` slices,
+ * run alone one after the other in the order A B B A A B B A … (so that a steady drift of the
+ * machine's speed weighs on both alike), each slice bracketed by CPU samples of its server. The
+ * result of a side is its CPU over all its slices, per request.
  */
-export async function measureTogether(
+export async function measureInterleaved(
   as: AuthorizationServer,
   sides: readonly [Side, Side],
   concurrency: number,
+  chunks: number,
 ): Promise<[Measured, Measured]> {
-  const loadBefore = sampleLoad(benchPids())
-  const asBefore = await as.child.call<PathCounts>('counts')
-  const before = await Promise.all(sides.map((side) => side.rp.child.call<CpuSample>('cpu')))
-  let done = false
-  const batches = await Promise.all(
-    sides.map((side) =>
-      side.rp.load
-        .batch(side.requests, concurrency, () => done)
-        .finally(() => {
-          done = true
+  const slices = sides.map((side) => {
+    const size = Math.ceil(side.requests.length / chunks)
+    return Array.from({ length: chunks }, (_, i) =>
+      side.requests.slice(i * size, (i + 1) * size),
+    ).filter((slice) => slice.length > 0)
+  })
+  const parts: [Measured[], Measured[]] = [[], []]
+  const steps = Math.max(slices[0]!.length, slices[1]!.length)
+  for (let i = 0; i < steps; i++) {
+    const order: Array<0 | 1> = i % 2 === 0 ? [0, 1] : [1, 0]
+    for (const s of order) {
+      const slice = slices[s]![i]
+      if (slice === undefined) continue
+      const side = sides[s]
+      const ok = (responses: readonly BenchResponse[]) => {
+        const what = `${side.rp.contender} ${side.kind}`
+        if (side.kind === 'page') {
+          check(responses, what, (r) => r.status === 200 && r.body.includes('"sub"'))
+        } else if (side.kind === 'callback') {
+          check(responses, what, (r) => r.status === 303 && r.location === '/')
+        } else {
+          check(responses, what, isLoginRedirect)
+        }
+      }
+      parts[s].push(
+        await measure(side.rp, as, slice.length, async () => {
+          const batch = await side.rp.load.batch(slice, concurrency)
+          ok(batch.responses)
+          return batch
         }),
-    ),
-  )
-  const after = await Promise.all(sides.map((side) => side.rp.child.call<CpuSample>('cpu')))
-  const asAfter = await as.child.call<PathCounts>('counts')
-  const load = loadBetween(loadBefore, sampleLoad(benchPids()))
-  const asCalls = countsDelta(asBefore, asAfter)
-  const measured = (i: 0 | 1): Measured => {
-    const side = sides[i]
-    const { responses, wallMs } = batches[i]!
-    const what = `${side.rp.contender} ${side.kind}`
-    if (side.kind === 'page') {
-      check(responses, what, (r) => r.status === 200 && r.body.includes('"sub"'))
-    } else if (side.kind === 'callback') {
-      check(responses, what, (r) => r.status === 303 && r.location === '/')
-    } else {
-      check(responses, what, isLoginRedirect)
-    }
-    const n = Math.max(1, responses.length)
-    const [b, a] = [before[i]!, after[i]!]
-    return {
-      n,
-      cpuUsPerReq: (a.cpuUs - b.cpuUs) / n,
-      mainUsPerReq: (a.mainUs - b.mainUs) / n,
-      mainWaitUsPerReq: (a.mainWaitUs - b.mainWaitUs) / n,
-      rps: (n * 1000) / wallMs,
-      // The authorization server's requests of both sides together.
-      asCalls,
-      storeCalls: {
-        get: a.storeCalls.get - b.storeCalls.get,
-        set: a.storeCalls.set - b.storeCalls.set,
-        destroy: a.storeCalls.destroy - b.storeCalls.destroy,
-        touch: a.storeCalls.touch - b.storeCalls.touch,
-      },
-      window: [b.hrUs, a.hrUs],
-      load,
+      )
     }
   }
-  return [measured(0), measured(1)]
+  return [combine(parts[0]), combine(parts[1])]
+}
+
+/** Several measured slices of one contender as one measurement. */
+function combine(parts: readonly Measured[]): Measured {
+  const n = parts.reduce((sum, m) => sum + m.n, 0)
+  const total = (pick: (m: Measured) => number) =>
+    parts.reduce((sum, m) => sum + pick(m) * m.n, 0) / n
+  const asCalls: PathCounts = {}
+  for (const m of parts) {
+    for (const [path, count] of Object.entries(m.asCalls))
+      asCalls[path] = (asCalls[path] ?? 0) + count
+  }
+  const sum = (pick: (m: Measured) => number) => parts.reduce((s, m) => s + pick(m), 0)
+  const wallMs = sum((m) => (m.n * 1000) / m.rps)
+  return {
+    n,
+    cpuUsPerReq: total((m) => m.cpuUsPerReq),
+    mainUsPerReq: total((m) => m.mainUsPerReq),
+    mainWaitUsPerReq: total((m) => m.mainWaitUsPerReq),
+    rps: (n * 1000) / wallMs,
+    asCalls,
+    storeCalls: {
+      get: sum((m) => m.storeCalls.get),
+      set: sum((m) => m.storeCalls.set),
+      destroy: sum((m) => m.storeCalls.destroy),
+      touch: sum((m) => m.storeCalls.touch),
+    },
+    window: [parts[0]?.window[0] ?? 0, parts.at(-1)?.window[1] ?? 0],
+    load: {
+      otherCores: total((m) => m.load.otherCores),
+      loadavg1: parts.at(-1)?.load.loadavg1 ?? Number.NaN,
+    },
+  }
 }
 
 export function measurePages(
