@@ -34,6 +34,7 @@ import {
   measureCallbacks,
   measureLogins,
   measurePages,
+  lowOf,
   measureInterleaved,
   prepareCallbacks,
   prepareLoggedIn,
@@ -324,7 +325,7 @@ async function benchAlg(alg: Alg, processes: Processes, withAuth: boolean): Prom
   const byName = new Map<Contender, RelyingParty>(rps.map((rp) => [rp.contender, rp]))
   const pairs = RATIOS.filter(([, top, bottom]) => byName.has(top) && byName.has(bottom))
   const batches: Partial<Record<Contender, Measured[]>> = {}
-  const ratioSamples = new Map<string, number[]>()
+  const ratioSamples = new Map<string, { low: number[]; overall: number[] }>()
   const orders: string[][] = []
   const requestsFor = async (rp: RelyingParty): Promise<Side> => {
     const n = sizes.get(rp.contender) ?? 10
@@ -360,8 +361,9 @@ async function benchAlg(alg: Alg, processes: Processes, withAuth: boolean): Prom
       const [mTop, mBottom] = topFirst ? [a, b] : [b, a]
       ;(batches[top] ??= []).push(mTop)
       ;(batches[bottom] ??= []).push(mBottom)
-      const samples = ratioSamples.get(name) ?? []
-      samples.push(mTop.cpuUsPerReq / mBottom.cpuUsPerReq)
+      const samples = ratioSamples.get(name) ?? { low: [], overall: [] }
+      samples.low.push(lowOf(mTop) / lowOf(mBottom))
+      samples.overall.push(mTop.cpuUsPerReq / mBottom.cpuUsPerReq)
       ratioSamples.set(name, samples)
       for (const rp of [first, second]) {
         const failures = await rp.child.call<number>('failures')
@@ -395,7 +397,8 @@ async function benchAlg(alg: Alg, processes: Processes, withAuth: boolean): Prom
       result.ratios[name] = {
         top,
         bottom,
-        estimate: estimate(samples),
+        estimate: estimate(samples.low),
+        overall: estimate(samples.overall),
         ...(target ? { target } : {}),
       }
     }

@@ -127,6 +127,8 @@ export interface Measured {
   readonly window: readonly [number, number]
   /** The machine's load during the batch: other processes' CPU, in cores, and the load average. */
   readonly load: Load
+  /** An interleaved measurement's CPU µs/req in each of its slices, in order. */
+  readonly slices?: readonly number[]
 }
 
 async function measure(
@@ -328,6 +330,17 @@ export async function measureInterleaved(
   return [combine(parts[0]), combine(parts[1])]
 }
 
+/**
+ * The low estimate of a side's CPU/req: the second-lowest of its slices. Other processes only
+ * ever add to a slice's CPU (cold caches, a busy sibling hyperthread), never take from it, so the
+ * slices least disturbed are the closest to the code's own cost; the second-lowest rather than
+ * the lowest, so that one lucky slice (one without a scavenge) does not decide.
+ */
+export function lowOf(m: Measured): number {
+  const sorted = [...(m.slices ?? [m.cpuUsPerReq])].sort((a, b) => a - b)
+  return sorted[Math.min(1, sorted.length - 1)] ?? m.cpuUsPerReq
+}
+
 /** Several measured slices of one contender as one measurement. */
 function combine(parts: readonly Measured[]): Measured {
   const n = parts.reduce((sum, m) => sum + m.n, 0)
@@ -358,6 +371,7 @@ function combine(parts: readonly Measured[]): Measured {
       otherCores: total((m) => m.load.otherCores),
       loadavg1: parts.at(-1)?.load.loadavg1 ?? Number.NaN,
     },
+    slices: parts.map((m) => m.cpuUsPerReq),
   }
 }
 

@@ -55,8 +55,13 @@ export interface ContenderResult {
 export interface Ratio {
   readonly top: Contender
   readonly bottom: Contender
-  /** Per round: CPU/req of `top` over CPU/req of `bottom`, both measured over the same seconds. */
+  /**
+   * Per round: the low CPU/req of `top` over that of `bottom` (each side's second-lowest slice,
+   * see `lowOf`); the targets are judged by it.
+   */
   readonly estimate: Estimate
+  /** Per round: all of `top`'s slices' CPU per request over all of `bottom`'s. */
+  readonly overall: Estimate
   /** The target, if this ratio has one: `≤ value` or `> value`. */
   readonly target?: { readonly op: '<=' | '>'; readonly value: number }
 }
@@ -154,11 +159,13 @@ export function print(alg: Alg, r: AlgResult, rounds: number): void {
   console.log(`\n## ${alg} — ratios of CPU/req (per round; median [95 % interval], ±half-width)\n`)
   console.log(
     table(
-      ['ratio', 'median [95 % interval]', '±', 'rounds'],
+      ['ratio', 'low slices', '±', 'all slices', '±', 'rounds'],
       Object.entries(r.ratios).map(([name, v]) => [
         name,
         fmtEstimate(v.estimate),
         `${(v.estimate.halfWidth * 100).toFixed(1)} %`,
+        fmtEstimate(v.overall),
+        `${(v.overall.halfWidth * 100).toFixed(1)} %`,
         String(v.estimate.samples.length),
       ]),
     ),
