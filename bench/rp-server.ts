@@ -273,6 +273,24 @@ serve(
         )
       }),
     failures: () => failures,
+    /**
+     * Empties the session stores (every login leaves a session behind; tens of thousands of them
+     * would make each garbage collection dearer as a run goes on, and unevenly between
+     * contenders), then collects the garbage, so that every measurement starts from the same
+     * heap. Logged-in sessions of the `auth-*` contenders are kept.
+     */
+    reset: async (args) => {
+      const { keep } = (args ?? {}) as { keep?: boolean }
+      if (keep !== true) {
+        await Promise.all(
+          [...stores.values()].map(
+            (store) => new Promise<void>((resolve) => store.clear(() => resolve())),
+          ),
+        )
+      }
+      ;(globalThis as { gc?: () => void }).gc?.()
+      return null
+    },
     /** `--slow`: the extra CPU microseconds per callback of this (`-b`) process. */
     slow: (args) => {
       const { us } = args as { us: number }

@@ -356,6 +356,11 @@ async function benchAlg(alg: Alg, processes: Processes, withAuth: boolean): Prom
       const topFirst = (r + index) % 2 === 0
       const first = byName.get(topFirst ? top : bottom)!
       const second = byName.get(topFirst ? bottom : top)!
+      // Both servers start from an empty session store and a collected heap; then the pair's
+      // callbacks are prepared (their pending logins are the only sessions in the store).
+      for (const rp of [first, second]) {
+        await rp.child.call('reset', { keep: groupOf(rp.contender) === 'auth' })
+      }
       const sides: [Side, Side] = [await requestsFor(first), await requestsFor(second)]
       const [a, b] = await measureInterleaved(as, sides, concurrency, settings.chunks)
       const [mTop, mBottom] = topFirst ? [a, b] : [b, a]

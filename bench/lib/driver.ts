@@ -62,7 +62,8 @@ export async function startRpProcess(
   contender: Contender,
   nodeFlags: string[] = [],
 ): Promise<RpProcess> {
-  const child = Child.start(contender, RP_SCRIPT, [], nodeFlags)
+  // --expose-gc: `reset` collects the garbage before each measurement.
+  const child = Child.start(contender, RP_SCRIPT, [], ['--expose-gc', ...nodeFlags])
   children.add(child)
   await child.ready()
   return { contender, child }
