@@ -3,18 +3,19 @@
  * callback and authenticated page against the floors (hand-written routes doing only the
  * unavoidable work) and against the libraries users would pick instead.
  *
- * The instrument:
+ * The instrument (docs/performance.md says why each part is there):
  * - every contender is a server in a process of its own, driven over keep-alive HTTP from this
  *   process; a measurement is the CPU time of that server process (`process.cpuUsage()` sampled
  *   inside it before and after a batch: all threads, libuv threadpool included) per request;
  * - each contender first warms up in batches until its CPU/req settles: two successive batches
- *   within `--settle` (3 %) of each other;
- * - a measured batch is sized from the warm-up to cost `--cpu-ms` (1000 ms) of CPU, so that a GC
- *   pause or a scheduler hiccup is a small part of it;
- * - a round measures every contender of a group (login, callback, authenticated page) once, in
- *   a shuffled order (seeded, `--seed`); a ratio is taken between two measurements of the same
- *   round, and over `--rounds` (9) rounds the median is given with its 95 % interval (the
- *   median's order-statistic interval);
+ *   within `--settle` (3 %) of each other, at most 12 batches;
+ * - a ratio's two contenders are measured as a pair: before it both servers empty their session
+ *   stores and collect the garbage; each side's requests (sized from the warm-up to cost
+ *   `--cpu-ms`, 1000 ms, of CPU) are cut into 8 slices run alone in the order A B B A A B B A …;
+ * - a round measures every pair once, in a shuffled order (seeded, `--seed`); a round's ratio is
+ *   top's second-lowest slice over bottom's (other processes only add CPU to a slice), the ratio
+ *   over all slices beside it; over `--rounds` (9) rounds the median is given with its 95 %
+ *   interval (the median's order-statistic interval), and the targets are judged by it;
  * - the machine's load is sampled during every batch: the CPU other processes used, and the
  *   load average.
  *
