@@ -1,6 +1,7 @@
 /**
- * `node --import tsx bench/profile.ts [--alg PS256] [--n 3000] [--cb-n 1500]`: where the time
- * goes. Runs express-fapi's login and callback, and the node-crypto floors for comparison, each
+ * `node --import tsx bench/profile.ts [--alg PS256] [--n 3000] [--cb-n 1500] [--page-n 20000]
+ * [--contenders login-fapi,…]`: where the time goes. Runs express-fapi's login, callback and
+ * authenticated page, and the floors for comparison, each
  * in a server process started with `node --cpu-prof`, and summarises the samples taken inside the
  * measured batches only (warm-up and callback preparation excluded): self time by origin, the
  * top functions, and the on-stack time of express-fapi's own functions.
@@ -16,7 +17,10 @@ import {
   logins,
   measureCallbacks,
   measureLogins,
+  measurePages,
+  pages,
   prepareCallbacks,
+  prepareLoggedIn,
   startApp,
   startAuthorizationServer,
   startRpProcess,
@@ -24,7 +28,7 @@ import {
   type Measured,
 } from './lib/driver.js'
 import { ALGS, generateJwkPair, type Alg } from './lib/jwt-node.js'
-import type { Contender } from './lib/protocol.js'
+import { CONTENDERS, isAuth, type Contender } from './lib/protocol.js'
 import { table, writeJson } from './lib/report.js'
 
 const { values: args } = parseArgs({
@@ -32,6 +36,8 @@ const { values: args } = parseArgs({
     alg: { type: 'string', default: 'PS256' },
     n: { type: 'string', default: '3000' },
     'cb-n': { type: 'string', default: '1500' },
+    'page-n': { type: 'string', default: '20000' },
+    contenders: { type: 'string' },
     'fapi-src': { type: 'string' },
     dir: { type: 'string' },
   },
@@ -40,6 +46,7 @@ const alg = args.alg as Alg
 if (!ALGS.includes(alg)) throw new Error(`unknown alg ${String(args.alg)}`)
 const n = Math.min(50_000, Math.max(10, Number(args.n)))
 const cbN = Math.min(20_000, Math.max(10, Number(args['cb-n'])))
+const pageN = Math.min(200_000, Math.max(10, Number(args['page-n'])))
 const chunk = 250
 const concurrency = 8
 const fapiSrc = args['fapi-src'] ?? fileURLToPath(new URL('../src', import.meta.url))
@@ -57,7 +64,12 @@ process.on('SIGINT', () => {
   process.exit(130)
 })
 
-const contenders: Contender[] = ['login-fapi', 'login-node', 'cb-fapi', 'cb-node']
+const contenders = (
+  args.contenders ?? 'login-fapi,login-node,cb-fapi,cb-node,auth-fapi,auth-bare'
+).split(',') as Contender[]
+for (const contender of contenders) {
+  if (!CONTENDERS.includes(contender)) throw new Error(`unknown contender ${contender}`)
+}
 
 async function main(): Promise<void> {
   const as = await startAuthorizationServer()
@@ -82,7 +94,11 @@ async function main(): Promise<void> {
   for (const process of rps) {
     const rp = await startApp(process, options)
     const batches: Measured[] = []
-    if (rp.started.callbackPath === null) {
+    if (isAuth(rp.contender)) {
+      const cookies = await prepareLoggedIn(rp, as, 16, concurrency, mint)
+      await pages(rp, cookies, 3000, concurrency)
+      batches.push(await measurePages(rp, as, cookies, pageN, concurrency))
+    } else if (rp.started.callbackPath === null) {
       await logins(rp, 300, concurrency)
       batches.push(await measureLogins(rp, as, n, concurrency))
     } else {

@@ -30,6 +30,38 @@ const servers: Server[] = []
 const stores = new Map<string, session.MemoryStore>()
 let failures = 0
 
+/**
+ * `--slow PCT`: CPU microseconds of extra work per callback of the `-b` contender, a spin loop
+ * calibrated once (iterations per microsecond), so that the same work is added every time.
+ */
+let slowUs = 0
+let itersPerUs = 0
+let spinSink = 0
+
+function spinLoop(iterations: number): number {
+  let x = spinSink | 1
+  for (let i = 0; i < iterations; i++) x = (Math.imul(x, 1103515245) + 12345) | 0
+  return x
+}
+
+/** Iterations per microsecond: the fastest of several timed runs (a preempted run is slower). */
+function calibrateSpin(): number {
+  let best = Infinity
+  for (let run = 0; run < 15; run++) {
+    const start = process.hrtime.bigint()
+    spinSink = spinLoop(2_000_000)
+    best = Math.min(best, Number(process.hrtime.bigint() - start) / 1000)
+  }
+  return 2_000_000 / best
+}
+
+function slowed<T extends (...args: never[]) => unknown>(handler: T): T {
+  return ((...args: Parameters<T>) => {
+    if (slowUs > 0) spinSink = spinLoop(Math.round(slowUs * itersPerUs))
+    return handler(...args)
+  }) as T
+}
+
 /** Every call express-session makes into the stores of this process, by method. */
 const storeCalls: StoreCalls = { get: 0, set: 0, destroy: 0, touch: 0 }
 
@@ -104,16 +136,20 @@ async function start(options: RpStart): Promise<RpStarted> {
     })
     server.on('request', app as unknown as RequestListener)
     const callbackPath = contender === 'cb-connect' ? '/auth/callback' : null
-    return { origin, loginPath: '/auth/login', callbackPath }
+    return { origin, loginPath: '/auth/login', callbackPath, resourcePath: null }
   }
   const app = express()
-  const started = (loginPath: string, callbackPath: string | null): RpStarted => {
+  const started = (
+    loginPath: string,
+    callbackPath: string | null,
+    resourcePath: string | null = null,
+  ): RpStarted => {
     app.use((err: unknown, _req: IncomingMessage, res: ServerResponse, _next: () => void) => {
       void _next
       failed(err, res)
     })
     server.on('request', app)
-    return { origin, loginPath, callbackPath }
+    return { origin, loginPath, callbackPath, resourcePath }
   }
   // Each contender's modules are loaded only in its own process.
   if (contender === 'login-eoc') {
@@ -143,8 +179,49 @@ async function start(options: RpStart): Promise<RpStarted> {
       const { fapiRoutes } = await import('./contenders/fapi.js')
       const routes = await fapiRoutes(ctx)
       app.get('/auth/login', routes.login)
-      app.all('/auth/callback', routes.callback)
+      app.all(
+        '/auth/callback',
+        contender === 'cb-fapi-b' ? slowed(routes.callback) : routes.callback,
+      )
       return started('/auth/login', contender.startsWith('cb-') ? '/auth/callback' : null)
+    }
+    case 'auth-fapi': {
+      // Today's public API only: requiresAuth() in front, currentLogin() inside. Should
+      // currentLogin() ever answer with a promise (a login kept in a server-side store), the
+      // route awaits it; while it answers at once, the route stays as synchronous as the floor's.
+      const { fapiRoutes } = await import('./contenders/fapi.js')
+      const { login, callback, client } = await fapiRoutes(ctx)
+      app.get('/auth/login', login)
+      app.all('/auth/callback', callback)
+      const send = (res: ServerResponse & { json(body: unknown): void }, current: unknown) => {
+        const claims = (current as { claims?: Record<string, unknown> } | undefined)?.claims
+        if (claims === undefined) throw new Error('requiresAuth() let a stranger through')
+        res.json({ sub: claims.sub })
+      }
+      app.get('/me', client.requiresAuth(), (req, res, next) => {
+        const current: unknown = client.currentLogin(req)
+        if (current instanceof Promise) {
+          current.then((value) => send(res, value)).catch(next)
+          return
+        }
+        send(res, current)
+      })
+      return started('/auth/login', '/auth/callback', '/me')
+    }
+    case 'auth-bare': {
+      const { floorCallback } = await import('./contenders/floor.js')
+      const routes = await floorCallback('node', ctx)
+      app.get('/auth/login', routes.login)
+      app.get('/auth/callback', routes.callback)
+      app.get('/me', (req, res) => {
+        const user = req.session.user
+        if (user === undefined) {
+          res.status(401).type('text').send('login required')
+          return
+        }
+        res.json({ sub: user.claims.sub })
+      })
+      return started('/auth/login', '/auth/callback', '/me')
     }
     case 'cb-node':
     case 'cb-jose': {
@@ -196,6 +273,31 @@ serve(
         )
       }),
     failures: () => failures,
+    /**
+     * Empties the session stores (every login leaves a session behind; tens of thousands of them
+     * would make each garbage collection dearer as a run goes on, and unevenly between
+     * contenders), then collects the garbage, so that every measurement starts from the same
+     * heap. Logged-in sessions of the `auth-*` contenders are kept.
+     */
+    reset: async (args) => {
+      const { keep } = (args ?? {}) as { keep?: boolean }
+      if (keep !== true) {
+        await Promise.all(
+          [...stores.values()].map(
+            (store) => new Promise<void>((resolve) => store.clear(() => resolve())),
+          ),
+        )
+      }
+      ;(globalThis as { gc?: () => void }).gc?.()
+      return null
+    },
+    /** `--slow`: the extra CPU microseconds per callback of this (`-b`) process. */
+    slow: (args) => {
+      const { us } = args as { us: number }
+      if (itersPerUs === 0) itersPerUs = calibrateSpin()
+      slowUs = us
+      return { us, itersPerUs }
+    },
   },
   async () => {
     for (const server of servers) {

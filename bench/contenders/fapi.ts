@@ -14,7 +14,7 @@ export type FapiMiddleware = ReturnType<Fapi.FapiClient['login']>
 /** express-fapi from `ctx.fapiSrc` (the repo's `src`, or a patched copy to measure a change). */
 export async function fapiRoutes(
   ctx: RouteContext,
-): Promise<{ login: FapiMiddleware; callback: FapiMiddleware }> {
+): Promise<{ login: FapiMiddleware; callback: FapiMiddleware; client: Fapi.FapiClient }> {
   const url = pathToFileURL(join(ctx.fapiSrc, 'index.ts')).href
   const fapi = (await import(url)) as typeof Fapi
   const auth = fapi.fapiClient({
@@ -30,5 +30,5 @@ export async function fapiRoutes(
     allowInsecureLoopback: true,
   })
   await auth.ready()
-  return { login: auth.login(), callback: auth.callback() }
+  return { login: auth.login(), callback: auth.callback(), client: auth }
 }

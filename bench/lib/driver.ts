@@ -6,6 +6,7 @@
 import { Child } from './ipc.js'
 import { decodePayload, type Alg, type PrivateJwk } from './jwt-node.js'
 import { LoadClient, cookieOf, type BenchRequest, type BenchResponse } from './load.js'
+import { loadBetween, sampleLoad, type Load } from './machine.js'
 import {
   countsDelta,
   type Contender,
@@ -25,6 +26,13 @@ export const children = new Set<Child>()
 export async function stopAll(): Promise<void> {
   await Promise.all([...children].map((child) => child.stop()))
   children.clear()
+}
+
+/** The pids of the bench's own processes: this one and its children. */
+export function benchPids(): number[] {
+  const pids = [process.pid]
+  for (const child of children) if (child.pid !== undefined) pids.push(child.pid)
+  return pids
 }
 
 export function killAll(): void {
@@ -54,7 +62,8 @@ export async function startRpProcess(
   contender: Contender,
   nodeFlags: string[] = [],
 ): Promise<RpProcess> {
-  const child = Child.start(contender, RP_SCRIPT, [], nodeFlags)
+  // --expose-gc: `reset` collects the garbage before each measurement.
+  const child = Child.start(contender, RP_SCRIPT, [], ['--expose-gc', ...nodeFlags])
   children.add(child)
   await child.ready()
   return { contender, child }
@@ -117,6 +126,10 @@ export interface Measured {
   readonly storeCalls: StoreCalls
   /** The batch's window on the `process.hrtime` clock of the server, in microseconds. */
   readonly window: readonly [number, number]
+  /** The machine's load during the batch: other processes' CPU, in cores, and the load average. */
+  readonly load: Load
+  /** An interleaved measurement's CPU µs/req in each of its slices, in order. */
+  readonly slices?: readonly number[]
 }
 
 async function measure(
@@ -126,9 +139,11 @@ async function measure(
   run: () => Promise<{ wallMs: number }>,
 ): Promise<Measured> {
   const asBefore = await as.child.call<PathCounts>('counts')
+  const loadBefore = sampleLoad(benchPids())
   const before = await rp.child.call<CpuSample>('cpu')
   const { wallMs } = await run()
   const after = await rp.child.call<CpuSample>('cpu')
+  const load = loadBetween(loadBefore, sampleLoad(benchPids()))
   const asAfter = await as.child.call<PathCounts>('counts')
   return {
     n,
@@ -144,6 +159,7 @@ async function measure(
       touch: after.storeCalls.touch - before.storeCalls.touch,
     },
     window: [before.hrUs, after.hrUs],
+    load,
   }
 }
 
@@ -214,4 +230,158 @@ export function measureCallbacks(
   concurrency: number,
 ): Promise<Measured> {
   return measure(rp, as, requests.length, () => callbacks(rp, requests, concurrency))
+}
+
+/**
+ * Logged-in sessions for the `auth-*` contenders: `n` real logins and callbacks through the
+ * contender's own routes (against the bench's authorization server), the session cookie each
+ * callback leaves. Not measured.
+ */
+export async function prepareLoggedIn(
+  rp: RelyingParty,
+  as: AuthorizationServer,
+  n: number,
+  concurrency: number,
+  mint: { alg: Alg; clientId: string },
+): Promise<string[]> {
+  const prepared = await prepareCallbacks(rp, as, n, concurrency, mint)
+  const { responses } = await callbacks(rp, prepared, concurrency)
+  return responses.map((response, index) => {
+    const cookie = cookieOf(response, 'connect.sid') ?? prepared[index]?.cookie
+    if (cookie === undefined) throw new Error(`${rp.contender}: no session cookie after the login`)
+    return cookie
+  })
+}
+
+/** `n` requests to the page behind the login, cycling over the logged-in sessions; all 200. */
+export async function pages(
+  rp: RelyingParty,
+  cookies: readonly string[],
+  n: number,
+  concurrency: number,
+) {
+  const path = rp.started.resourcePath
+  if (path === null) throw new Error(`${rp.contender} has no page behind a login`)
+  if (cookies.length === 0) throw new Error(`${rp.contender}: no logged-in session`)
+  const requests = Array.from({ length: n }, (_, i) => ({
+    path,
+    cookie: cookies[i % cookies.length]!,
+  }))
+  const batch = await rp.load.batch(requests, concurrency)
+  check(
+    batch.responses,
+    `${rp.contender} page`,
+    (r) => r.status === 200 && r.body.includes('"sub"'),
+  )
+  return batch
+}
+
+/** One side of a measurement of two contenders at once. */
+export interface Side {
+  readonly rp: RelyingParty
+  readonly kind: 'login' | 'callback' | 'page'
+  readonly requests: readonly BenchRequest[]
+}
+
+/**
+ * Two contenders measured finely interleaved: each side's requests are cut into `chunks` slices,
+ * run alone one after the other in the order A B B A A B B A … (so that a steady drift of the
+ * machine's speed weighs on both alike), each slice bracketed by CPU samples of its server. The
+ * result of a side is its CPU over all its slices, per request.
+ */
+export async function measureInterleaved(
+  as: AuthorizationServer,
+  sides: readonly [Side, Side],
+  concurrency: number,
+  chunks: number,
+): Promise<[Measured, Measured]> {
+  const slices = sides.map((side) => {
+    const size = Math.ceil(side.requests.length / chunks)
+    return Array.from({ length: chunks }, (_, i) =>
+      side.requests.slice(i * size, (i + 1) * size),
+    ).filter((slice) => slice.length > 0)
+  })
+  const parts: [Measured[], Measured[]] = [[], []]
+  const steps = Math.max(slices[0]!.length, slices[1]!.length)
+  for (let i = 0; i < steps; i++) {
+    const order: Array<0 | 1> = i % 2 === 0 ? [0, 1] : [1, 0]
+    for (const s of order) {
+      const slice = slices[s]![i]
+      if (slice === undefined) continue
+      const side = sides[s]
+      const ok = (responses: readonly BenchResponse[]) => {
+        const what = `${side.rp.contender} ${side.kind}`
+        if (side.kind === 'page') {
+          check(responses, what, (r) => r.status === 200 && r.body.includes('"sub"'))
+        } else if (side.kind === 'callback') {
+          check(responses, what, (r) => r.status === 303 && r.location === '/')
+        } else {
+          check(responses, what, isLoginRedirect)
+        }
+      }
+      parts[s].push(
+        await measure(side.rp, as, slice.length, async () => {
+          const batch = await side.rp.load.batch(slice, concurrency)
+          ok(batch.responses)
+          return batch
+        }),
+      )
+    }
+  }
+  return [combine(parts[0]), combine(parts[1])]
+}
+
+/**
+ * The low estimate of a side's CPU/req: the second-lowest of its slices. Other processes only
+ * ever add to a slice's CPU (cold caches, a busy sibling hyperthread), never take from it, so the
+ * slices least disturbed are the closest to the code's own cost; the second-lowest rather than
+ * the lowest, so that one lucky slice (one without a scavenge) does not decide.
+ */
+export function lowOf(m: Measured): number {
+  const sorted = [...(m.slices ?? [m.cpuUsPerReq])].sort((a, b) => a - b)
+  return sorted[Math.min(1, sorted.length - 1)] ?? m.cpuUsPerReq
+}
+
+/** Several measured slices of one contender as one measurement. */
+function combine(parts: readonly Measured[]): Measured {
+  const n = parts.reduce((sum, m) => sum + m.n, 0)
+  const total = (pick: (m: Measured) => number) =>
+    parts.reduce((sum, m) => sum + pick(m) * m.n, 0) / n
+  const asCalls: PathCounts = {}
+  for (const m of parts) {
+    for (const [path, count] of Object.entries(m.asCalls))
+      asCalls[path] = (asCalls[path] ?? 0) + count
+  }
+  const sum = (pick: (m: Measured) => number) => parts.reduce((s, m) => s + pick(m), 0)
+  const wallMs = sum((m) => (m.n * 1000) / m.rps)
+  return {
+    n,
+    cpuUsPerReq: total((m) => m.cpuUsPerReq),
+    mainUsPerReq: total((m) => m.mainUsPerReq),
+    mainWaitUsPerReq: total((m) => m.mainWaitUsPerReq),
+    rps: (n * 1000) / wallMs,
+    asCalls,
+    storeCalls: {
+      get: sum((m) => m.storeCalls.get),
+      set: sum((m) => m.storeCalls.set),
+      destroy: sum((m) => m.storeCalls.destroy),
+      touch: sum((m) => m.storeCalls.touch),
+    },
+    window: [parts[0]?.window[0] ?? 0, parts.at(-1)?.window[1] ?? 0],
+    load: {
+      otherCores: total((m) => m.load.otherCores),
+      loadavg1: parts.at(-1)?.load.loadavg1 ?? Number.NaN,
+    },
+    slices: parts.map((m) => m.cpuUsPerReq),
+  }
+}
+
+export function measurePages(
+  rp: RelyingParty,
+  as: AuthorizationServer,
+  cookies: readonly string[],
+  n: number,
+  concurrency: number,
+): Promise<Measured> {
+  return measure(rp, as, n, () => pages(rp, cookies, n, concurrency))
 }

@@ -69,23 +69,25 @@ export class LoadClient {
 
   /**
    * Sends every request, at most `concurrency` at a time, and returns the answers in order and
-   * the wall time in milliseconds.
+   * the wall time in milliseconds. When `stop()` turns true, no further request is sent: the
+   * answers are then those of the requests sent, all of them complete.
    */
   async batch(
     requests: readonly BenchRequest[],
     concurrency: number,
+    stop: () => boolean = () => false,
   ): Promise<{ responses: BenchResponse[]; wallMs: number }> {
     const responses: BenchResponse[] = new Array<BenchResponse>(requests.length)
     let next = 0
     const started = performance.now()
     const worker = async () => {
-      while (next < requests.length) {
+      while (next < requests.length && !stop()) {
         const index = next++
         responses[index] = await this.get(requests[index]!)
       }
     }
     await Promise.all(Array.from({ length: Math.min(concurrency, requests.length) }, worker))
-    return { responses, wallMs: performance.now() - started }
+    return { responses: responses.slice(0, next), wallMs: performance.now() - started }
   }
 
   close(): void {

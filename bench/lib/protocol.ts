@@ -7,7 +7,9 @@ import type { Alg, PrivateJwk } from './jwt-node.js'
 /**
  * The relying-party contenders, in the order each round measures them (a ratio's two sides
  * next to each other). `login-*` serve only a login; `cb-*` a login and a callback. The `-b`
- * ones run a patched copy of express-fapi's sources (`--compare DIR`), to measure a change.
+ * ones run a patched copy of express-fapi's sources (`--compare DIR`), or the same sources made
+ * slower on purpose (`--slow PCT`), to measure a change. `auth-*` serve a page behind a login: the
+ * request every logged-in user makes, over and over.
  */
 export const CONTENDERS = [
   'login-nosig',
@@ -23,11 +25,17 @@ export const CONTENDERS = [
   'cb-connect',
   'cb-fapi-b',
   'cb-jose',
+  'auth-bare',
+  'auth-fapi',
 ] as const
 export type Contender = (typeof CONTENDERS)[number]
 
 export function isCallback(contender: Contender): boolean {
   return contender.startsWith('cb-')
+}
+
+export function isAuth(contender: Contender): boolean {
+  return contender.startsWith('auth-')
 }
 
 export function isPatched(contender: Contender): boolean {
@@ -48,6 +56,8 @@ export const LABELS: Readonly<Record<Contender, string>> = {
   'cb-fapi': 'express-fapi callback()',
   'cb-connect': 'express-fapi callback() on Connect 3',
   'cb-fapi-b': 'express-fapi callback(), patched copy',
+  'auth-bare': 'floor: express-session route reading the user',
+  'auth-fapi': 'express-fapi requiresAuth() + currentLogin()',
 }
 
 /** `start` command of a relying-party server. */
@@ -66,6 +76,8 @@ export interface RpStarted {
   readonly origin: string
   readonly loginPath: string
   readonly callbackPath: string | null
+  /** The page behind a login (`auth-*` contenders), else null. */
+  readonly resourcePath: string | null
 }
 
 /** A CPU and clock sample inside a child. */
