@@ -162,16 +162,14 @@ describe('authorization-server faults', () => {
     await fx.as.up()
   })
 
-  test(
-    'a server that does not answer in time is named by its URL',
-    { timeout: 20_000 },
-    async (t) => {
-      const fx = await fixture(t)
-      fx.as.fault('/par', (r) => ({ ...r, hang: true }))
-      const answer = await fx.browser.request('/auth/login')
-      const body = (await answer.json()) as { error: string; message: string }
-      assert.equal(body.error, 'ERR_AS_TIMEOUT')
-      assert.ok(body.message.includes(`${fx.as.issuer}/par`), body.message)
-    },
-  )
+  test('a server that does not answer in time is named by its URL', async (t) => {
+    const fx = await fixture(t)
+    const hang = FAULTS[0]
+    assert.ok(hang?.hang === true)
+    fx.as.fault('/par', hang.reply)
+    const answer = await answered(fx, hang, '/par', fx.browser.request('/auth/login'))
+    const body = (await answer.json()) as { error: string; message: string }
+    assert.equal(body.error, 'ERR_AS_TIMEOUT')
+    assert.ok(body.message.includes(`${fx.as.issuer}/par`), body.message)
+  })
 })

@@ -92,7 +92,7 @@ describe('signing key rotation', () => {
     fx.app.client.updateKeys({ signing: [newKey, { ...oldKey, state: 'retiring' }] })
     const landed = await fx.browser.deliver(pending)
     const body = (await landed.json()) as { error: string }
-    assert.equal(body.error, 'ERR_TOKEN_REJECTED', 'the server still caches the old JWKS')
+    assert.equal(body.error, 'ERR_CLIENT_AUTH_REFUSED', 'the server still caches the old JWKS')
     await serverCacheExpires(fx)
     const again = await fx.browser.deliver(await fx.authorize())
     assert.equal(again.status, 200, await again.clone().text())
