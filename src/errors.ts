@@ -512,6 +512,11 @@ export const ERROR_TABLE = Object.freeze({
     status: 503,
     message: 'another instance did not finish in time the work this request waits for',
   },
+  ERR_GRANT_STORE_UNAVAILABLE: {
+    kind: 'CoordinationError',
+    status: 503,
+    message: 'the grant store could not be used (unreachable, too slow, or full)',
+  },
   ERR_RESOURCE_INTERACTION_ID_MISMATCH: {
     kind: 'ServerResponseError',
     status: 502,

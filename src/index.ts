@@ -43,6 +43,12 @@ export type { MemoryCoordinationOptions } from './core/coordination/memory.js'
 export { redisCoordination } from './core/coordination/redis.js'
 export type { RedisCommandClient, RedisCoordinationOptions } from './core/coordination/redis.js'
 export type { Coordination, SessionSecretKey, SessionSecretsOptions } from './config/index.js'
+export { memoryGrantStore } from './core/grants/memory.js'
+export type { MemoryGrantStoreOptions } from './core/grants/memory.js'
+export { redisGrantStore } from './core/grants/redis.js'
+export type { RedisGrantStoreOptions } from './core/grants/redis.js'
+export type { GrantQuery, GrantRecord, GrantStatus, GrantStore } from './config/grants.js'
+export type { ActiveGrant, EndedGrant, Grant, GrantTokens } from './core/grants/record.js'
 export { errorHandler } from './middleware/error-handler.js'
 export {
   CoordinationError,

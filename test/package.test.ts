@@ -49,7 +49,9 @@ describe('the package', () => {
         'fapiClients',
         'isFapiError',
         'memoryCoordination',
+        'memoryGrantStore',
         'redisCoordination',
+        'redisGrantStore',
       ],
       'the public surface is deliberate: nothing internal is exported',
     )
