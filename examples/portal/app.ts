@@ -148,8 +148,8 @@ export function createPortal(options: PortalOptions): express.Express {
     const started = traces.get(traceId ?? '')?.find((event) => event.type === 'login.started')
     return started?.type === 'login.started' ? started.responseMode : undefined
   }
-  // The trace id of each stored login, by its `loginId` (the app's session data is renewed at
-  // each login, the library's logins are kept: this is how a bank linked earlier keeps its trace).
+  // The trace id of each grant, by its id (the app's session data is renewed at each login,
+  // the library's grants are kept: this is how a bank linked earlier keeps its trace).
   const traceOfLogin = new Map<string, string>()
 
   const common = {
@@ -172,7 +172,7 @@ export function createPortal(options: PortalOptions): express.Express {
   })
   const bankA = banks.client('bank-a')
   const linked = (req: Request) => banks.currentLogins(req)
-  const signedIn = (req: Request) => Object.keys(linked(req)).length > 0
+  const signedIn = async (req: Request) => Object.keys(await linked(req)).length > 0
 
   const app = express()
   app.disable('x-powered-by')
@@ -195,18 +195,18 @@ export function createPortal(options: PortalOptions): express.Express {
     res.type('css').set('Cache-Control', 'public, max-age=600').send(STYLESHEET)
   })
 
-  app.get('/', (req, res) => {
-    const [login] = Object.values(linked(req))
+  app.get('/', async (req, res) => {
+    const [login] = Object.values(await linked(req))
     const name = login === undefined ? undefined : String(login.claims.name ?? login.claims.sub)
     res.send(homePage({ name, defaultMode: options.defaultResponseMode }))
   })
 
-  app.get('/connect', (req, res) => {
+  app.get('/connect', async (req, res) => {
     res.set('Cache-Control', 'no-store')
     res.send(
       connectPage({
-        linked: Object.keys(linked(req)),
-        signedIn: signedIn(req),
+        linked: Object.keys(await linked(req)),
+        signedIn: await signedIn(req),
         payment: DEMO_PAYMENT,
       }),
     )
@@ -261,16 +261,13 @@ export function createPortal(options: PortalOptions): express.Express {
             : options.defaultResponseMode) as ResponseMode,
       },
       callback: {
-        onLogin: (req: Request, res: Response, { claims, returnTo, traceId }) => {
+        onLogin: (req: Request, res: Response, { grantId, returnTo, traceId }) => {
           if (traceId !== undefined) {
             req.session.traceId = traceId
-            const login = Object.values(linked(req)).find(({ issuer }) => issuer === claims.iss)
-            if (login?.loginId !== undefined) {
-              traceOfLogin.set(login.loginId, traceId)
-              for (const id of traceOfLogin.keys()) {
-                if (traceOfLogin.size <= 1000) break
-                traceOfLogin.delete(id)
-              }
+            traceOfLogin.set(grantId, traceId)
+            for (const id of traceOfLogin.keys()) {
+              if (traceOfLogin.size <= 1000) break
+              traceOfLogin.delete(id)
             }
           }
           res.redirect(303, returnTo)
@@ -281,27 +278,26 @@ export function createPortal(options: PortalOptions): express.Express {
   app.get('/.well-known/jwks.json', bankA.jwks())
   // Logging out ends the portal's session, so every bank's link; the browser then signs out at
   // the first linked bank.
-  app.post('/auth/logout', (req, res, next) => {
-    const [first] = Object.keys(linked(req))
+  app.post('/auth/logout', async (req, res, next) => {
+    const [first] = Object.keys(await linked(req))
     banks.client(first ?? 'bank-a').logout()(req, res, next)
   })
 
   // Signed in: at least one bank linked. Otherwise a login at bank A.
   const loginAtBankA = bankA.requiresAuth()
   const requiresAnyBank: RequestHandler = (req, res, next) => {
-    if (signedIn(req)) next()
-    else loginAtBankA(req, res, next)
+    signedIn(req).then((yes) => (yes ? next() : loginAtBankA(req, res, next)), next)
   }
 
-  app.get('/account', requiresAnyBank, (req, res) => {
+  app.get('/account', requiresAnyBank, async (req, res) => {
     res.set('Cache-Control', 'no-store')
-    const logins = linked(req)
+    const logins = await linked(req)
     res.send(
       accountPage({
         banks: BANKS.flatMap(({ id, name }) => {
           const login = logins[id]
           if (login === undefined) return []
-          const traceId = traceOfLogin.get(login.loginId ?? '')
+          const traceId = traceOfLogin.get(login.id)
           return [{ id, name, login, responseMode: modeOf(traceId) }]
         }),
         now: Date.now(),
@@ -314,22 +310,22 @@ export function createPortal(options: PortalOptions): express.Express {
     res.send(tracePage({ events: traces.get(req.session.traceId ?? '') ?? [] }))
   })
 
-  app.use((req, res) => {
+  app.use(async (req, res) => {
     res.status(404).send(
       errorPage({
         code: 'NOT_FOUND',
         sentence: 'There is no such page.',
-        signedIn: signedIn(req),
+        signedIn: await signedIn(req),
       }),
     )
   })
 
-  const onError: ErrorRequestHandler = (err: unknown, req, res, next) => {
+  const onError: ErrorRequestHandler = async (err: unknown, req, res, next) => {
     if (res.headersSent) {
       next(err)
       return
     }
-    const loggedIn = signedIn(req)
+    const loggedIn = await signedIn(req).catch(() => false)
     res.set('Cache-Control', 'no-store')
     if (err instanceof FapiError) {
       res

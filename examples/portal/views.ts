@@ -1,7 +1,7 @@
 /**
  * The portal's pages, server-rendered with escaped template literals.
  */
-import type { AuthorizationDetail, FapiEvent, ResponseMode, SessionLogin } from '../../src/index.js'
+import type { ActiveGrant, AuthorizationDetail, FapiEvent, ResponseMode } from '../../src/index.js'
 import { html, type SafeHtml } from '../shared/html.js'
 
 /** The response modes the portal offers, all at its one callback, `/auth/callback`. */
@@ -153,7 +153,7 @@ function detailText(detail: AuthorizationDetail): string {
 export interface LinkedBank {
   readonly id: string
   readonly name: string
-  readonly login: SessionLogin
+  readonly login: ActiveGrant
   readonly responseMode: string | undefined
 }
 
@@ -193,7 +193,7 @@ function bankSection(bank: LinkedBank, now: number): SafeHtml {
         }
       </dd>
       <dt>Linked</dt>
-      <dd>${new Date(login.loggedInAt).toISOString()}</dd>
+      <dd>${new Date(login.createdAt).toISOString()}</dd>
     </dl>
     <h3>ID token claims</h3>
     <table class="claims" id="claims-${id}">
