@@ -23,6 +23,7 @@ import { createRouter, type RouterPaths } from './middleware/router.js'
 import { currentGrant, grantIdOf } from './middleware/grants.js'
 import { registerNamespace, requireSession } from './middleware/session.js'
 import { createLogout } from './middleware/logout.js'
+import { createBackchannelLogout } from './middleware/backchannel-logout.js'
 import { createRefresh, type Refresh } from './middleware/refresh.js'
 import { toFapiError } from './errors.js'
 import { createFetchResource, type FetchResource } from './middleware/resource.js'
@@ -193,6 +194,20 @@ export interface FapiClient {
    */
   logout(): Middleware
   /**
+   * The back-channel logout route (OpenID Connect Back-Channel Logout 1.0): mount it for POST at
+   * the URL registered as the client's `backchannel_logout_uri` (`router()` mounts it at
+   * `/auth/backchannel-logout`). A valid logout token ends the grants it names (by `sid` or
+   * `sub`) on every instance: those users' sessions are logged out at their next request.
+   * Answers 200, or 400 `{ error: 'ERR_LOGOUT_TOKEN_*', message }`.
+   *
+   * @example
+   * ```ts
+   * app.post('/auth/backchannel-logout', auth.backchannelLogout())
+   * ```
+   * @see OpenID Connect Back-Channel Logout 1.0 §2.5, §2.6, §2.8
+   */
+  backchannelLogout(): Middleware
+  /**
    * The client's public keys as a JWKS, for the server's `jwks_uri` of this client: signing keys,
    * encryption keys (`use: enc`), and the client certificate under `self_signed_tls_client_auth`.
    */
@@ -349,6 +364,7 @@ export function fapiClient(options: FapiClientOptions): FapiClient {
           callback: createCallback<Req, Res>(core, routeOptions.callback),
           logout: createLogout(core),
           jwks,
+          backchannelLogout: createBackchannelLogout([core]),
         },
         paths,
       ),
@@ -364,6 +380,7 @@ export function fapiClient(options: FapiClientOptions): FapiClient {
       handler?: LoginHandler<Req, Res> | CallbackOptions<Req, Res>,
     ) => createCallback(core, handler),
     jwks: () => jwks,
+    backchannelLogout: () => createBackchannelLogout([core]),
     requiresAuth: (guardOptions?: RequiresAuthOptions) => createRequiresAuth(core, guardOptions),
     logout: () => createLogout(core),
     fetchResource: createFetchResource(core),

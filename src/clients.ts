@@ -11,6 +11,9 @@ import type { FapiClientOptions } from './config/index.js'
 import type { ActiveGrant } from './core/grants/record.js'
 import type { RevocationOutcome } from './core/flows/revocation.js'
 import { unlinkGrant } from './middleware/unlink.js'
+import { createBackchannelLogout } from './middleware/backchannel-logout.js'
+import { requestPath } from './middleware/http.js'
+import { ROUTER_DEFAULTS } from './middleware/router.js'
 import { FapiConfigError } from './errors.js'
 import type { CallbackOptions, LoginHandler } from './middleware/callback.js'
 import type { Middleware } from './middleware/http.js'
@@ -98,6 +101,7 @@ export function fapiClients(
   servers: Readonly<Record<string, FapiClientOptions>>,
   settings: FapiClientsOptions = {},
 ): FapiClients {
+  void settings
   if (typeof servers !== 'object' || servers === null || Object.keys(servers).length === 0) {
     throw new FapiConfigError('express-fapi: fapiClients() needs at least one server, by name')
   }
@@ -155,9 +159,19 @@ export function fapiClients(
           callback: false,
           logout: false,
           jwks: false,
+          backchannelLogout: false,
         }),
       }))
-      return createServersRouter(members, options.select ?? serverParameter)
+      const servers = createServersRouter(members, options.select ?? serverParameter)
+      // One back-channel logout route for every server: the logout token's iss picks one.
+      const backchannel = createBackchannelLogout(members.map((member) => member.core))
+      return function fapiClientsRouter(req, res, next) {
+        if (req.method === 'POST' && requestPath(req) === ROUTER_DEFAULTS.backchannelLogout) {
+          backchannel(req, res, next)
+          return
+        }
+        servers(req, res, next)
+      }
     },
     async currentLogins(req: IncomingMessage): Promise<Readonly<Record<string, ActiveGrant>>> {
       const logins: Record<string, ActiveGrant> = {}

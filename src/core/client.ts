@@ -16,6 +16,7 @@ import type { Discovery } from './server/discovery.js'
 import type { CallbackRequest } from './flows/delivery.js'
 import { startLogin, type LoginRequest, type StartedLogin } from './flows/login.js'
 import { logoutTarget } from './flows/logout.js'
+import { backchannelLogout } from './flows/backchannel-logout.js'
 import { serveRequestObject } from './flows/request-uri.js'
 import { claimedResponse, signedByServer, type ClaimedResponse } from './flows/mix-up.js'
 import type { Page } from './flows/page.js'
@@ -117,6 +118,12 @@ export interface FapiCore {
   logout(grantId: unknown, destroy: () => Promise<void>): Promise<string>
   /** Where to send the browser after the local session ended (never rejects). */
   logoutTarget(grantId: unknown): Promise<string>
+  /**
+   * Handles a back-channel logout token of this client's server (OpenID Connect Back-Channel
+   * Logout 1.0 §2.6, checked in order): ends every grant it names on every instance; resolves
+   * with how many. Rejects with an `ERR_LOGOUT_TOKEN_*` code (answer 400).
+   */
+  backchannelLogout(logoutToken: string): Promise<number>
   /**
    * The userinfo claims of a grant (OIDC Core §5.3), JSON or a signed (optionally encrypted) JWT
    * verified like an ID token, once their `sub` matched the ID token's (§5.3.4).
@@ -263,6 +270,9 @@ export function createFapiCore(options: FapiClientOptions): FapiCore {
       return target
     }),
     logoutTarget: async (grantId: unknown) => logoutTarget(context, await idTokenOf(grantId)),
+    backchannelLogout: guarded(context.discovery, (logoutToken: string) =>
+      backchannelLogout(context, logoutToken),
+    ),
     loginRedirect(method: string, url: string) {
       if ((method === 'GET' || method === 'HEAD') && isSafeRelativePath(url)) {
         return `${config.loginPath}?${new URLSearchParams({ returnTo: url }).toString()}`

@@ -109,6 +109,12 @@ export interface HostileServer {
   /** Replaces the published key of the current algorithm by a new one (rotation). */
   rotate(): Promise<ServerKey>
   requests(path: string): number
+  /** Signs `claims` as the server signs its JWTs (with `header` under the mutation's). */
+  signJwt(
+    claims: JWTPayload,
+    mutation?: JwtMutation,
+    header?: Record<string, unknown>,
+  ): Promise<string>
   violations(): readonly string[]
   lastPushed(): Pushed
   pushed(): readonly Pushed[]
@@ -281,6 +287,8 @@ export async function startHostileServer(options: HostileOptions): Promise<Hosti
     tokenRequests: () => [...tokenForms],
     resourceRequests: () => [...resourceHeaders],
     revocationRequests: () => [...revocations],
+    signJwt: (claims, mutation, header) =>
+      mintJwt(claims, keys[as.alg], attackers[as.alg], keys.PS256, mutation, header),
     async authorize(authorizationUrl, mutation) {
       const url = new URL(authorizationUrl)
       if (`${url.origin}${url.pathname}` !== `${issuer}/authorize`) {
