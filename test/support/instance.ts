@@ -6,7 +6,7 @@
  */
 import { RedisStore } from 'connect-redis'
 import { createClient } from 'redis'
-import { redisCoordination, type FapiClientOptions } from '../../src/index.js'
+import { redisCoordination, redisGrantStore, type FapiClientOptions } from '../../src/index.js'
 import { startApp } from './app.js'
 
 function env(name: string): string {
@@ -30,6 +30,8 @@ const options: FapiClientOptions = {
   redirectUri: env('REDIRECT_URI'),
   keys: { signing: [JSON.parse(env('CLIENT_JWK')) as { kid: string }] },
   allowInsecureLoopback: true,
+  // Grants live beside the sessions: every instance sees one grant's transitions at once.
+  grants: redisGrantStore(redis, { prefix: 'express-fapi-test:' }),
   ...(process.env.HOSTILE === '1' ? { senderConstraint: 'none' as const } : {}),
   ...(coordinationClient === undefined
     ? {}
