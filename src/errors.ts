@@ -591,6 +591,12 @@ export const ERROR_TABLE = Object.freeze({
     status: 400,
     message: 'a logout token with this jti was received already (§2.6 (6))',
   },
+  ERR_REQUEST_OBJECT_STORE_FULL: {
+    kind: 'FapiError',
+    status: 503,
+    message:
+      'the in-memory store of request objects by reference is full; no pending login was dropped',
+  },
   ERR_GRANT_STORE_UNAVAILABLE: {
     kind: 'CoordinationError',
     status: 503,

@@ -88,7 +88,7 @@ export function createClientContext(config: Config): ClientContext {
     jwks: new RemoteJwks(async () => (await discovery.get()).jwksUri, config),
     coordination,
     nonces: new DpopNonces(config.coordination),
-    requestObjects: config.requestObjectStore ?? new MemoryRequestObjectStore(),
+    requestObjects: config.requestObjectStore ?? new MemoryRequestObjectStore(config.now),
     grants: config.grants ?? memoryGrantStore({ now: config.now }),
   }
 }
