@@ -50,6 +50,17 @@ const app = await startApp({
       client.refresh(req).then((result) => res.json({ expiresAt: result.tokens.expiresAt }), next)
     })
     router.post('/auth/logout', client.logout())
+    router.post('/auth/backchannel-logout', client.backchannelLogout())
+    // The session's grant id, and a background job that refreshes a grant by id (no session).
+    router.get('/grant-id', (req, res, next) => {
+      client.currentLogin(req).then((grant) => res.json({ id: grant?.id ?? null }), next)
+    })
+    router.post('/background/refresh', (req, res, next) => {
+      client
+        .grant(String(req.query.id))
+        .refresh()
+        .then((grant) => res.json({ generation: grant.generation }), next)
+    })
   },
 })
 process.send?.({ origin: app.origin })
