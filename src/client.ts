@@ -7,7 +7,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { FapiClientOptions } from './config/index.js'
 import type { TlsOptions } from './config/options.js'
 import { createFapiCore, type FapiCore } from './core/client.js'
-import type { SessionLogin } from './core/flows/stored-login.js'
+import type { GrantQuery } from './config/grants.js'
+import type { ActiveGrant, Grant } from './core/grants/record.js'
+import type { RevocationOutcome } from './core/flows/revocation.js'
 import { createCallback, type CallbackOptions, type LoginHandler } from './middleware/callback.js'
 import { createRequiresAuth, type RequiresAuthOptions } from './middleware/guards.js'
 import type { Middleware } from './middleware/http.js'
@@ -20,9 +22,11 @@ import {
 } from './middleware/login.js'
 import { createRouter, type RouterPaths } from './middleware/router.js'
 import { runStartupCheck, type StartupCheck } from './middleware/startup-check.js'
-import { partOf, registerNamespace, requireSession } from './middleware/session.js'
+import { currentGrant, grantIdOf } from './middleware/grants.js'
+import { registerNamespace, requireSession } from './middleware/session.js'
 import { createLogout } from './middleware/logout.js'
-import { createRefresh, storeLogin, type Refresh } from './middleware/refresh.js'
+import { createBackchannelLogout } from './middleware/backchannel-logout.js'
+import { createRefresh, type Refresh } from './middleware/refresh.js'
 import { toFapiError } from './errors.js'
 import { createFetchResource, type FetchResource } from './middleware/resource.js'
 import type { ClientCredentialsRequest } from './core/flows/client-credentials.js'
@@ -45,6 +49,21 @@ export interface ClientCredentialsToken {
  * The middlewares of one FAPI client, typed over `node:http`: they work in Express 4 and 5 and in
  * Connect 3 alike.
  */
+/** One grant, by id, used without a request. */
+export interface GrantHandle {
+  readonly id: string
+  /** The grant as stored (active or ended), or undefined when unknown or forgotten. */
+  get(): Promise<Grant | undefined>
+  /** Calls a resource server with the grant's token (refreshed once first when expired). */
+  fetchResource(url: string, init?: ResourceRequestInit): Promise<Response>
+  /** The userinfo claims (OIDC Core §5.3), as {@link FapiClient.userinfo}. */
+  userinfo(): Promise<Readonly<Record<string, unknown>>>
+  /** Refreshes the grant (one refresh in flight per grant across instances). */
+  refresh(): Promise<ActiveGrant>
+  /** Ends the grant for every instance, then revokes its tokens (RFC 7009). */
+  end(): Promise<RevocationOutcome>
+}
+
 export interface FapiClient {
   /**
    * Mounts the client's routes in one middleware, for `app.use(auth.router())` (Express 4 and 5,
@@ -109,13 +128,31 @@ export interface FapiClient {
    */
   startLogin(req: IncomingMessage, res: ServerResponse, options?: StartLoginOptions): Promise<void>
   /**
-   * The session's login of this client at its issuer (checked, never another client's), or
-   * undefined. With `sessionSecrets`, its tokens and DPoP key are sealed in it (`SealedLogin`):
-   * read the claims here, and call servers through `fetchResource`.
+   * The session's active grant at this client's server (read from the grant store, once per
+   * request: a logout or back-channel logout on any instance is seen at once), or undefined.
+   *
+   * @example
+   * ```ts
+   * const login = await auth.currentLogin(req)
+   * if (login !== undefined) console.log(login.claims.sub, login.id)
+   * ```
    */
-  currentLogin(req: IncomingMessage): SessionLogin | undefined
-  /** Whether the session holds a login of this client at its issuer. */
-  isAuthenticated(req: IncomingMessage): boolean
+  currentLogin(req: IncomingMessage): Promise<ActiveGrant | undefined>
+  /** Whether the session refers to an active grant of this client at its issuer. */
+  isAuthenticated(req: IncomingMessage): Promise<boolean>
+  /**
+   * A grant by id, without a request (a background job): read it, call the bank with its
+   * tokens, refresh it (the same single flight across instances as a user's request), or end it
+   * (revocation included). Methods reject with `ERR_LOGIN_REQUIRED` once it ended.
+   *
+   * @example
+   * ```ts
+   * const accounts = await auth.grant(user.grantId).fetchResource('https://api.bank.example/accounts')
+   * ```
+   */
+  grant(grantId: string): GrantHandle
+  /** The ids of this client's grants matching `query`: by owner, or by (issuer, `sub` or `sid`). */
+  findGrants(query: GrantQuery): Promise<readonly string[]>
   /**
    * The callback route at `redirectUri`'s path, for GET and POST (`app.all`). Calls `handler`
    * only after every check passed and the session was regenerated; without a handler, redirects
@@ -165,6 +202,20 @@ export interface FapiClient {
    * @see OpenID Connect RP-Initiated Logout 1.0 §2
    */
   logout(): Middleware
+  /**
+   * The back-channel logout route (OpenID Connect Back-Channel Logout 1.0): mount it for POST at
+   * the URL registered as the client's `backchannel_logout_uri` (`router()` mounts it at
+   * `/auth/backchannel-logout`). A valid logout token ends the grants it names (by `sid` or
+   * `sub`) on every instance: those users' sessions are logged out at their next request.
+   * Answers 200, or 400 `{ error: 'ERR_LOGOUT_TOKEN_*', message }`.
+   *
+   * @example
+   * ```ts
+   * app.post('/auth/backchannel-logout', auth.backchannelLogout())
+   * ```
+   * @see OpenID Connect Back-Channel Logout 1.0 §2.5, §2.6, §2.8
+   */
+  backchannelLogout(): Middleware
   /**
    * The client's public keys as a JWKS, for the server's `jwks_uri` of this client: signing keys,
    * encryption keys (`use: enc`), and the client certificate under `self_signed_tls_client_auth`.
@@ -324,13 +375,20 @@ export interface FapiClient {
  */
 export function fapiClient(options: FapiClientOptions): FapiClient {
   const core = createFapiCore(options)
-  registerNamespace(core.sessionKey)
+  registerNamespace(core)
   const jwks = createJwksRoute(core)
-  const currentLogin = (req: IncomingMessage) => {
-    const { session } = req as IncomingMessage & { session?: unknown }
-    if (session === undefined || session === null) return undefined
-    return core.currentLogin(partOf(requireSession(req), core.sessionKey)?.login)
-  }
+  const currentLogin = (req: IncomingMessage) =>
+    currentGrant(core, req).catch((error: unknown) => Promise.reject(toFapiError(error)))
+  const grant = (grantId: string): GrantHandle =>
+    Object.freeze({
+      id: grantId,
+      get: () => core.readGrant(grantId),
+      fetchResource: (url: string, init?: ResourceRequestInit) =>
+        core.fetchResource(grantId, url, init),
+      userinfo: () => core.userinfo(grantId),
+      refresh: () => core.refresh(grantId),
+      end: () => core.endGrant(grantId),
+    })
   return Object.freeze({
     router: <Req extends IncomingMessage, Res extends ServerResponse>(
       paths?: RouterPaths,
@@ -347,6 +405,7 @@ export function fapiClient(options: FapiClientOptions): FapiClient {
           callback: createCallback<Req, Res>(core, routeOptions.callback),
           logout: createLogout(core),
           jwks,
+          backchannelLogout: createBackchannelLogout([core]),
         },
         paths,
       )
@@ -358,23 +417,23 @@ export function fapiClient(options: FapiClientOptions): FapiClient {
     startLogin: (req: IncomingMessage, res: ServerResponse, startOptions?: StartLoginOptions) =>
       startLoginWith(core, req, res, startOptions),
     currentLogin,
-    isAuthenticated: (req: IncomingMessage) => currentLogin(req) !== undefined,
+    isAuthenticated: async (req: IncomingMessage) => (await currentLogin(req)) !== undefined,
+    grant,
+    findGrants: (query: GrantQuery) => core.findGrants(query),
     callback: <Req extends IncomingMessage, Res extends ServerResponse>(
       handler?: LoginHandler<Req, Res> | CallbackOptions<Req, Res>,
     ) => createCallback(core, handler),
     jwks: () => jwks,
     updateKeys: (keys: FapiClientOptions['keys']) => core.updateKeys(keys),
     updateTls: (tls: TlsOptions) => core.updateTls(tls),
+    backchannelLogout: () => createBackchannelLogout([core]),
     requiresAuth: (guardOptions?: RequiresAuthOptions) => createRequiresAuth(core, guardOptions),
     logout: () => createLogout(core),
     fetchResource: createFetchResource(core),
     refresh: createRefresh(core),
     userinfo: async (req: IncomingMessage) => {
       try {
-        const session = requireSession(req)
-        const result = await core.userinfo(partOf(session, core.sessionKey)?.login)
-        if (result.refreshed !== undefined) await storeLogin(core, req, result.refreshed)
-        return result.claims
+        return await core.userinfo(grantIdOf(requireSession(req), core.sessionKey))
       } catch (error) {
         throw toFapiError(error)
       }

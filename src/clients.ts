@@ -8,7 +8,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { fapiClient, type FapiClient } from './client.js'
 import type { FapiClientOptions } from './config/index.js'
-import type { SessionLogin } from './core/flows/stored-login.js'
+import type { ActiveGrant } from './core/grants/record.js'
+import type { RevocationOutcome } from './core/flows/revocation.js'
+import { unlinkGrant } from './middleware/unlink.js'
+import { createBackchannelLogout } from './middleware/backchannel-logout.js'
+import { requestPath } from './middleware/http.js'
+import { ROUTER_DEFAULTS } from './middleware/router.js'
 import { FapiConfigError } from './errors.js'
 import type { CallbackOptions, LoginHandler } from './middleware/callback.js'
 import type { Middleware } from './middleware/http.js'
@@ -45,8 +50,21 @@ export interface FapiClients {
     readonly login?: LoginOptions<Req>
     readonly callback?: LoginHandler<Req, Res> | CallbackOptions<Req, Res>
   }): Middleware<Req, Res>
-  /** The session's logins, by server name: several banks linked in one session. */
-  currentLogins(req: IncomingMessage): Readonly<Record<string, SessionLogin>>
+  /** The session's active grants, by server name: several banks linked in one session. */
+  currentLogins(req: IncomingMessage): Promise<Readonly<Record<string, ActiveGrant>>>
+  /**
+   * Unlinks one bank from the session: ends its grant (revoking its tokens, RFC 7009) and drops
+   * its reference from the session; the other banks' grants stay. Resolves with the revocation's
+   * outcome (`no-login` when that bank was not linked).
+   *
+   * @example
+   * ```ts
+   * app.post('/account/unlink/:bank', (req, res, next) => {
+   *   banks.unlink(req, req.params.bank).then(() => res.redirect(303, '/account'), next)
+   * })
+   * ```
+   */
+  unlink(req: IncomingMessage, name: string): Promise<RevocationOutcome>
 }
 
 /**
@@ -64,7 +82,26 @@ export interface FapiClients {
  * ```
  * @see RFC 9700 §4.4 (mix-up)
  */
-export function fapiClients(servers: Readonly<Record<string, FapiClientOptions>>): FapiClients {
+/** Options of {@link fapiClients} as a whole. */
+export interface FapiClientsOptions {
+  /**
+   * The server whose login says who the user is (the session's owner): a login there that names
+   * another user starts a fresh session; logins at the other servers link to that owner.
+   * Default: none (each server's login is its own owner, unless `principal` says otherwise).
+   */
+  readonly identity?: string
+  /**
+   * The app's own user of a request (for apps with their own accounts): a login links to it.
+   * Default: none.
+   */
+  readonly principal?: (req: IncomingMessage) => string | undefined
+}
+
+export function fapiClients(
+  servers: Readonly<Record<string, FapiClientOptions>>,
+  settings: FapiClientsOptions = {},
+): FapiClients {
+  void settings
   if (typeof servers !== 'object' || servers === null || Object.keys(servers).length === 0) {
     throw new FapiConfigError('express-fapi: fapiClients() needs at least one server, by name')
   }
@@ -122,17 +159,36 @@ export function fapiClients(servers: Readonly<Record<string, FapiClientOptions>>
           callback: false,
           logout: false,
           jwks: false,
+          backchannelLogout: false,
         }),
       }))
-      return createServersRouter(members, options.select ?? serverParameter)
+      const servers = createServersRouter(members, options.select ?? serverParameter)
+      // One back-channel logout route for every server: the logout token's iss picks one.
+      const backchannel = createBackchannelLogout(members.map((member) => member.core))
+      return function fapiClientsRouter(req, res, next) {
+        if (req.method === 'POST' && requestPath(req) === ROUTER_DEFAULTS.backchannelLogout) {
+          backchannel(req, res, next)
+          return
+        }
+        servers(req, res, next)
+      }
     },
-    currentLogins(req: IncomingMessage): Readonly<Record<string, SessionLogin>> {
-      const logins: Record<string, SessionLogin> = {}
+    async currentLogins(req: IncomingMessage): Promise<Readonly<Record<string, ActiveGrant>>> {
+      const logins: Record<string, ActiveGrant> = {}
       for (const [name, client] of clients) {
-        const login = client.currentLogin(req)
+        const login = await client.currentLogin(req)
         if (login !== undefined) logins[name] = login
       }
       return logins
+    },
+    unlink(req: IncomingMessage, name: string): Promise<RevocationOutcome> {
+      const client = clients.get(name)
+      if (client === undefined) {
+        return Promise.reject(
+          new FapiConfigError(`express-fapi: fapiClients(): no server named "${name}"`),
+        )
+      }
+      return unlinkGrant(client.core, req)
     },
   })
 }

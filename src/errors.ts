@@ -537,6 +537,96 @@ export const ERROR_TABLE = Object.freeze({
     status: 503,
     message: 'another instance did not finish in time the work this request waits for',
   },
+  // back-channel logout (OpenID Connect Back-Channel Logout 1.0)
+  ERR_LOGOUT_TOKEN_MISSING: {
+    kind: 'FapiError',
+    status: 400,
+    message:
+      'the back-channel logout request has no single logout_token form parameter (Back-Channel Logout 1.0 §2.5)',
+  },
+  ERR_LOGOUT_TOKEN_MALFORMED: {
+    kind: 'FapiError',
+    status: 400,
+    message: 'the logout token is not a compact JWS (an encrypted one is not accepted) (§2.6 (1))',
+  },
+  ERR_LOGOUT_TOKEN_ALG_NOT_ALLOWED: {
+    kind: 'FapiError',
+    status: 400,
+    message: 'the logout token is signed with an algorithm not allowed for this server (§2.6 (2))',
+  },
+  ERR_LOGOUT_TOKEN_ISS_MISMATCH: {
+    kind: 'FapiError',
+    status: 400,
+    message: 'the iss of the logout token is not a server of this app (§2.6 (2))',
+  },
+  ERR_LOGOUT_TOKEN_KEY_NOT_FOUND: {
+    kind: 'FapiError',
+    status: 400,
+    message: 'no key of the server matches the kid and alg of the logout token (§2.6 (2))',
+  },
+  ERR_LOGOUT_TOKEN_SIGNATURE_INVALID: {
+    kind: 'FapiError',
+    status: 400,
+    message:
+      'the signature of the logout token does not verify with the keys of the server (§2.6 (2))',
+  },
+  ERR_LOGOUT_TOKEN_AUD_MISMATCH: {
+    kind: 'FapiError',
+    status: 400,
+    message: 'the aud of the logout token is not this client (§2.6 (2))',
+  },
+  ERR_LOGOUT_TOKEN_EXPIRED: {
+    kind: 'FapiError',
+    status: 400,
+    message: 'the exp of the logout token is in the past (§2.6 (2))',
+  },
+  ERR_LOGOUT_TOKEN_IAT_IN_FUTURE: {
+    kind: 'FapiError',
+    status: 400,
+    message: 'the iat of the logout token is in the future (§2.6 (2))',
+  },
+  ERR_LOGOUT_TOKEN_CLAIMS_INVALID: {
+    kind: 'FapiError',
+    status: 400,
+    message: 'the logout token lacks iat, exp or jti, or one of them is not of its type (§2.4)',
+  },
+  ERR_LOGOUT_TOKEN_TYP_INVALID: {
+    kind: 'FapiError',
+    status: 400,
+    message: 'the typ header of the logout token is not logout+jwt (§2.4, explicit typing)',
+  },
+  ERR_LOGOUT_TOKEN_SUBJECT_MISSING: {
+    kind: 'FapiError',
+    status: 400,
+    message: 'the logout token has neither sid nor sub (§2.6 (3))',
+  },
+  ERR_LOGOUT_TOKEN_EVENTS_INVALID: {
+    kind: 'FapiError',
+    status: 400,
+    message:
+      'the events claim of the logout token has no backchannel-logout member that is a JSON object (§2.6 (4))',
+  },
+  ERR_LOGOUT_TOKEN_NONCE_PRESENT: {
+    kind: 'FapiError',
+    status: 400,
+    message: 'the logout token has a nonce: it may be an ID token (§2.6 (5), §4.1)',
+  },
+  ERR_LOGOUT_TOKEN_REPLAYED: {
+    kind: 'FapiError',
+    status: 400,
+    message: 'a logout token with this jti was received already (§2.6 (6))',
+  },
+  ERR_REQUEST_OBJECT_STORE_FULL: {
+    kind: 'FapiError',
+    status: 503,
+    message:
+      'the in-memory store of request objects by reference is full; no pending login was dropped',
+  },
+  ERR_GRANT_STORE_UNAVAILABLE: {
+    kind: 'CoordinationError',
+    status: 503,
+    message: 'the grant store could not be used (unreachable, too slow, or full)',
+  },
   ERR_RESOURCE_INTERACTION_ID_MISMATCH: {
     kind: 'ServerResponseError',
     status: 502,

@@ -95,13 +95,16 @@ async function startApiApp(
   for (const { name, client } of banks) {
     routes.push([
       `/me/${name}`,
-      (req, res) => {
-        const login = client.currentLogin(req)
-        json(res, login === undefined ? 401 : 200, {
-          sub: login?.claims.sub,
-          email: login?.claims.email,
-          authenticated: client.isAuthenticated(req),
-        })
+      (req, res, next) => {
+        Promise.all([client.currentLogin(req), client.isAuthenticated(req)]).then(
+          ([login, authenticated]) =>
+            json(res, login === undefined ? 401 : 200, {
+              sub: login?.claims.sub,
+              email: login?.claims.email,
+              authenticated,
+            }),
+          next,
+        )
       },
     ])
     const vip = client.requiresAuth({ claims: (claims) => claims.sub === 'vip' })

@@ -35,8 +35,8 @@ const CLAIMS = { email: 'hidden.person@example.test', name: 'Hidden Person Name'
 
 /** `/whoami`: the stored login, to learn the DPoP private key of the session. */
 function whoami(app: Express, client: FapiClient): void {
-  app.get('/whoami', (req, res) => {
-    res.json(client.currentLogin(req) ?? null)
+  app.get('/whoami', (req, res, next) => {
+    client.currentLogin(req).then((login) => res.json(login ?? null), next)
   })
 }
 

@@ -17,9 +17,10 @@ import {
   errorHandler,
   fapiClient,
   type FapiClientOptions,
-  type StoredLogin,
+  memoryGrantStore,
 } from '../src/index.js'
 import { AppBrowser, onlyMethods, readJson, sendJson, sessionOf } from './support/app.js'
+import { plantGrant, type PlantedGrant } from './support/grants.js'
 import { generateJwks, type KeyPairJwks } from './support/keys.js'
 import { startProvider } from './support/provider.js'
 import { UserAgent } from './support/user-agent.js'
@@ -47,16 +48,15 @@ function clientKey(): Promise<KeyPairJwks> {
   return key
 }
 
-/** A login as the test routes put it in the session, with the request body's fields over it. */
-function fakeLogin(resolved: FapiClientOptions, body: unknown): StoredLogin {
-  return {
+/** A grant as the test routes plant it, with the request body's fields over it; its id. */
+function fakeLogin(resolved: FapiClientOptions, body: unknown): Promise<string> {
+  const store = resolved.grants
+  if (store === undefined) throw new Error('the guarded app has its own grant store')
+  return plantGrant(store, {
     issuer: resolved.issuer,
     clientId: resolved.clientId,
-    claims: { sub: 'carol' },
-    tokens: { accessToken: 'at', tokenType: 'Bearer', idToken: 'fake.id.token', scope: 'openid' },
-    loggedInAt: Date.now(),
-    ...(body as Partial<StoredLogin>),
-  }
+    ...(body as Partial<PlantedGrant>),
+  })
 }
 
 /** An app with a guarded /account, a logout route and, for tests, a route that fakes a login. */
@@ -75,6 +75,7 @@ async function startGuardedApp(
     redirectUri: urls.redirectUri,
     keys: { signing: [(await clientKey()).privateJwk] },
     allowInsecureLoopback: true,
+    grants: memoryGrantStore(),
     ...(await options(urls)),
   }
   const client = fapiClient(resolved)
@@ -92,16 +93,17 @@ async function startGuardedApp(
         res.redirect(303, result.returnTo)
       }),
     )
-    const account: express.RequestHandler = (req, res) => {
-      res.json({ sub: req.session.fapi?.login?.claims.sub })
+    const account: express.RequestHandler = (req, res, next) => {
+      client.currentLogin(req).then((login) => res.json({ sub: login?.claims.sub }), next)
     }
     app.get('/account', client.requiresAuth(), account)
     app.post('/account', client.requiresAuth(), account)
     app.post('/auth/logout', client.logout())
-    app.post('/test/login', express.json(), (req, res) => {
-      const login = fakeLogin(resolved, req.body)
-      req.session.fapi = { login }
-      res.sendStatus(204)
+    app.post('/test/login', express.json(), (req, res, next) => {
+      fakeLogin(resolved, req.body).then((grant) => {
+        req.session.fapi = { grant }
+        res.sendStatus(204)
+      }, next)
     })
     app.use(errorHandler())
     server.on('request', app)
@@ -142,7 +144,9 @@ function connectGuardedApp(
     onlyMethods(['GET', 'POST'], (req, res, next) => {
       guard(req, res, (error) => {
         if (error !== undefined) return next(error)
-        sendJson(res, 200, { sub: sessionOf(req).fapi?.login?.claims.sub })
+        client
+          .currentLogin(req)
+          .then((login) => sendJson(res, 200, { sub: login?.claims.sub }), next)
       })
     }),
   )
@@ -150,11 +154,12 @@ function connectGuardedApp(
   app.use(
     '/test/login',
     onlyMethods(['POST'], (req, res, next) => {
-      readJson(req).then((body) => {
-        const login = fakeLogin(resolved, body)
-        sessionOf(req).fapi = { login }
-        res.writeHead(204).end()
-      }, next)
+      readJson(req)
+        .then((body) => fakeLogin(resolved, body))
+        .then((grant) => {
+          sessionOf(req).fapi = { grant }
+          res.writeHead(204).end()
+        }, next)
     }),
   )
   app.use(errorHandler())

@@ -10,6 +10,7 @@ import { fork } from 'node:child_process'
 import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { after, before, describe, test } from 'node:test'
+import { logoutToken } from './support/hostile-logout.js'
 import { AppBrowser } from './support/app.js'
 import { CLIENT_ID, clientKey } from './support/hostile-fixture.js'
 import { startHostileServer, type Delivery, type HostileServer } from './support/hostile-server.js'
@@ -143,6 +144,104 @@ describe('several instances coordinate through Redis', { skip: missing }, () => 
     for (const origin of [a, b]) {
       assert.equal((await browser.request(`${origin}/me`)).status, 401, `logged out on ${origin}`)
     }
+  })
+
+  test('RFC 7009 §2.1, across instances: what a refresh on A minted after a logout on B is revoked', async () => {
+    const [a = '', b = ''] = instances
+    const browser = new AppBrowser(a)
+    const delivery = await as.authorize(await browser.startLogin())
+    assert.equal((await browser.request(at(a, delivery))).status, 200)
+    const minted: string[] = []
+    as.fault('/token', (reply) => {
+      const body = reply.body as Record<string, unknown> | undefined
+      for (const name of ['access_token', 'refresh_token']) {
+        if (typeof body?.[name] === 'string') minted.push(body[name])
+      }
+      return { ...reply, delayMs: 400 }
+    })
+    const before = as.requests('/token')
+    const revokedBefore = as.revocationRequests().length
+    const refreshing = browser.request(`${a}/refresh`, { method: 'POST' })
+    await seen(as, '/token', before + 1)
+    assert.equal((await browser.request(`${b}/auth/logout`, { method: 'POST' })).status, 303)
+    assert.equal((await refreshing).status, 401)
+    as.fault('/token', undefined)
+    const revoked = as
+      .revocationRequests()
+      .slice(revokedBefore)
+      .map((form) => form.get('token'))
+    assert.equal(minted.length, 2, 'the refresh minted an access and a refresh token')
+    for (const token of minted) assert.ok(revoked.includes(token), 'every minted token is revoked')
+  })
+
+  test('Back-Channel Logout §2.7, across instances: a logout token delivered to instance A logs the browser out on B', async () => {
+    const [a = '', b = ''] = instances
+    const browser = new AppBrowser(b)
+    as.idToken = { claims: (c) => ({ ...c, sid: 'sid-across' }) }
+    const delivery = await as.authorize(await browser.startLogin())
+    assert.equal((await browser.request(at(b, delivery))).status, 200)
+    as.idToken = {}
+    assert.equal((await browser.request(`${b}/me`)).status, 200)
+    const token = await logoutToken(as, CLIENT_ID, { sid: 'sid-across' })
+    const answer = await fetch(`${a}/auth/backchannel-logout`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ logout_token: token }),
+    })
+    assert.equal(answer.status, 200, await answer.clone().text())
+    assert.equal((await browser.request(`${b}/me`)).status, 401, 'logged out on B')
+  })
+
+  test('Back-Channel Logout §2.6 (6), across instances: 1,000 duplicate logout tokens end one grant once; every replay is refused', async () => {
+    const [a = ''] = instances
+    const browser = new AppBrowser(a)
+    as.idToken = { claims: (c) => ({ ...c, sid: 'sid-duplicates' }) }
+    const delivery = await as.authorize(await browser.startLogin())
+    assert.equal((await browser.request(at(a, delivery))).status, 200)
+    as.idToken = {}
+    const token = await logoutToken(as, CLIENT_ID, { sid: 'sid-duplicates' })
+    const revokedBefore = as.revocationRequests().length
+    const statuses: number[] = []
+    // 1,000 deliveries round the four instances, 50 at a time (bounded).
+    for (let batch = 0; batch < 20; batch += 1) {
+      const answers = await Promise.all(
+        Array.from({ length: 50 }, (_, index) =>
+          fetch(`${instances[index % instances.length] ?? a}/auth/backchannel-logout`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: new URLSearchParams({ logout_token: token }),
+          }),
+        ),
+      )
+      for (const answer of answers) {
+        statuses.push(answer.status)
+        if (answer.status !== 200)
+          assert.equal(await errorCode(answer), 'ERR_LOGOUT_TOKEN_REPLAYED')
+        else await answer.arrayBuffer()
+      }
+    }
+    assert.equal(statuses.filter((status) => status === 200).length, 1, 'accepted once')
+    assert.equal(statuses.filter((status) => status === 400).length, 999)
+    assert.equal(as.revocationRequests().length - revokedBefore, 2, 'one grant ended, revoked once')
+    assert.equal((await browser.request(`${a}/me`)).status, 401)
+  })
+
+  test('FAPI 2.0 §5.3.3.1 (6): a background job on instance B and a request on A refresh one grant with one token request', async () => {
+    const [a = '', b = ''] = instances
+    const browser = new AppBrowser(a)
+    const delivery = await as.authorize(await browser.startLogin())
+    assert.equal((await browser.request(at(a, delivery))).status, 200)
+    const { id } = (await (await browser.request(`${a}/grant-id`)).json()) as { id: string }
+    const before = as.requests('/token')
+    as.fault('/token', (reply) => ({ ...reply, delayMs: 1000 }))
+    const [user, job] = await Promise.all([
+      browser.request(`${a}/refresh`, { method: 'POST' }),
+      fetch(`${b}/background/refresh?${new URLSearchParams({ id })}`, { method: 'POST' }),
+    ])
+    as.fault('/token', undefined)
+    assert.equal(user.status, 200, await user.clone().text())
+    assert.equal(job.status, 200, await job.clone().text())
+    assert.equal(as.requests('/token') - before, 1, 'one token request for both')
   })
 
   test('Redis stopped and restarted: ERR_COORDINATION_UNAVAILABLE, no double login, then recovery', async () => {

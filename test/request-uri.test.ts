@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { fapiClient, type FapiClientOptions } from '../src/index.js'
+import { AppBrowser } from './support/app.js'
 import { expectLogin, setup, type SetupOptions } from './support/hostile-fixture.js'
 import { generateJwks } from './support/keys.js'
 
@@ -43,6 +44,22 @@ describe('RFC 9101 §5.2 request objects by reference', () => {
     ])
     await expectLogin(fx, await fx.as.authorize(authorizationUrl))
     assert.equal(fx.as.lastPushed().requestObject?.payload.client_id, 'portal')
+  })
+
+  test('RFC 9101 §5.2, request objects bounded per pending login: 1000 anonymous logins never evict a pending one; a full store is ERR_REQUEST_OBJECT_STORE_FULL (503)', async (t) => {
+    const fx = await setup(t, byReference())
+    const authorizationUrl = await fx.browser.startLogin()
+    // Anonymous logins from other browsers, bounded: the store's capacity.
+    let refused: Response | undefined
+    for (let i = 0; i < 1001 && refused === undefined; i += 1) {
+      const answer = await new AppBrowser(fx.app.origin).request('/auth/login')
+      if (answer.status !== 303) refused = answer
+    }
+    assert.ok(refused !== undefined, 'the store filled up')
+    assert.equal(refused.status, 503)
+    assert.match(await refused.text(), /ERR_REQUEST_OBJECT_STORE_FULL/)
+    // The pending user's object is still there: the server's fetch finds it.
+    await expectLogin(fx, await fx.as.authorize(authorizationUrl))
   })
 
   test('RFC 9101 §5.2: a request object by reference is served once; a second fetch is ERR_REQUEST_OBJECT_NOT_FOUND', async (t) => {

@@ -17,7 +17,8 @@ import type { FapiClientOptions } from '../../src/index.js'
 
 interface Session {
   transactions?: unknown
-  login?: unknown
+  /** The grant id of the finished login (the grant itself is in the core's grant store). */
+  grant?: string
 }
 
 /** The request's session id from its cookie, if any. */
@@ -96,12 +97,12 @@ export function createNodeHttpApp(options: FapiClientOptions): {
         return
       }
       const [, fresh] = rotate(res, id)
-      fresh.login = outcome.login
+      fresh.grant = (await core.saveGrant(outcome.grant)).id
       res.writeHead(303, { location: outcome.returnTo, 'cache-control': 'no-store' }).end()
       return
     }
     if (url.pathname === '/me' && req.method === 'GET') {
-      const login = core.currentLogin(session?.login)
+      const login = await core.currentGrant(session?.grant)
       res.writeHead(login === undefined ? 401 : 200, { 'content-type': 'application/json' })
       res.end(
         JSON.stringify(

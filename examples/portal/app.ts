@@ -169,8 +169,8 @@ export function createPortal(options: PortalOptions): express.Express {
     const started = traces.get(traceId ?? '')?.find((event) => event.type === 'login.started')
     return started?.type === 'login.started' ? started.responseMode : undefined
   }
-  // The trace id of each stored login, by its `loginId` (the app's session data is renewed at
-  // each login, the library's logins are kept: this is how a bank linked earlier keeps its trace).
+  // The trace id of each grant, by its id (the app's session data is renewed at each login,
+  // the library's grants are kept: this is how a bank linked earlier keeps its trace).
   const traceOfLogin = new Map<string, string>()
 
   const common = {
@@ -193,7 +193,7 @@ export function createPortal(options: PortalOptions): express.Express {
   })
   const bankA = banks.client('bank-a')
   const linked = (req: Request) => banks.currentLogins(req)
-  const signedIn = (req: Request) => Object.keys(linked(req)).length > 0
+  const signedIn = async (req: Request) => Object.keys(await linked(req)).length > 0
 
   const app = express()
   app.disable('x-powered-by')
@@ -216,24 +216,24 @@ export function createPortal(options: PortalOptions): express.Express {
     res.type('css').set('Cache-Control', 'public, max-age=600').send(STYLESHEET)
   })
 
-  app.get('/', (req, res) => {
-    const [login] = Object.values(linked(req))
+  app.get('/', async (req, res) => {
+    const [login] = Object.values(await linked(req))
     const name = login === undefined ? undefined : String(login.claims.name ?? login.claims.sub)
     res.send(homePage({ name, defaultMode: options.defaultResponseMode }))
   })
 
   // Where the bank sends the browser back after logging out.
-  app.get('/signed-out', (req, res) => {
+  app.get('/signed-out', async (req, res) => {
     res.set('Cache-Control', 'no-store')
-    res.send(signedOutPage({ signedIn: signedIn(req) }))
+    res.send(signedOutPage({ signedIn: await signedIn(req) }))
   })
 
-  app.get('/connect', (req, res) => {
+  app.get('/connect', async (req, res) => {
     res.set('Cache-Control', 'no-store')
     res.send(
       connectPage({
-        linked: Object.keys(linked(req)),
-        signedIn: signedIn(req),
+        linked: Object.keys(await linked(req)),
+        signedIn: await signedIn(req),
         payment: DEMO_PAYMENT,
       }),
     )
@@ -246,25 +246,29 @@ export function createPortal(options: PortalOptions): express.Express {
       next()
       return
     }
-    res
-      .status(403)
-      .set('Cache-Control', 'no-store')
-      .send(
-        errorPage({
-          heading: 'Request refused',
-          code: 'CROSS_SITE_REQUEST',
-          sentence:
-            'This request came from another site, so the portal did not act on it. Use the buttons of the portal itself.',
-          signedIn: signedIn(req),
-        }),
-      )
+    signedIn(req).then(
+      (yes) =>
+        res
+          .status(403)
+          .set('Cache-Control', 'no-store')
+          .send(
+            errorPage({
+              heading: 'Request refused',
+              code: 'CROSS_SITE_REQUEST',
+              sentence:
+                'This request came from another site, so the portal did not act on it. Use the buttons of the portal itself.',
+              signedIn: yes,
+            }),
+          ),
+      next,
+    )
   }
 
   // Bank A, with a payment: the consent is created at the bank's consent API with a client
   // credentials token of the portal itself, for the signed-in user (named to the bank by an
   // opaque reference), then authorized by that user in the login.
   app.post('/connect/bank-a/payment', sameOriginOnly, async (req, res, next) => {
-    const [user] = Object.values(linked(req))
+    const [user] = Object.values(await linked(req))
     if (user === undefined) {
       // A consent only for someone signed in: sign in first, then come back to /connect.
       res.redirect(303, '/auth/login?server=bank-a&returnTo=%2Fconnect')
@@ -334,16 +338,13 @@ export function createPortal(options: PortalOptions): express.Express {
             : options.defaultResponseMode) as ResponseMode,
       },
       callback: {
-        onLogin: (req: Request, res: Response, { claims, returnTo, traceId }) => {
+        onLogin: (req: Request, res: Response, { grantId, returnTo, traceId }) => {
           if (traceId !== undefined) {
             req.session.traceId = traceId
-            const login = Object.values(linked(req)).find(({ issuer }) => issuer === claims.iss)
-            if (login?.loginId !== undefined) {
-              traceOfLogin.set(login.loginId, traceId)
-              for (const id of traceOfLogin.keys()) {
-                if (traceOfLogin.size <= 1000) break
-                traceOfLogin.delete(id)
-              }
+            traceOfLogin.set(grantId, traceId)
+            for (const id of traceOfLogin.keys()) {
+              if (traceOfLogin.size <= 1000) break
+              traceOfLogin.delete(id)
             }
           }
           res.redirect(303, returnTo)
@@ -354,27 +355,26 @@ export function createPortal(options: PortalOptions): express.Express {
   app.get('/.well-known/jwks.json', bankA.jwks())
   // Logging out ends the portal's session, so every bank's link; the browser then signs out at
   // the first linked bank.
-  app.post('/auth/logout', sameOriginOnly, (req, res, next) => {
-    const [first] = Object.keys(linked(req))
+  app.post('/auth/logout', sameOriginOnly, async (req, res, next) => {
+    const [first] = Object.keys(await linked(req))
     banks.client(first ?? 'bank-a').logout()(req, res, next)
   })
 
   // Signed in: at least one bank linked. Otherwise a login at bank A.
   const loginAtBankA = bankA.requiresAuth()
   const requiresAnyBank: RequestHandler = (req, res, next) => {
-    if (signedIn(req)) next()
-    else loginAtBankA(req, res, next)
+    signedIn(req).then((yes) => (yes ? next() : loginAtBankA(req, res, next)), next)
   }
 
-  app.get('/account', requiresAnyBank, (req, res) => {
+  app.get('/account', requiresAnyBank, async (req, res) => {
     res.set('Cache-Control', 'no-store')
-    const logins = linked(req)
+    const logins = await linked(req)
     res.send(
       accountPage({
         banks: BANKS.flatMap(({ id, name }) => {
           const login = logins[id]
           if (login === undefined) return []
-          const traceId = traceOfLogin.get(login.loginId ?? '')
+          const traceId = traceOfLogin.get(login.id)
           return [{ id, name, login, responseMode: modeOf(traceId) }]
         }),
         now: Date.now(),
@@ -388,23 +388,23 @@ export function createPortal(options: PortalOptions): express.Express {
     res.send(tracePage({ events: traces.get(req.session.traceId ?? '') ?? [] }))
   })
 
-  app.use((req, res) => {
+  app.use(async (req, res) => {
     res.status(404).send(
       errorPage({
         heading: 'Page not found',
         code: 'NOT_FOUND',
         sentence: 'There is no such page.',
-        signedIn: signedIn(req),
+        signedIn: await signedIn(req),
       }),
     )
   })
 
-  const onError: ErrorRequestHandler = (err: unknown, req, res, next) => {
+  const onError: ErrorRequestHandler = async (err: unknown, req, res, next) => {
     if (res.headersSent) {
       next(err)
       return
     }
-    const loggedIn = signedIn(req)
+    const loggedIn = await signedIn(req).catch(() => false)
     res.set('Cache-Control', 'no-store')
     // The callback opened again (reload, back button) once the login is done: the response was
     // used, and the user is signed in; the account is where they were going.

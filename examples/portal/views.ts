@@ -1,7 +1,7 @@
 /**
  * The portal's pages, server-rendered with escaped template literals.
  */
-import type { AuthorizationDetail, FapiEvent, ResponseMode, SessionLogin } from '../../src/index.js'
+import type { ActiveGrant, AuthorizationDetail, FapiEvent, ResponseMode } from '../../src/index.js'
 import { html, type SafeHtml } from '../shared/html.js'
 
 /** The response modes the portal offers, all at its one callback, `/auth/callback`. */
@@ -156,7 +156,7 @@ function detailText(detail: AuthorizationDetail): string {
 export interface LinkedBank {
   readonly id: string
   readonly name: string
-  readonly login: SessionLogin
+  readonly login: ActiveGrant
   readonly responseMode: string | undefined
 }
 
@@ -217,7 +217,7 @@ function bankSection(bank: LinkedBank, now: number, requestedScope: string): Saf
         }
       </dd>
       <dt>Linked</dt>
-      <dd>${new Date(login.loggedInAt).toISOString()}</dd>
+      <dd>${new Date(login.createdAt).toISOString()}</dd>
     </dl>
     <h3>ID token claims</h3>
     <table class="claims" id="claims-${id}">

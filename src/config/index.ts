@@ -12,6 +12,7 @@ import {
   type Coordination,
   type SessionSecrets,
 } from './coordination.js'
+import { resolveGrantStore, type GrantStore } from './grants.js'
 import { DEFAULTS, type IntegerOption } from './defaults.js'
 import type { FapiEvent } from './events.js'
 import type {
@@ -69,6 +70,8 @@ export interface Config extends Omit<ProfileChoices, 'algorithms'>, Omit<Resolve
   readonly idTokenMaxAge: number
   /** The shared store, when one was given (else the core uses an in-memory one). */
   readonly coordination: Coordination | undefined
+  /** The grant store, when one was given (else the core uses an in-memory one). */
+  readonly grants: GrantStore | undefined
   /** The keys that seal session secrets, when given. */
   readonly sessionSecrets: SessionSecrets | undefined
   readonly maxCallbackBodyBytes: number
@@ -333,6 +336,7 @@ export function resolveConfig(options: FapiClientOptions): Config {
     pendingLoginMaxAge: integer('pendingLoginMaxAge', options.pendingLoginMaxAge),
     idTokenMaxAge: integer('idTokenMaxAge', options.idTokenMaxAge),
     coordination: resolveCoordination(options.coordination),
+    grants: resolveGrantStore(options.grants),
     sessionSecrets: resolveSessionSecrets(options.sessionSecrets),
     maxCallbackBodyBytes: integer('maxCallbackBodyBytes', options.maxCallbackBodyBytes),
     returnToOrigins: Object.freeze(returnToOrigins),

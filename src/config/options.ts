@@ -102,6 +102,7 @@ export interface EncryptionOptions {
 /** Options of {@link fapiClient}. */
 import type { Coordination, SessionSecretsOptions } from './coordination.js'
 import type { ExternalSigner } from './signer.js'
+import type { GrantStore } from './grants.js'
 
 export interface FapiClientOptions {
   /** The authorization server's issuer identifier, compared exactly with its metadata `issuer`. */
@@ -286,6 +287,13 @@ export interface FapiClientOptions {
    * instances, pass `redisCoordination(client)`.
    */
   coordination?: Coordination
+  /**
+   * Where finished logins (grants) live, server-side: the session holds only a grant's id.
+   * Default none: an in-memory store for this process. With several instances, pass
+   * `redisGrantStore(client)`; any store that passes `grantStoreContract()` (of
+   * `express-fapi/testing`) will do.
+   */
+  grants?: GrantStore
   /**
    * Keys that seal the tokens and the DPoP key of logins and pending logins in the session (a JWE,
    * `dir` + A256GCM, named by `kid`), so a dump of the session store yields no usable token.

@@ -16,41 +16,24 @@ import { createClientContext } from './flows/context.js'
 import type { Discovery } from './server/discovery.js'
 import type { CallbackRequest } from './flows/delivery.js'
 import { startLogin, type LoginRequest, type StartedLogin } from './flows/login.js'
-import { commitLogin, endLogin, logoutTarget } from './flows/logout.js'
+import { logoutTarget } from './flows/logout.js'
+import { backchannelLogout } from './flows/backchannel-logout.js'
 import { serveRequestObject } from './flows/request-uri.js'
 import { claimedResponse, signedByServer, type ClaimedResponse } from './flows/mix-up.js'
 import type { Page } from './flows/page.js'
-import { revokeLogin, type RevocationOutcome } from './flows/revocation.js'
+import type { RevocationOutcome } from './flows/revocation.js'
 import { createRefresher } from './flows/refresh.js'
-import { fetchUserinfo, type UserinfoResult } from './flows/userinfo.js'
-import { callWithToken, fetchResourceAs, type ResourceResult } from './flows/resource.js'
+import { fetchUserinfo } from './flows/userinfo.js'
+import { callWithToken, fetchResourceAs } from './flows/resource.js'
 import {
   createClientCredentials,
   type ClientCredentialsRequest,
   type ClientToken,
 } from './flows/client-credentials.js'
-import {
-  isLoginOf,
-  openLogin,
-  sealLogin,
-  trimmedLogin,
-  type SessionLogin,
-  type StoredLogin,
-} from './flows/stored-login.js'
-
-/** The userinfo claims, and the record to keep when the tokens were refreshed first. */
-export interface UserinfoOutcome {
-  readonly claims: UserinfoResult['claims']
-  readonly refreshed: SessionLogin | undefined
-}
-
-/** A refreshed login: the record to keep, and its (unsealed) claims and tokens. */
-export interface RefreshOutcome {
-  /** The record to keep in the session, through {@link FapiCore.commitLogin}. */
-  readonly record: SessionLogin
-  readonly claims: StoredLogin['claims']
-  readonly tokens: StoredLogin['tokens']
-}
+import type { GrantQuery } from '../config/grants.js'
+import { trimmedGrant } from './grants/grant.js'
+import { activeGrant, createGrant, endGrant, readGrant } from './grants/lifecycle.js'
+import type { ActiveGrant, Grant } from './grants/record.js'
 
 /** One FAPI client's protocol, framework-free. Every entry point rejects only with a `FapiError`. */
 export interface FapiCore {
@@ -62,21 +45,30 @@ export interface FapiCore {
   startLogin(request: LoginRequest): Promise<StartedLogin>
   /**
    * Handles a request to the callback (GET or POST at the redirect URI's path): resolves with a
-   * page to send as it is (a relay page), or with a finished login whose `login` record the
-   * adapter stores after regenerating the session.
+   * page to send as it is (a relay page), or with a finished login whose `grant` the adapter
+   * keeps with {@link FapiCore.saveGrant} after regenerating the session, then refers to by id.
    */
   handleCallback(request: CallbackRequest, pending: PendingLogins): Promise<CallbackOutcome>
   /**
-   * The session's login record when it is a login of this client at this issuer (its tokens are
-   * sealed in it when `sessionSecrets` is set).
+   * Stores a finished login's grant (with `owner`, when the app has one) in the grant store;
+   * resolves with it. The session keeps only its `id`.
    */
-  currentLogin(stored: unknown): SessionLogin | undefined
+  saveGrant(grant: ActiveGrant, owner?: string): Promise<ActiveGrant>
   /**
-   * A finished login's record with its claims trimmed by the app: only claims it had, with their
+   * The active grant `grantId` of this client at this issuer (read from the grant store: a
+   * logout on any instance is seen at once), or `undefined`.
+   */
+  currentGrant(grantId: unknown): Promise<ActiveGrant | undefined>
+  /** The grant `grantId` of this client, active or ended, or `undefined`. */
+  readGrant(grantId: unknown): Promise<Grant | undefined>
+  /** The ids of this client's grants (active or ended) that match `query`. */
+  findGrants(query: GrantQuery): Promise<readonly string[]>
+  /**
+   * A finished login's grant with its claims trimmed by the app: only claims it had, with their
    * values, and the protocol claims (`iss`, `sub`, `aud`, `exp`, `iat`, `auth_time`, `nonce`,
    * `acr`, `amr`, `azp`, `sid`) always.
    */
-  trimLogin<L extends SessionLogin>(login: L, claims: Readonly<Record<string, unknown>>): L
+  trimGrant(grant: ActiveGrant, claims: Readonly<Record<string, unknown>>): ActiveGrant
   /** The issuer this client talks to (exactly as configured). */
   readonly issuer: string
   /**
@@ -108,38 +100,36 @@ export interface FapiCore {
     readonly requestObjects: string | undefined
   }
   /**
-   * Refreshes a stored login (one refresh in flight per login, across instances); keep the record
-   * it resolves with through {@link FapiCore.commitLogin}.
+   * Refreshes the grant `grantId` (one refresh in flight per grant, across instances; kept by a
+   * compare-and-set on its generation); resolves with the grant as stored after it.
    */
-  refresh(stored: unknown): Promise<RefreshOutcome>
+  refresh(grantId: unknown): Promise<ActiveGrant>
+  /** Calls a resource server with the grant's token (refreshed once first when expired). */
+  fetchResource(grantId: unknown, url: string, init?: ResourceRequestInit): Promise<Response>
   /**
-   * Calls a resource server with a stored login's token (refreshed once first when expired);
-   * `refreshed`, when set, is the record to store.
+   * Ends the grant `grantId` for every instance (status `ended` in the grant store), then revokes
+   * its tokens where the server has a `revocation_endpoint` (RFC 7009). Rejects only when the
+   * grant store cannot be used.
    */
-  fetchResource(stored: unknown, url: string, init?: ResourceRequestInit): Promise<ResourceResult>
+  endGrant(grantId: unknown): Promise<RevocationOutcome>
   /**
-   * Keeps a refreshed login record: calls `save` (which stores it in the session) unless the
-   * login was logged out meanwhile on any instance (`ERR_LOGIN_REQUIRED`, nothing saved).
+   * Logs out: ends the grant (and revokes its tokens), calls `destroy` (which ends the local
+   * session; also when the grant store is down), and resolves with where to send the browser.
    */
-  commitLogin(login: SessionLogin, save: () => Promise<void>): Promise<void>
-  /**
-   * Logs out: marks the session's login as ended for every instance, calls `destroy` (which ends
-   * the local session), and resolves with where to send the browser.
-   */
-  logout(stored: unknown, destroy: () => Promise<void>): Promise<string>
+  logout(grantId: unknown, destroy: () => Promise<void>): Promise<string>
   /** Where to send the browser after the local session ended (never rejects). */
-  logoutTarget(stored: unknown): Promise<string>
+  logoutTarget(grantId: unknown): Promise<string>
   /**
-   * Revokes a stored login's refresh and access tokens where the server has a
-   * `revocation_endpoint` (RFC 7009); never rejects. Call it before the local session ends.
+   * Handles a back-channel logout token of this client's server (OpenID Connect Back-Channel
+   * Logout 1.0 §2.6, checked in order): ends every grant it names on every instance; resolves
+   * with how many. Rejects with an `ERR_LOGOUT_TOKEN_*` code (answer 400).
    */
-  revokeTokens(stored: unknown): Promise<RevocationOutcome>
+  backchannelLogout(logoutToken: string): Promise<number>
   /**
-   * The userinfo claims of a stored login (OIDC Core §5.3), JSON or a signed (optionally
-   * encrypted) JWT verified like an ID token, once their `sub` matched the ID token's (§5.3.4);
-   * `refreshed`, when set, is the record to store.
+   * The userinfo claims of a grant (OIDC Core §5.3), JSON or a signed (optionally encrypted) JWT
+   * verified like an ID token, once their `sub` matched the ID token's (§5.3.4).
    */
-  userinfo(stored: unknown): Promise<UserinfoOutcome>
+  userinfo(grantId: unknown): Promise<Readonly<Record<string, unknown>>>
   /**
    * Where an anonymous page request is sent: the login route, with `returnTo` set to the page
    * (`url`, path and query) when the method is GET or HEAD and it is a path on this site.
@@ -210,10 +200,10 @@ function guarded<A extends unknown[], R>(
 export function createFapiCore(options: FapiClientOptions): FapiCore {
   const config = resolveConfig(options)
   const context = createClientContext(config)
-  const refreshStored = createRefresher(context)
-  const idTokenOf = (stored: unknown) =>
-    openLogin(stored, config).then(
-      (login) => login.tokens.idToken,
+  const refreshGrant = createRefresher(context)
+  const idTokenOf = (grantId: unknown) =>
+    activeGrant(context, grantId).then(
+      (grant) => grant.tokens.idToken,
       () => undefined,
     )
   const clientCredentials = createClientCredentials(context)
@@ -230,8 +220,22 @@ export function createFapiCore(options: FapiClientOptions): FapiCore {
     handleCallback: guarded(context.discovery, (request: CallbackRequest, pending: PendingLogins) =>
       handleCallback(context, request, pending),
     ),
-    currentLogin: (stored: unknown) => (isLoginOf(stored, config) ? stored : undefined),
-    trimLogin: trimmedLogin,
+    saveGrant: guarded(context.discovery, (grant: ActiveGrant, owner?: string) =>
+      createGrant(context, owner === undefined ? grant : { ...grant, owner }),
+    ),
+    currentGrant: guarded(context.discovery, async (grantId: unknown) => {
+      const grant = await readGrant(context, grantId)
+      return grant?.status === 'active' ? grant : undefined
+    }),
+    readGrant: guarded(context.discovery, (grantId: unknown) => readGrant(context, grantId)),
+    findGrants: guarded(context.discovery, async (query: GrantQuery) => {
+      const found: string[] = []
+      for (const id of await context.grants.find(query)) {
+        if ((await readGrant(context, id)) !== undefined) found.push(id)
+      }
+      return found
+    }),
+    trimGrant: trimmedGrant,
     issuer: config.issuer,
     claimedResponse: (request: CallbackRequest) => claimedResponse(context, request),
     signedByServer: (jwt: string) => signedByServer(context, jwt),
@@ -244,19 +248,13 @@ export function createFapiCore(options: FapiClientOptions): FapiCore {
     requestObject: guarded(context.discovery, async (path: string) =>
       serveRequestObject(context, context.requestObjects, path),
     ),
-    refresh: guarded(context.discovery, async (stored: unknown): Promise<RefreshOutcome> => {
-      const login = await refreshStored(await openLogin(stored, config))
-      return { record: await sealLogin(login, config), claims: login.claims, tokens: login.tokens }
-    }),
+    refresh: guarded(context.discovery, async (grantId: unknown) =>
+      refreshGrant(await activeGrant(context, grantId)),
+    ),
     fetchResource: guarded(
       context.discovery,
-      async (stored: unknown, url: string, init: ResourceRequestInit = {}) => {
-        const login = await openLogin(stored, config)
-        const result = await fetchResourceAs(context, refreshStored, login, url, init)
-        const refreshed =
-          result.refreshed === undefined ? undefined : await sealLogin(result.refreshed, config)
-        return { response: result.response, refreshed }
-      },
+      async (grantId: unknown, url: string, init: ResourceRequestInit = {}) =>
+        fetchResourceAs(context, refreshGrant, await activeGrant(context, grantId), url, init),
     ),
     clientCredentials: guarded(context.discovery, async (request?: ClientCredentialsRequest) =>
       clientCredentials(request),
@@ -273,23 +271,22 @@ export function createFapiCore(options: FapiClientOptions): FapiCore {
         return callWithToken(context, await clientCredentials(request), url, init)
       },
     ),
-    userinfo: guarded(context.discovery, async (stored: unknown) => {
-      const result = await fetchUserinfo(context, refreshStored, await openLogin(stored, config))
-      const refreshed =
-        result.refreshed === undefined ? undefined : await sealLogin(result.refreshed, config)
-      return { claims: result.claims, refreshed }
-    }),
-    commitLogin: guarded(context.discovery, (login: SessionLogin, save: () => Promise<void>) =>
-      commitLogin(context, login, save),
+    userinfo: guarded(context.discovery, async (grantId: unknown) =>
+      fetchUserinfo(context, refreshGrant, await activeGrant(context, grantId)),
     ),
-    revokeTokens: async (stored: unknown) =>
-      revokeLogin(context, await openLogin(stored, config).catch(() => undefined)),
-    logout: guarded(context.discovery, async (stored: unknown, destroy: () => Promise<void>) => {
-      const target = await idTokenOf(stored).then((idToken) => logoutTarget(context, idToken))
-      await endLogin(context, isLoginOf(stored, config) ? stored : undefined, destroy)
+    endGrant: guarded(context.discovery, (grantId: unknown) => endGrant(context, grantId)),
+    logout: guarded(context.discovery, async (grantId: unknown, destroy: () => Promise<void>) => {
+      const target = await idTokenOf(grantId).then((idToken) => logoutTarget(context, idToken))
+      // RFC 7009: the grant ends and its tokens are revoked first; a store or server failure
+      // never keeps the user logged in here.
+      await endGrant(context, grantId).catch(() => undefined)
+      await destroy()
       return target
     }),
-    logoutTarget: async (stored: unknown) => logoutTarget(context, await idTokenOf(stored)),
+    logoutTarget: async (grantId: unknown) => logoutTarget(context, await idTokenOf(grantId)),
+    backchannelLogout: guarded(context.discovery, (logoutToken: string) =>
+      backchannelLogout(context, logoutToken),
+    ),
     loginRedirect(method: string, url: string) {
       if ((method === 'GET' || method === 'HEAD') && isSafeRelativePath(url)) {
         return `${config.loginPath}?${new URLSearchParams({ returnTo: url }).toString()}`

@@ -10,7 +10,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { FapiCore } from '../core/client.js'
 import type { PendingLogins } from '../core/flows/callback.js'
 import type { CallbackRequest } from '../core/flows/delivery.js'
-import type { SessionLogin } from '../core/flows/stored-login.js'
 import type { IdTokenClaims } from '../core/jwt/id-token.js'
 import type { TokenSet } from '../core/server/token.js'
 import type { AuthorizationDetail } from '../core/server/authorization-details.js'
@@ -37,8 +36,13 @@ export interface LoginResult {
   readonly returnTo: string
   /** The id of this login in `onEvent` events, when the client has an `onEvent` listener. */
   readonly traceId?: string
-  /** What the server granted (RFC 9396 §7), also kept with the stored login. */
+  /** What the server granted (RFC 9396 §7), also kept with the grant. */
   readonly authorizationDetails?: readonly AuthorizationDetail[]
+  /**
+   * The id of this login's grant in the grant store: keep it with your own user record to call
+   * the bank later without a browser (`auth.grant(grantId)`).
+   */
+  readonly grantId: string
 }
 
 /**
@@ -128,14 +132,10 @@ function pendingLogins(req: IncomingMessage, session: FapiSession, key: string):
   }
 }
 
-/** Stores the login in the session `take` regenerated (new id: no fixation). */
-async function establishSession(
-  req: IncomingMessage,
-  key: string,
-  login: SessionLogin,
-): Promise<void> {
+/** Refers to the grant from the session `take` regenerated (new id: no fixation). */
+async function establishSession(req: IncomingMessage, key: string, grantId: string): Promise<void> {
   const session = requireSession(req)
-  setPart(session, key, { ...partOf(session, key), login })
+  setPart(session, key, { ...partOf(session, key), grant: grantId })
   await saveSession(session)
 }
 
@@ -173,8 +173,8 @@ export function createCallback<Req extends IncomingMessage, Res extends ServerRe
           send(req, res, outcome.page.status, outcome.page.headers, outcome.page.body)
           return undefined
         }
-        let login = outcome.login
-        let result: LoginResult = {
+        let grant = outcome.grant
+        let result: Omit<LoginResult, 'grantId'> = {
           claims: outcome.claims,
           tokens: outcome.tokens,
           returnTo: outcome.returnTo,
@@ -186,7 +186,7 @@ export function createCallback<Req extends IncomingMessage, Res extends ServerRe
         if (beforeSession !== undefined) {
           let decision: BeforeSessionDecision
           try {
-            decision = await beforeSession(req, result)
+            decision = await beforeSession(req, { ...result, grantId: grant.id })
           } catch (error) {
             // The app's own error, untouched; no session.
             return { appError: error }
@@ -195,13 +195,14 @@ export function createCallback<Req extends IncomingMessage, Res extends ServerRe
           if (typeof decision === 'object' && decision !== null) {
             if ('refuse' in decision) throw refused(decision.refuse)
             if ('claims' in decision) {
-              login = core.trimLogin(login, decision.claims)
-              result = { ...result, claims: login.claims as LoginResult['claims'] }
+              grant = core.trimGrant(grant, decision.claims)
+              result = { ...result, claims: grant.claims as LoginResult['claims'] }
             }
           }
         }
-        await establishSession(req, key, login)
-        return { result }
+        await core.saveGrant(grant)
+        await establishSession(req, key, grant.id)
+        return { result: { ...result, grantId: grant.id } }
       })
       .then(
         (done) => {

@@ -9,7 +9,8 @@ import type { IncomingMessage } from 'node:http'
 import type { FapiCore } from '../core/client.js'
 import { FapiError, toFapiError, type FapiErrorCode } from '../errors.js'
 import { header, prefersJson, redirect, requestUrl, sendJson, type Middleware } from './http.js'
-import { partOf, requireSession } from './session.js'
+import { currentGrant } from './grants.js'
+import { requireSession } from './session.js'
 
 /**
  * A request from a script rather than a page load: `X-Requested-With` is set, or the client
@@ -46,50 +47,54 @@ export function createRequiresAuth(core: FapiCore, options: RequiresAuthOptions 
     throw new TypeError('express-fapi: requiresAuth({ acr }) must be an array of acr values')
   }
   return function fapiRequiresAuth(req, res, next) {
-    let login
-    try {
-      login = core.currentLogin(partOf(requireSession(req), core.sessionKey)?.login)
-    } catch (error) {
-      next(toFapiError(error))
-      return
-    }
-    if (login !== undefined) {
-      if (
-        acr !== undefined &&
-        (typeof login.claims.acr !== 'string' || !acr.includes(login.claims.acr))
-      ) {
-        next(
-          new FapiError(
-            'ERR_ACR_INSUFFICIENT',
-            `this page needs an authentication of level ${acr.join(' or ')}`,
-          ),
-        )
-        return
-      }
-      let allowed: boolean
-      try {
-        allowed = predicate === undefined || predicate(login.claims) === true
-      } catch (error) {
-        next(error)
-        return
-      }
-      if (!allowed) {
-        next(new FapiError('ERR_CLAIMS_CHECK_FAILED', 'this login may not open this page'))
-        return
-      }
-      next()
-      return
-    }
-    if (isApiRequest(req)) {
-      sendJson(
-        req,
-        res,
-        401,
-        { error: LOGIN_REQUIRED, message: 'login required' },
-        { 'Cache-Control': 'no-store' },
+    Promise.resolve()
+      .then(() => {
+        requireSession(req)
+        return currentGrant(core, req)
+      })
+      .then(
+        (grant) => {
+          if (grant !== undefined) {
+            const { claims } = grant
+            if (
+              acr !== undefined &&
+              (typeof claims.acr !== 'string' || !acr.includes(claims.acr))
+            ) {
+              next(
+                new FapiError(
+                  'ERR_ACR_INSUFFICIENT',
+                  `this page needs an authentication of level ${acr.join(' or ')}`,
+                ),
+              )
+              return
+            }
+            let allowed: boolean
+            try {
+              allowed = predicate === undefined || predicate(claims) === true
+            } catch (error) {
+              next(error)
+              return
+            }
+            if (!allowed) {
+              next(new FapiError('ERR_CLAIMS_CHECK_FAILED', 'this login may not open this page'))
+              return
+            }
+            next()
+            return
+          }
+          if (isApiRequest(req)) {
+            sendJson(
+              req,
+              res,
+              401,
+              { error: LOGIN_REQUIRED, message: 'login required' },
+              { 'Cache-Control': 'no-store' },
+            )
+            return
+          }
+          redirect(req, res, core.loginRedirect(req.method ?? 'GET', requestUrl(req)))
+        },
+        (error: unknown) => next(toFapiError(error)),
       )
-      return
-    }
-    redirect(req, res, core.loginRedirect(req.method ?? 'GET', requestUrl(req)))
   }
 }

@@ -21,7 +21,7 @@ import { partOf, requireSession, saveSession, setPart, type FapiSession } from '
  */
 function boundAnonymousSession(session: FapiSession, key: string, maxAgeSeconds: number): void {
   const cookie = session.cookie
-  if (cookie === undefined || partOf(session, key)?.login !== undefined) return
+  if (cookie === undefined || partOf(session, key)?.grant !== undefined) return
   const bound = maxAgeSeconds * 1000
   if (typeof cookie.maxAge !== 'number' || cookie.maxAge > bound) cookie.maxAge = bound
 }

@@ -1,15 +1,15 @@
 /**
  * `refresh(req)`: refreshes the tokens of the logged-in user of `req` (the core's single flight,
- * FAPI 2.0 §5.3.3.1 (6)) and saves the session with the record it returns.
+ * FAPI 2.0 §5.3.3.1 (6)); the grant changes in the grant store, never in the session.
  *
  * @module
  */
 import type { IncomingMessage } from 'node:http'
 import type { FapiCore } from '../core/client.js'
-import type { SessionLogin } from '../core/flows/stored-login.js'
 import type { TokenSet } from '../core/server/token.js'
 import { toFapiError } from '../errors.js'
-import { partOf, requireSession, saveSession, setPart } from './session.js'
+import { forgetGrantReads, grantIdOf } from './grants.js'
+import { requireSession } from './session.js'
 
 /** What `refresh(req)` resolves with. */
 export interface RefreshResult {
@@ -22,32 +22,16 @@ export interface RefreshResult {
 /** Refreshes the tokens of the logged-in user of a request. */
 export type Refresh = (req: IncomingMessage) => Promise<RefreshResult>
 
-/**
- * Keeps a refreshed login record in this client's part of the request's session, unless the login
- * was logged out meanwhile (on any instance): then `ERR_LOGIN_REQUIRED` and nothing is saved.
- */
-export async function storeLogin(
-  core: FapiCore,
-  req: IncomingMessage,
-  login: SessionLogin,
-): Promise<void> {
-  const session = requireSession(req)
-  const key = core.sessionKey
-  await core.commitLogin(login, async () => {
-    setPart(session, key, { ...partOf(session, key), login })
-    await saveSession(session)
-  })
-}
-
 /** The `refresh(req)` factory. Internal: reached through `fapiClient().refresh`. */
 export function createRefresh(core: FapiCore): Refresh {
   return async function refresh(req) {
     try {
-      const refreshed = await core.refresh(partOf(requireSession(req), core.sessionKey)?.login)
-      await storeLogin(core, req, refreshed.record)
-      const { tokens } = refreshed
+      // The grant changes in the grant store only: the session keeps its id, nothing to save.
+      const grant = await core.refresh(grantIdOf(requireSession(req), core.sessionKey))
+      forgetGrantReads(req)
+      const { tokens } = grant
       return {
-        claims: refreshed.claims,
+        claims: grant.claims,
         tokens: {
           accessToken: tokens.accessToken,
           tokenType: tokens.tokenType === 'DPoP' ? 'DPoP' : 'Bearer',

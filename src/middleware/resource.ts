@@ -1,6 +1,6 @@
 /**
  * `fetchResource(req, url, init?)`: calls a resource server (or the userinfo endpoint) as the
- * logged-in user of `req`; when the core refreshed the login first, its new record is saved.
+ * logged-in user of `req` (its grant, refreshed first in the grant store when expired).
  *
  * @module
  */
@@ -8,8 +8,8 @@ import type { IncomingMessage } from 'node:http'
 import type { FapiCore } from '../core/client.js'
 import type { ResourceRequestInit } from '../core/server/resource.js'
 import { toFapiError } from '../errors.js'
-import { storeLogin } from './refresh.js'
-import { partOf, requireSession } from './session.js'
+import { grantIdOf } from './grants.js'
+import { requireSession } from './session.js'
 
 /** Calls a resource server as the logged-in user of a request. */
 export type FetchResource = (
@@ -33,14 +33,11 @@ function withCustomerAddress(req: IncomingMessage, init: ResourceRequestInit): R
 export function createFetchResource(core: FapiCore): FetchResource {
   return async function fetchResource(req, url, init = {}) {
     try {
-      const session = requireSession(req)
-      const result = await core.fetchResource(
-        partOf(session, core.sessionKey)?.login,
+      return await core.fetchResource(
+        grantIdOf(requireSession(req), core.sessionKey),
         url,
         withCustomerAddress(req, init),
       )
-      if (result.refreshed !== undefined) await storeLogin(core, req, result.refreshed)
-      return result.response
     } catch (error) {
       throw toFapiError(error)
     }

@@ -25,12 +25,18 @@ export interface RouterPaths {
   readonly logout?: string | false
   /** Default `'/.well-known/jwks.json'`: register its URL as the client's `jwks_uri`. GET and HEAD. */
   readonly jwks?: string | false
+  /**
+   * Default `'/auth/backchannel-logout'`: register its URL as the client's
+   * `backchannel_logout_uri` (OpenID Connect Back-Channel Logout 1.0 §2.2). POST only.
+   */
+  readonly backchannelLogout?: string | false
 }
 
 /** The default paths of the routes that are not fixed by the configuration. */
 export const ROUTER_DEFAULTS = Object.freeze({
   logout: '/auth/logout',
   jwks: '/.well-known/jwks.json',
+  backchannelLogout: '/auth/backchannel-logout',
 })
 
 /** The four route handlers a router dispatches to. */
@@ -39,6 +45,7 @@ export interface RouterRoutes<Req extends IncomingMessage, Res extends ServerRes
   readonly callback: Middleware<Req, Res>
   readonly logout: Middleware<Req, Res>
   readonly jwks: Middleware<Req, Res>
+  readonly backchannelLogout: Middleware<Req, Res>
 }
 
 function pathOption(
@@ -93,6 +100,11 @@ export function createRouter<Req extends IncomingMessage, Res extends ServerResp
   )
   add(pathOption('logout', paths.logout, ROUTER_DEFAULTS.logout), ['POST'], routes.logout)
   add(pathOption('jwks', paths.jwks, ROUTER_DEFAULTS.jwks), ['GET', 'HEAD'], routes.jwks)
+  add(
+    pathOption('backchannelLogout', paths.backchannelLogout, ROUTER_DEFAULTS.backchannelLogout),
+    ['POST'],
+    routes.backchannelLogout,
+  )
   const objects = core.paths.requestObjects
   if (objects !== undefined && table.some((route) => route.path.startsWith(`${objects}/`))) {
     throw new FapiConfigError(

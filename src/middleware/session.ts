@@ -6,7 +6,7 @@
  * @module
  */
 import type { IncomingMessage } from 'node:http'
-import type { SessionLogin } from '../core/flows/stored-login.js'
+import type { FapiCore } from '../core/client.js'
 import type { TransactionMap } from '../core/flows/transaction.js'
 import type {} from 'express-session'
 import { SessionError } from '../errors.js'
@@ -15,8 +15,8 @@ import { SessionError } from '../errors.js'
 export interface FapiSessionData {
   /** Pending logins by `state`. */
   transactions?: TransactionMap
-  /** The logged-in user, after a successful callback (tokens sealed with `sessionSecrets`). */
-  login?: SessionLogin
+  /** The id of this server's grant, after a successful callback (the grant is in the grant store). */
+  grant?: string
 }
 
 declare module 'express-session' {
@@ -36,12 +36,19 @@ export interface FapiSession {
   destroy(callback: (error?: unknown) => void): unknown
 }
 
-/** The session keys of the clients made in this process (their parts survive a new session id). */
-const namespaces = new Set<string>()
+/** The clients made in this process, by session key (their parts survive a new session id). */
+const namespaces = new Map<string, Set<FapiCore>>()
 
 /** Records a client's session key, so that a login of another client keeps its part. */
-export function registerNamespace(key: string): void {
-  namespaces.add(key)
+export function registerNamespace(core: FapiCore): void {
+  let cores = namespaces.get(core.sessionKey)
+  if (cores === undefined) namespaces.set(core.sessionKey, (cores = new Set()))
+  cores.add(core)
+}
+
+/** The clients whose parts a session may hold (several apps of one process may share a key). */
+export function registeredClients(): ReadonlyMap<string, ReadonlySet<FapiCore>> {
+  return namespaces
 }
 
 /** A client's part of the session (`req.session[sessionKey]`; `fapi` by default). */
@@ -67,7 +74,7 @@ export async function regenerateWithPart(
 ): Promise<FapiSession> {
   const old = requireSession(req)
   const kept = new Map<string, FapiSessionData>()
-  for (const name of namespaces) {
+  for (const name of namespaces.keys()) {
     const value = partOf(old, name)
     if (value !== undefined) kept.set(name, value)
   }

@@ -94,10 +94,11 @@ export async function startApp(options: AppOptions): Promise<StartedApp> {
       }),
     )
     app.get('/jwks', client.jwks())
-    app.get('/me', (req, res) => {
-      const login = req.session.fapi?.login
-      if (login === undefined) res.status(401).json({ error: 'not logged in' })
-      else res.json({ sub: login.claims.sub })
+    app.get('/me', (req, res, next) => {
+      client.currentLogin(req).then((login) => {
+        if (login === undefined) res.status(401).json({ error: 'not logged in' })
+        else res.json({ sub: login.claims.sub })
+      }, next)
     })
     options.routes?.(app as express5.Express, client)
     app.use(errorHandler())
@@ -250,10 +251,11 @@ function connectApp(
   app.use('/jwks', onlyMethods(['GET'], client.jwks()))
   app.use(
     '/me',
-    onlyMethods(['GET'], (req, res) => {
-      const login = sessionOf(req).fapi?.login
-      if (login === undefined) sendJson(res, 401, { error: 'not logged in' })
-      else sendJson(res, 200, { sub: login.claims.sub })
+    onlyMethods(['GET'], (req, res, next) => {
+      client.currentLogin(req).then((login) => {
+        if (login === undefined) sendJson(res, 401, { error: 'not logged in' })
+        else sendJson(res, 200, { sub: login.claims.sub })
+      }, next)
     }),
   )
   app.use(errorHandler())

@@ -105,11 +105,18 @@ export async function startBanks(t: TestContext): Promise<Banks> {
     session({ secret: 'test-secret-not-for-production', resave: false, saveUninitialized: false }),
   )
   app.use(clients.router())
-  app.get('/logins', (req, res) => {
-    const logins = clients.currentLogins(req)
-    res.json(
-      Object.fromEntries(Object.entries(logins).map(([name, login]) => [name, login.claims.sub])),
-    )
+  app.get('/logins', (req, res, next) => {
+    clients
+      .currentLogins(req)
+      .then(
+        (logins) =>
+          res.json(
+            Object.fromEntries(
+              Object.entries(logins).map(([name, login]) => [name, login.claims.sub]),
+            ),
+          ),
+        next,
+      )
   })
   app.use(errorHandler())
   app.use(

@@ -15,6 +15,8 @@ import type {
   ResponseMode,
   SenderConstraint,
 } from '../../src/index.js'
+import { memoryGrantStore } from '../../src/index.js'
+import { rewriteGrant } from './grants.js'
 import { AppBrowser, startApp, type StartedApp } from './app.js'
 import { testCertificates } from './certs.js'
 import { generateJwks } from './keys.js'
@@ -86,6 +88,7 @@ async function encryptionKey(): Promise<{ privateJwk: JWK & { kid: string }; pub
 }
 
 export async function startFapi2Login(t: TestContext, c: Fapi2Case): Promise<Fapi2Login> {
+  const grants = memoryGrantStore()
   const alg = c.alg ?? 'ES256'
   const signing = await generateJwks(alg, `portal-${alg}`)
   const method = c.clientAuthMethod ?? 'private_key_jwt'
@@ -159,6 +162,7 @@ export async function startFapi2Login(t: TestContext, c: Fapi2Case): Promise<Fap
               },
             }
           : {}),
+        grants,
         ...c.client,
       }
       return options
@@ -177,16 +181,22 @@ export async function startFapi2Login(t: TestContext, c: Fapi2Case): Promise<Fap
         client.refresh(req).then((result) => res.json(result), next)
       })
       // A test's view of the stored login, and a way to put an old refresh token back.
-      router.get('/stored', (req, res) => {
-        res.json(req.session.fapi?.login ?? null)
+      router.get('/stored', (req, res, next) => {
+        client.currentLogin(req).then((login) => res.json(login ?? null), next)
       })
-      router.post('/stored/refresh-token', (req, res) => {
-        const login = req.session.fapi?.login
-        if (login === undefined || !('accessToken' in login.tokens))
-          return void res.status(404).end()
+      router.post('/stored/refresh-token', (req, res, next) => {
         const refreshToken = String(req.query.value)
-        req.session.fapi = { login: { ...login, tokens: { ...login.tokens, refreshToken } } }
-        res.status(204).end()
+        client
+          .currentLogin(req)
+          .then((login) =>
+            login === undefined
+              ? false
+              : rewriteGrant(grants, login.id, (body) => ({
+                  ...body,
+                  tokens: { ...(body.tokens as object), refreshToken },
+                })),
+          )
+          .then((done) => res.status(done ? 204 : 404).end(), next)
       })
       c.routes?.(router, client)
     },

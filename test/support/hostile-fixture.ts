@@ -89,8 +89,8 @@ function resourceRoute(router: Express, client: FapiClient): void {
     client.refresh(req).then((result) => res.json(result), next)
   })
   // `GET /stored`: the login in the session, as stored (a test's view; never in a real app).
-  router.get('/stored', (req, res) => {
-    res.json(req.session.fapi?.login ?? null)
+  router.get('/stored', (req, res, next) => {
+    client.currentLogin(req).then((login) => res.json(login ?? null), next)
   })
   router.post('/auth/logout', client.logout())
   // `POST /stale-write`: an app request that read the session, waits (for `holdStaleWrites()`),

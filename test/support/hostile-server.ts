@@ -114,6 +114,12 @@ export interface HostileServer {
    * is waiting on a server that will not answer (no guess of how long that takes).
    */
   held(path: string, count?: number): Promise<void>
+  /** Signs `claims` as the server signs its JWTs (with `header` under the mutation's). */
+  signJwt(
+    claims: JWTPayload,
+    mutation?: JwtMutation,
+    header?: Record<string, unknown>,
+  ): Promise<string>
   violations(): readonly string[]
   lastPushed(): Pushed
   pushed(): readonly Pushed[]
@@ -307,6 +313,8 @@ export async function startHostileServer(options: HostileOptions): Promise<Hosti
     tokenRequests: () => [...tokenForms],
     resourceRequests: () => [...resourceHeaders],
     revocationRequests: () => [...revocations],
+    signJwt: (claims, mutation, header) =>
+      mintJwt(claims, keys[as.alg], attackers[as.alg], keys.PS256, mutation, header),
     async authorize(authorizationUrl, mutation) {
       const url = new URL(authorizationUrl)
       if (`${url.origin}${url.pathname}` !== `${issuer}/authorize`) {

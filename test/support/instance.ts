@@ -6,7 +6,7 @@
  */
 import { RedisStore } from 'connect-redis'
 import { createClient } from 'redis'
-import { redisCoordination, type FapiClientOptions } from '../../src/index.js'
+import { redisCoordination, redisGrantStore, type FapiClientOptions } from '../../src/index.js'
 import { startApp } from './app.js'
 
 function env(name: string): string {
@@ -30,6 +30,8 @@ const options: FapiClientOptions = {
   redirectUri: env('REDIRECT_URI'),
   keys: { signing: [JSON.parse(env('CLIENT_JWK')) as { kid: string }] },
   allowInsecureLoopback: true,
+  // Grants live beside the sessions: every instance sees one grant's transitions at once.
+  grants: redisGrantStore(redis, { prefix: 'express-fapi-test:' }),
   ...(process.env.HOSTILE === '1' ? { senderConstraint: 'none' as const } : {}),
   ...(coordinationClient === undefined
     ? {}
@@ -48,6 +50,17 @@ const app = await startApp({
       client.refresh(req).then((result) => res.json({ expiresAt: result.tokens.expiresAt }), next)
     })
     router.post('/auth/logout', client.logout())
+    router.post('/auth/backchannel-logout', client.backchannelLogout())
+    // The session's grant id, and a background job that refreshes a grant by id (no session).
+    router.get('/grant-id', (req, res, next) => {
+      client.currentLogin(req).then((grant) => res.json({ id: grant?.id ?? null }), next)
+    })
+    router.post('/background/refresh', (req, res, next) => {
+      client
+        .grant(String(req.query.id))
+        .refresh()
+        .then((grant) => res.json({ generation: grant.generation }), next)
+    })
   },
 })
 process.send?.({ origin: app.origin })

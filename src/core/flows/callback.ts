@@ -29,7 +29,8 @@ import { CARRIER, readDelivery, type CallbackRequest, type Delivery } from './de
 import type { Page } from './page.js'
 import { checkPlainResponse } from './plain-response.js'
 import { formPostRelayPage, fragmentRelayPage, needsFormPostRelay } from './relay.js'
-import { sealLogin, storedLoginOf, type SessionLogin } from './stored-login.js'
+import { grantOfLogin } from '../grants/grant.js'
+import type { ActiveGrant } from '../grants/record.js'
 import { keyOf } from '../coordination/store.js'
 import { emit, redacted, tracedJwt } from './trace.js'
 import { openTransaction, type Transaction } from './transaction.js'
@@ -199,8 +200,8 @@ export type CallbackOutcome =
       readonly claims: IdTokenClaims
       readonly tokens: TokenSet
       readonly returnTo: string
-      /** The record to keep in the (regenerated) session (its secrets sealed with `sessionSecrets`). */
-      readonly login: SessionLogin
+      /** The grant of this login, not stored yet (the app's `beforeSession` may trim or refuse it). */
+      readonly grant: ActiveGrant
       /** The id of this login in `onEvent` events, when a trace is taken. */
       readonly traceId?: string
     }
@@ -366,7 +367,7 @@ async function callbackOutcome(
     claims: login.claims,
     tokens: login.tokens,
     returnTo: transaction.returnTo,
-    login: await sealLogin(storedLoginOf(login, transaction, config), config),
+    grant: grantOfLogin(login, transaction, config),
     ...(transaction.traceId === undefined ? {} : { traceId: transaction.traceId }),
   }
 }

@@ -14,6 +14,8 @@ import type { ServerJwtContext } from '../jwt/jws.js'
 import type { DpopContext, OAuthPostOptions } from '../transport/oauth-post.js'
 import { memoryCoordination } from '../coordination/memory.js'
 import type { Coordination } from '../coordination/store.js'
+import type { GrantStore } from '../../config/grants.js'
+import { memoryGrantStore } from '../grants/memory.js'
 import type { RequestObjectStore } from '../../config/options.js'
 import { MemoryRequestObjectStore } from './request-object-store.js'
 
@@ -28,6 +30,8 @@ export interface ClientContext {
   readonly nonces: DpopNonces
   /** Request objects by reference waiting for the server's fetch (RFC 9101 §5.2). */
   readonly requestObjects: RequestObjectStore
+  /** Where finished logins live (in memory for one process by default). */
+  readonly grants: GrantStore
 }
 
 /** DPoP for calls made with a login's key, if it has one. */
@@ -85,6 +89,7 @@ export function createClientContext(config: Config): ClientContext {
     jwks: new RemoteJwks(async () => (await discovery.get()).jwksUri, config),
     coordination,
     nonces: new DpopNonces(config.coordination, undefined, config.issuer),
-    requestObjects: config.requestObjectStore ?? new MemoryRequestObjectStore(),
+    requestObjects: config.requestObjectStore ?? new MemoryRequestObjectStore(config.now),
+    grants: config.grants ?? memoryGrantStore({ now: config.now }),
   }
 }

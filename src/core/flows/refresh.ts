@@ -4,29 +4,29 @@
  * assertion, or the client certificate at the mTLS alias), a DPoP proof with the login's key when
  * its tokens are DPoP-bound, the token response checked as at login, a new ID token validated
  * against the original (OIDC Core §12.2), and a rotated refresh token replacing the old one.
- * Refreshes of one login that overlap (parallel requests of one user, on any instance) share one
- * request to the server, so a rotating server never sees the old token twice.
+ * Refreshes of one grant that overlap (parallel requests of one user, a background job, on any
+ * instance) share one request to the server, so a rotating server never sees the old token twice;
+ * the result is kept by a compare-and-set on the grant's generation in the grant store.
  *
  * @module
  */
 import { SessionError } from '../../errors.js'
 import { SingleFlight } from '../coordination/single-flight.js'
 import { keyOf } from '../coordination/store.js'
-import { seal, unseal } from '../jwt/seal.js'
 import { addClientAuthentication } from '../server/client-auth.js'
 import type { DpopKey } from '../jwt/dpop.js'
 import { signedIdToken, validateRefreshedIdToken } from '../jwt/id-token.js'
 import { requestRefresh, type TokenSet } from '../server/token.js'
 import { serverJwtContext, tokenEndpointOptions, type ClientContext } from './context.js'
 import {
-  generationOf,
+  grantAfterRefresh,
   hasRefreshToken,
-  loginIdOf,
   loginRequired,
   refreshDpopKey,
-  storedAfterRefresh,
-  type StoredLogin,
-} from './stored-login.js'
+} from '../grants/grant.js'
+import { activeGrant } from '../grants/lifecycle.js'
+import { recordOf, type ActiveGrant } from '../grants/record.js'
+import { revokeLogin } from './revocation.js'
 import { failureOf, log } from '../log.js'
 
 /** What a refresh needs of a stored login. */
@@ -101,121 +101,60 @@ export async function refreshLogin(
   }
 }
 
-/** How long a finished refresh answers requests that still hold its old tokens (ms). */
+/** How long a finished refresh answers the callers that waited for it (ms). */
 const REUSE_WINDOW = 10_000
 
-/** How long the latest tokens of a login are kept for stale session copies (ms): a day. */
-const LATEST_TTL = 86_400_000
-
-/** How long a logout is remembered against refreshes still in flight (ms). */
-export const ENDED_TTL = 600_000
-
-/** Refreshes a stored login; resolves with the record to store. */
-export type RefreshStored = (login: StoredLogin) => Promise<StoredLogin>
-
-/** The latest tokens of a login, as shared through the coordination store. */
-interface LatestTokens {
-  readonly generation: number
-  /** Milliseconds since the epoch. */
-  readonly refreshedAt: number
-  readonly claims: Readonly<Record<string, unknown>>
-  readonly tokens: StoredLogin['tokens']
-}
-
-function isLatest(value: unknown): value is LatestTokens {
-  if (typeof value !== 'object' || value === null) return false
-  const { generation, refreshedAt, claims, tokens } = value as Record<string, unknown>
-  return (
-    typeof generation === 'number' &&
-    typeof refreshedAt === 'number' &&
-    typeof claims === 'object' &&
-    claims !== null &&
-    typeof tokens === 'object' &&
-    tokens !== null &&
-    typeof (tokens as { idToken?: unknown }).idToken === 'string'
-  )
-}
+/** Refreshes an active grant; resolves with the grant as stored after the refresh. */
+export type RefreshGrant = (grant: ActiveGrant) => Promise<ActiveGrant>
 
 /**
- * The refresher of one client: one refresh in flight per login across instances (a lock in the
- * coordination store; the others wait and get its result), and the login's latest tokens kept in
- * the store, so that a request whose session copy is older (an app request that saved a stale
- * copy back, RFC 9700 §4.14.2) refreshes with the latest refresh token, never a rotated-out one.
- * A logged-out login is never refreshed. What goes to the store is sealed with `sessionSecrets`
- * when they are set.
+ * The refresher of one client: one refresh in flight per grant and generation across instances
+ * (a lock in the coordination store; the others wait, then read the grant), and the refreshed
+ * tokens kept by a compare-and-set on the generation in the grant store. A grant that ended
+ * before the refresh finished (a logout on any instance) keeps nothing: what the refresh minted
+ * is revoked at once, and the caller gets `ERR_LOGIN_REQUIRED`.
  */
-export function createRefresher(context: ClientContext): RefreshStored {
+export function createRefresher(context: ClientContext): RefreshGrant {
   const { config, coordination } = context
   const flights = new SingleFlight(coordination)
   const lockMs = config.httpTimeout * 4 + 5_000
   const timing = { lockMs, resultMs: REUSE_WINDOW, waitMs: lockMs }
-  const encode = async (id: string, value: LatestTokens) =>
-    config.sessionSecrets === undefined
-      ? JSON.stringify(value)
-      : JSON.stringify(await seal(config.sessionSecrets, value, `refresh:${id}`))
-  const decode = async (id: string, text: string): Promise<LatestTokens | undefined> => {
-    let parsed: unknown
-    try {
-      parsed = JSON.parse(text) as unknown
-    } catch {
-      return undefined
-    }
-    if (config.sessionSecrets !== undefined) {
-      parsed = await unseal(config.sessionSecrets, parsed, `refresh:${id}`)
-    }
-    return isLatest(parsed) ? parsed : undefined
-  }
-  return async function refreshStored(login) {
-    if (!hasRefreshToken(login)) {
+  return async function refreshGrant(grant) {
+    if (!hasRefreshToken(grant)) {
       log.refresh('refresh refused: ERR_REFRESH_TOKEN_MISSING')
       throw new SessionError(
         'ERR_REFRESH_TOKEN_MISSING',
         'refresh: the login has no refresh token (the server issued none); log in again',
       )
     }
-    const dpopKey = refreshDpopKey(login)
-    const id = loginIdOf(login)
-    const generation = generationOf(login)
-    const text = await flights.run(keyOf('refresh', `${id}:${generation}`), timing, async () => {
-      if ((await coordination.get(keyOf('ended', id))) !== undefined) throw loginRequired()
-      const stored = await coordination.get(keyOf('latest', id))
-      const latest = stored === undefined ? undefined : await decode(id, stored)
-      if (
-        latest !== undefined &&
-        latest.generation > generation &&
-        config.now() - latest.refreshedAt < REUSE_WINDOW
-      ) {
-        return encode(id, latest)
-      }
-      const base =
-        latest !== undefined && latest.generation > generation
-          ? latest
-          : { generation, claims: login.claims, tokens: login.tokens }
-      const refreshToken = base.tokens.refreshToken ?? ''
-      log.refresh('refreshing a login (one request per login and generation, across instances)')
+    refreshDpopKey(grant)
+    const key = keyOf('refresh', `${grant.id}:${String(grant.generation)}`)
+    await flights.run(key, timing, async () => {
+      const current = await activeGrant(context, grant.id)
+      // Another refresh of this generation finished first (on any instance): nothing to do.
+      if (current.generation > grant.generation) return 'done'
+      log.refresh('refreshing a grant (one request per grant and generation, across instances)')
       const refreshed = await refreshLogin(context, {
-        refreshToken,
-        dpopKey,
-        idToken: base.tokens.idToken,
-        claims: base.claims,
-        scope: typeof base.tokens.scope === 'string' ? base.tokens.scope : config.scope,
+        refreshToken: current.tokens.refreshToken ?? '',
+        dpopKey: refreshDpopKey(current),
+        idToken: current.tokens.idToken,
+        claims: current.claims,
+        scope: typeof current.tokens.scope === 'string' ? current.tokens.scope : config.scope,
       }).catch((error: unknown) => {
         log.refresh('refresh failed: %s', failureOf(error))
         throw error
       })
-      log.refresh('refreshed')
-      const next: LatestTokens = {
-        generation: base.generation + 1,
-        refreshedAt: config.now(),
-        claims: refreshed.claims,
-        tokens: storedAfterRefresh(login, { ...refreshed, generation: 0 }).tokens,
+      const next = grantAfterRefresh(current, refreshed, config.now())
+      const record = await recordOf(next, config.sessionSecrets)
+      if (!(await context.grants.update(record, current.generation))) {
+        // The grant ended meanwhile: what this refresh minted is revoked, never kept.
+        log.refresh('the grant ended during its refresh: the new tokens are revoked')
+        await revokeLogin(context, next)
+        throw loginRequired()
       }
-      const encoded = await encode(id, next)
-      await coordination.set(keyOf('latest', id), encoded, LATEST_TTL)
-      return encoded
+      log.refresh('refreshed')
+      return 'done'
     })
-    const latest = await decode(id, text)
-    if (latest === undefined) throw loginRequired()
-    return storedAfterRefresh(login, latest)
+    return activeGrant(context, grant.id)
   }
 }

@@ -13,39 +13,25 @@ import {
   type ResourceRequestInit,
 } from '../server/resource.js'
 import type { ClientContext } from './context.js'
-import type { RefreshStored } from './refresh.js'
-import {
-  accessTokenExpired,
-  boundToken,
-  hasRefreshToken,
-  type SessionLogin,
-  type StoredLogin,
-} from './stored-login.js'
+import type { RefreshGrant } from './refresh.js'
+import { accessTokenExpired, boundToken, hasRefreshToken } from '../grants/grant.js'
+import type { ActiveGrant } from '../grants/record.js'
 
 /** Statuses whose responses have no body (the Fetch standard's null body statuses). */
 const NULL_BODY = new Set([101, 103, 204, 205, 304])
 
-/** The resource server's answer, and the login record when a refresh changed it (store it). */
-export interface ResourceResult {
-  readonly response: Response
-  readonly refreshed: SessionLogin | undefined
-}
-
 /** Calls a resource server with a stored login's token. */
 export async function fetchResourceAs(
   context: ClientContext,
-  refreshStored: RefreshStored,
-  login: StoredLogin,
+  refreshGrant: RefreshGrant,
+  grant: ActiveGrant,
   url: string,
   init: ResourceRequestInit,
-): Promise<{ readonly response: Response; readonly refreshed: StoredLogin | undefined }> {
+): Promise<Response> {
   const { config } = context
-  let refreshed: StoredLogin | undefined
   // Once, before the call: an expired token would only earn a 401.
-  if (accessTokenExpired(login, config) && hasRefreshToken(login)) {
-    refreshed = await refreshStored(login)
-  }
-  const current = refreshed ?? login
+  const current =
+    accessTokenExpired(grant, config) && hasRefreshToken(grant) ? await refreshGrant(grant) : grant
   const authTime = current.claims.auth_time
   const withDate: ResourceRequestInit = init.fapiAuthDate
     ? {
@@ -53,13 +39,12 @@ export async function fetchResourceAs(
         headers: {
           ...init.headers,
           'x-fapi-auth-date': httpDate(
-            typeof authTime === 'number' ? authTime * 1000 : current.loggedInAt,
+            typeof authTime === 'number' ? authTime * 1000 : current.createdAt,
           ),
         },
       }
     : init
-  const response = await callWithToken(context, boundToken(current, config), url, withDate)
-  return { response, refreshed }
+  return callWithToken(context, boundToken(current, config), url, withDate)
 }
 
 /** Calls a resource server with a bound token (a login's or the client's own). */

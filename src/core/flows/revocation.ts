@@ -14,7 +14,7 @@ import {
 import { sendRequest } from '../transport/http.js'
 import { failureOf, log } from '../log.js'
 import type { ClientContext } from './context.js'
-import type { StoredLogin } from './stored-login.js'
+import type { ActiveGrant } from '../grants/record.js'
 
 /** What was revoked, for logs and tests: each token's outcome. */
 export type RevocationOutcome = 'revoked' | 'failed' | 'no-endpoint' | 'no-login'
@@ -58,7 +58,7 @@ async function revokeOne(
  */
 export async function revokeLogin(
   context: ClientContext,
-  login: StoredLogin | undefined,
+  login: ActiveGrant | undefined,
 ): Promise<RevocationOutcome> {
   if (login === undefined) return 'no-login'
   try {

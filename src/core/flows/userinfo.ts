@@ -10,15 +10,9 @@ import { FapiError, ServerResponseError } from '../../errors.js'
 import { decryptJwe, isCompactJwe } from '../jwt/encryption.js'
 import { verifyJws } from '../jwt/jws.js'
 import { serverJwtContext, type ClientContext } from './context.js'
-import type { RefreshStored } from './refresh.js'
+import type { RefreshGrant } from './refresh.js'
 import { fetchResourceAs } from './resource.js'
-import type { StoredLogin } from './stored-login.js'
-
-/** Verified userinfo claims, and the login record when a refresh changed it (store it). */
-export interface UserinfoResult {
-  readonly claims: Readonly<Record<string, unknown>>
-  readonly refreshed: StoredLogin | undefined
-}
+import type { ActiveGrant } from '../grants/record.js'
 
 function invalid(message: string, cause?: unknown): ServerResponseError {
   return new ServerResponseError('ERR_USERINFO_INVALID', `userinfo: ${message}`, cause)
@@ -55,9 +49,9 @@ async function verifiedJwt(context: ClientContext, body: string): Promise<Record
 /** Calls the userinfo endpoint and returns its claims once `sub` matched the ID token's. */
 export async function fetchUserinfo(
   context: ClientContext,
-  refreshStored: RefreshStored,
-  login: StoredLogin,
-): Promise<UserinfoResult> {
+  refreshGrant: RefreshGrant,
+  grant: ActiveGrant,
+): Promise<Readonly<Record<string, unknown>>> {
   const endpoint = (await context.discovery.get()).userinfoEndpoint
   if (endpoint === undefined) {
     throw new ServerResponseError(
@@ -65,7 +59,7 @@ export async function fetchUserinfo(
       'the server has no "userinfo_endpoint"',
     )
   }
-  const { response, refreshed } = await fetchResourceAs(context, refreshStored, login, endpoint, {
+  const response = await fetchResourceAs(context, refreshGrant, grant, endpoint, {
     headers: { accept: 'application/json, application/jwt' },
   })
   if (response.status !== 200) {
@@ -92,12 +86,12 @@ export async function fetchUserinfo(
     claims = parsed as Record<string, unknown>
   }
   // OIDC Core §5.3.4: another sub means the answer is not about this user; none of it is used.
-  const expected = (refreshed ?? login).claims.sub
+  const expected = grant.sub
   if (typeof claims.sub !== 'string' || claims.sub !== expected) {
     throw new ServerResponseError(
       'ERR_USERINFO_SUB_MISMATCH',
       'userinfo: "sub" is not the ID token\'s (OIDC Core §5.3.4)',
     )
   }
-  return { claims, refreshed }
+  return claims
 }

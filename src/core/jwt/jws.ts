@@ -43,12 +43,16 @@ export interface ServerJwtContext {
 
 /** What is being verified, and how its failures are reported. */
 export interface JwsExpectations extends ServerJwtContext {
-  /** `JARM` or `ID_TOKEN`: the code prefix. */
-  readonly kind: 'JARM' | 'ID_TOKEN'
+  /** `JARM`, `ID_TOKEN` or `LOGOUT_TOKEN`: the code prefix. */
+  readonly kind: 'JARM' | 'ID_TOKEN' | 'LOGOUT_TOKEN'
   readonly requiredClaims: readonly string[]
 }
 
-const LABEL = { JARM: 'JARM response', ID_TOKEN: 'ID token' } as const
+const LABEL = {
+  JARM: 'JARM response',
+  ID_TOKEN: 'ID token',
+  LOGOUT_TOKEN: 'logout token',
+} as const
 
 /** The code of each failure, per kind of token: written out, so every code has a throw site. */
 const CODES = {
@@ -73,6 +77,17 @@ const CODES = {
     EXPIRED: 'ERR_ID_TOKEN_EXPIRED',
     IAT_IN_FUTURE: 'ERR_ID_TOKEN_IAT_IN_FUTURE',
     CLAIMS_INVALID: 'ERR_ID_TOKEN_CLAIMS_INVALID',
+  },
+  LOGOUT_TOKEN: {
+    MALFORMED: 'ERR_LOGOUT_TOKEN_MALFORMED',
+    ALG_NOT_ALLOWED: 'ERR_LOGOUT_TOKEN_ALG_NOT_ALLOWED',
+    ISS_MISMATCH: 'ERR_LOGOUT_TOKEN_ISS_MISMATCH',
+    KEY_NOT_FOUND: 'ERR_LOGOUT_TOKEN_KEY_NOT_FOUND',
+    SIGNATURE_INVALID: 'ERR_LOGOUT_TOKEN_SIGNATURE_INVALID',
+    AUD_MISMATCH: 'ERR_LOGOUT_TOKEN_AUD_MISMATCH',
+    EXPIRED: 'ERR_LOGOUT_TOKEN_EXPIRED',
+    IAT_IN_FUTURE: 'ERR_LOGOUT_TOKEN_IAT_IN_FUTURE',
+    CLAIMS_INVALID: 'ERR_LOGOUT_TOKEN_CLAIMS_INVALID',
   },
 } as const satisfies Record<JwsExpectations['kind'], Record<Failure, FapiErrorCode>>
 

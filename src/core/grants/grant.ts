@@ -1,0 +1,164 @@
+/**
+ * A grant's life and its checks: the grant of a finished login, the grant after a refresh, and
+ * the checks made each time it is used: its tokens are usable, and a DPoP-bound token comes with
+ * its key.
+ *
+ * @module
+ */
+import type { Config } from '../../config/index.js'
+import { SessionError } from '../../errors.js'
+import { isDpopKey, type DpopKey } from '../jwt/dpop.js'
+import type { ActiveGrant, GrantTokens } from './record.js'
+import type { IdTokenClaims } from '../jwt/id-token.js'
+import { randomToken } from '../jwt/random.js'
+import type { BoundToken } from '../server/resource.js'
+import type { TokenSet } from '../server/token.js'
+import type { Transaction } from '../flows/transaction.js'
+
+/** The stored form of a token set: no `undefined` fields (stores serialise to JSON). */
+function storedTokens(tokens: TokenSet | GrantTokens): GrantTokens {
+  return {
+    accessToken: tokens.accessToken,
+    tokenType: tokens.tokenType,
+    idToken: tokens.idToken,
+    scope: tokens.scope,
+    ...(tokens.refreshToken === undefined ? {} : { refreshToken: tokens.refreshToken }),
+    ...(tokens.expiresAt === undefined ? {} : { expiresAt: tokens.expiresAt }),
+  }
+}
+
+/** How long a grant is kept after its last change when nothing says otherwise (ms): 90 days. */
+export const GRANT_LIFETIME = 90 * 86_400_000
+
+/** How long an ended grant is remembered (ms): a day. */
+export const ENDED_LIFETIME = 86_400_000
+
+/** The grant of a login that just finished (not stored yet). */
+export function grantOfLogin(
+  login: { readonly claims: IdTokenClaims; readonly tokens: TokenSet },
+  transaction: Transaction,
+  config: Config,
+): ActiveGrant {
+  const now = config.now()
+  const { sid } = login.claims
+  return {
+    id: randomToken(),
+    issuer: config.issuer,
+    clientId: config.clientId,
+    sub: login.claims.sub,
+    ...(typeof sid === 'string' && sid !== '' ? { sid } : {}),
+    status: 'active',
+    generation: 0,
+    createdAt: now,
+    updatedAt: now,
+    expiresAt: now + GRANT_LIFETIME,
+    claims: { ...login.claims },
+    ...(transaction.dpopKey === undefined ? {} : { dpopKey: transaction.dpopKey }),
+    tokens: storedTokens(login.tokens),
+    ...(login.tokens.authorizationDetails === undefined
+      ? {}
+      : { authorizationDetails: login.tokens.authorizationDetails }),
+  }
+}
+
+/** The grant after a refresh: new tokens and claims, the next generation, the rest kept. */
+export function grantAfterRefresh(
+  grant: ActiveGrant,
+  refreshed: {
+    readonly claims: Readonly<Record<string, unknown>>
+    readonly tokens: TokenSet
+  },
+  now: number,
+): ActiveGrant {
+  // A refresh may narrow what was granted (RFC 9396 §7); the grant stays otherwise.
+  const details = refreshed.tokens.authorizationDetails
+  return {
+    ...grant,
+    generation: grant.generation + 1,
+    updatedAt: now,
+    expiresAt: Math.max(grant.expiresAt, now + GRANT_LIFETIME),
+    claims: refreshed.claims,
+    tokens: storedTokens(refreshed.tokens),
+    ...(details === undefined ? {} : { authorizationDetails: details }),
+  }
+}
+
+/** No usable login in the session. */
+export function loginRequired(): SessionError {
+  return new SessionError('ERR_LOGIN_REQUIRED', 'login required: no login in this session')
+}
+
+/** Whether a login's access token has expired (or will within the clock tolerance). */
+export function accessTokenExpired(login: ActiveGrant, config: Config): boolean {
+  const { expiresAt } = login.tokens
+  return typeof expiresAt === 'number' && expiresAt <= config.now() + config.clockTolerance * 1000
+}
+
+/** Whether a login has a refresh token. */
+export function hasRefreshToken(login: ActiveGrant): boolean {
+  const { refreshToken } = login.tokens
+  return typeof refreshToken === 'string' && refreshToken !== ''
+}
+
+/** The login's token and binding, or `ERR_LOGIN_REQUIRED`. */
+export function boundToken(login: ActiveGrant, config: Config): BoundToken {
+  const { accessToken, tokenType } = login.tokens
+  if (typeof accessToken !== 'string' || accessToken === '') throw loginRequired()
+  if (tokenType === 'DPoP') {
+    // A DPoP-bound token is useless (and never sent) without its key.
+    if (!isDpopKey(login.dpopKey)) throw loginRequired()
+    return { accessToken, tokenType, dpopKey: login.dpopKey, certificate: false }
+  }
+  if (tokenType !== 'Bearer') throw loginRequired()
+  return {
+    accessToken,
+    tokenType,
+    dpopKey: undefined,
+    certificate: config.senderConstraint === 'mtls',
+  }
+}
+
+/** The DPoP key a refresh of this login needs, or `ERR_LOGIN_REQUIRED` when it is unusable. */
+export function refreshDpopKey(login: ActiveGrant): DpopKey | undefined {
+  const { tokenType } = login.tokens
+  if (tokenType === 'DPoP') {
+    // A DPoP-bound login cannot be refreshed (nor its tokens used) without its key.
+    if (!isDpopKey(login.dpopKey)) throw loginRequired()
+    return login.dpopKey
+  }
+  if (tokenType !== 'Bearer') throw loginRequired()
+  return undefined
+}
+
+/**
+ * The claims a stored login always keeps, whatever an app's `beforeSession` trims: refresh (OIDC
+ * Core §12.2), logout and the accessors need them.
+ */
+const PROTOCOL_CLAIMS = [
+  'iss',
+  'sub',
+  'aud',
+  'exp',
+  'iat',
+  'auth_time',
+  'nonce',
+  'acr',
+  'amr',
+  'azp',
+  'sid',
+]
+
+/**
+ * The login with its claims trimmed to `claims`: only claims the ID token had, with their values
+ * (an app may drop claims, never add or change them), and the protocol claims always.
+ */
+export function trimmedGrant(
+  login: ActiveGrant,
+  claims: Readonly<Record<string, unknown>>,
+): ActiveGrant {
+  const kept: Record<string, unknown> = {}
+  for (const [name, value] of Object.entries(login.claims)) {
+    if (PROTOCOL_CLAIMS.includes(name) || Object.hasOwn(claims, name)) kept[name] = value
+  }
+  return { ...login, claims: kept }
+}

@@ -1,0 +1,113 @@
+/**
+ * Grants kept server-side: the session refers to grants by id, every transition is atomic in the
+ * grant store, so nothing a session copy holds can bring a login back. Regression tests of the
+ * findings against a real Express 5 app with `fapiClients()` and two hostile servers as banks.
+ */
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import type { Reply } from './support/hostile-server.js'
+import { linkBank, logins, seen, startTwoBanks } from './support/two-banks.js'
+
+/** Records every refresh token a bank issues, in order. */
+function issuedRefreshTokens(as: { token: (reply: Reply) => Reply }): string[] {
+  const issued: string[] = []
+  as.token = (reply: Reply) => {
+    const body = reply.body as Record<string, unknown> | undefined
+    if (typeof body?.refresh_token === 'string') issued.push(body.refresh_token)
+    return reply
+  }
+  return issued
+}
+
+describe('logout wins over every refresh in flight', () => {
+  test("RP-Initiated Logout §2, logout ends every grant: a second bank's refresh in flight does not resurrect a logged-out session", async (t) => {
+    const app = await startTwoBanks(t)
+    const bankA = app.banks['bank-a']
+    const bankB = app.banks['bank-b']
+    assert.equal((await linkBank(app, 'bank-a', { sub: 'alice' })).status, 200)
+    assert.equal((await linkBank(app, 'bank-b', { sub: 'alice-b' })).status, 200)
+    assert.deepEqual(await logins(app), { 'bank-a': 'alice', 'bank-b': 'alice-b' })
+    const issuedB = issuedRefreshTokens(bankB)
+    const before = bankB.requests('/token')
+    bankB.fault('/token', (reply) => ({ ...reply, delayMs: 400 }))
+    const refreshing = app.browser.request('/refresh/bank-b', { method: 'POST' })
+    await seen(bankB, '/token', before + 1)
+    const logout = await app.browser.request('/auth/logout', { method: 'POST' })
+    assert.equal(logout.status, 303)
+    assert.deepEqual(await logins(app), {}, 'logged out of both banks at once')
+    const refreshed = await refreshing
+    assert.equal(refreshed.status, 401, await refreshed.clone().text())
+    assert.equal(((await refreshed.json()) as { error: string }).error, 'ERR_LOGIN_REQUIRED')
+    assert.deepEqual(await logins(app), {}, 'the refresh brought nothing back')
+    assert.equal(bankA.revocationRequests().length, 2, "bank A's refresh and access tokens")
+    const revokedB = bankB.revocationRequests().map((form) => form.get('token'))
+    assert.ok(revokedB.length >= 2, "bank B's grant was ended and revoked too")
+    assert.ok(issuedB.length === 1 && revokedB.includes(issuedB[0] ?? ''), 'and what it minted')
+    assert.deepEqual(app.unexpectedErrors, [])
+  })
+
+  test('RFC 7009 §2.1, revocation of what a refresh minted: a refresh completing after its grant ended revokes its new tokens', async (t) => {
+    const app = await startTwoBanks(t)
+    const bank = app.banks['bank-a']
+    assert.equal((await linkBank(app, 'bank-a')).status, 200)
+    const issued = issuedRefreshTokens(bank)
+    const minted: string[] = []
+    bank.fault('/token', (reply) => {
+      const body = reply.body as Record<string, unknown> | undefined
+      if (typeof body?.access_token === 'string') minted.push(body.access_token)
+      return { ...reply, delayMs: 400 }
+    })
+    const before = bank.requests('/token')
+    const refreshing = app.browser.request('/refresh/bank-a', { method: 'POST' })
+    await seen(bank, '/token', before + 1)
+    assert.equal((await app.browser.request('/auth/logout', { method: 'POST' })).status, 303)
+    assert.equal((await refreshing).status, 401)
+    const revoked = bank.revocationRequests().map((form) => form.get('token'))
+    assert.equal(issued.length, 1, 'the refresh minted a new refresh token')
+    assert.ok(revoked.includes(issued[0] ?? ''), 'the new refresh token is revoked')
+    assert.ok(revoked.includes(minted[0] ?? ''), 'and the new access token')
+  })
+
+  test('session integrity, a stale session copy holds no login: an app request saving its copy after the logout writes nothing back', async (t) => {
+    const app = await startTwoBanks(t)
+    assert.equal((await linkBank(app, 'bank-a')).status, 200)
+    const release = app.holdStaleWrites()
+    const stale = app.browser.request('/stale-write', { method: 'POST' })
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    assert.equal((await app.browser.request('/auth/logout', { method: 'POST' })).status, 303)
+    release()
+    assert.equal((await stale).status, 204)
+    assert.deepEqual(await logins(app), {}, 'still logged out')
+  })
+})
+
+describe('unlinking one bank, and grants used without a request', () => {
+  test("unlink(req, name): ends that bank's grant (revoked), keeps the other", async (t) => {
+    const app = await startTwoBanks(t)
+    assert.equal((await linkBank(app, 'bank-a', { sub: 'alice' })).status, 200)
+    assert.equal((await linkBank(app, 'bank-b', { sub: 'alice-b' })).status, 200)
+    const unlinked = await app.browser.request('/unlink/bank-b', { method: 'POST' })
+    assert.deepEqual(await unlinked.json(), { outcome: 'revoked' })
+    assert.deepEqual(await logins(app), { 'bank-a': 'alice' })
+    assert.equal(app.banks['bank-b'].revocationRequests().length, 2)
+    assert.equal(app.banks['bank-a'].revocationRequests().length, 0)
+  })
+
+  test('auth.grant(grantId): a background job refreshes and calls the bank with no request; end() logs the browser out', async (t) => {
+    const app = await startTwoBanks(t)
+    const callback = await linkBank(app, 'bank-a', { sub: 'alice' })
+    assert.equal(callback.status, 200)
+    const bankA = app.clients.client('bank-a')
+    const [grantId] = await bankA.findGrants({ issuer: app.banks['bank-a'].issuer, sub: 'alice' })
+    assert.ok(grantId !== undefined)
+    const grant = bankA.grant(grantId)
+    const refreshed = await grant.refresh()
+    assert.equal(refreshed.generation, 1)
+    const answer = await grant.fetchResource(`${app.banks['bank-a'].issuer}/userinfo`)
+    assert.equal(answer.status, 200)
+    assert.equal((await grant.get())?.status, 'active')
+    assert.equal(await grant.end(), 'revoked')
+    assert.deepEqual(await logins(app), {}, 'the browser session sees the end at once')
+    await assert.rejects(grant.refresh(), { code: 'ERR_LOGIN_REQUIRED' })
+  })
+})

@@ -1,0 +1,182 @@
+/**
+ * One real Express 5 app with `fapiClients()` and two hostile servers as banks A and B (one
+ * callback), for the grant tests: `/logins` (the session's grants by bank), `/refresh/:bank`,
+ * `/resource/:bank?url=`, `/unlink/:bank` (POST), `/auth/logout` (POST, bank A's logout),
+ * `/stale-write` (an app request that saves the session copy it read, once released), and the
+ * back-channel logout route of `router()`.
+ */
+import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { TestContext } from 'node:test'
+import express from 'express'
+import session from 'express-session'
+import {
+  errorHandler,
+  fapiClients,
+  type FapiClientOptions,
+  type FapiClients,
+  type FapiClientsOptions,
+} from '../../src/index.js'
+import { AppBrowser } from './app.js'
+import { startHostileServer, type HostileServer } from './hostile-server.js'
+import { generateJwks } from './keys.js'
+
+export type BankName = 'bank-a' | 'bank-b'
+
+export interface TwoBanks {
+  readonly origin: string
+  readonly banks: Readonly<Record<BankName, HostileServer>>
+  readonly clients: FapiClients
+  readonly browser: AppBrowser
+  readonly unexpectedErrors: unknown[]
+  /** Holds `POST /stale-write` until the returned function is called. */
+  holdStaleWrites(): () => void
+  /** A new browser profile (another user) of the same app. */
+  newBrowser(): AppBrowser
+}
+
+export interface TwoBanksOptions {
+  /** Options of both clients (a shared grant store, a coordination store, `sessionSecrets`). */
+  readonly client?: Partial<FapiClientOptions>
+  /** The second argument of `fapiClients()`. */
+  readonly clients?: FapiClientsOptions
+  /** An express-session store (to share one between two apps). */
+  readonly store?: session.Store
+}
+
+export async function startTwoBanks(
+  t: TestContext,
+  options: TwoBanksOptions = {},
+): Promise<TwoBanks> {
+  const server = createServer().listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const key = await generateJwks('ES256', 'two-banks')
+  const start = () =>
+    startHostileServer({ clientId: 'portal', clientJwks: { keys: [key.publicJwk] }, alg: 'ES256' })
+  const [bankA, bankB] = await Promise.all([start(), start()])
+  const common = (issuer: string): FapiClientOptions => ({
+    issuer,
+    clientId: 'portal',
+    redirectUri: `${origin}/auth/callback`,
+    keys: { signing: [key.privateJwk] },
+    senderConstraint: 'none',
+    allowInsecureLoopback: true,
+    ...options.client,
+  })
+  const clients = fapiClients(
+    { 'bank-a': common(bankA.issuer), 'bank-b': common(bankB.issuer) },
+    options.clients,
+  )
+  let staleGate: Promise<void> = Promise.resolve()
+  const unexpectedErrors: unknown[] = []
+  const app = express()
+  app.use(
+    session({
+      secret: 'test-secret',
+      resave: false,
+      saveUninitialized: false,
+      ...(options.store === undefined ? {} : { store: options.store }),
+    }),
+  )
+  app.use(clients.router({ callback: (_req, res) => void res.json({ ok: true }) }))
+  app.get('/logins', (req, res, next) => {
+    clients
+      .currentLogins(req)
+      .then(
+        (logins) =>
+          res.json(
+            Object.fromEntries(
+              Object.entries(logins).map(([name, login]) => [name, login.claims.sub]),
+            ),
+          ),
+        next,
+      )
+  })
+  app.post('/refresh/:bank', (req, res, next) => {
+    clients
+      .client(req.params.bank)
+      .refresh(req)
+      .then((result) => res.json(result), next)
+  })
+  app.get('/resource/:bank', (req, res, next) => {
+    clients
+      .client(req.params.bank)
+      .fetchResource(req, String(req.query.url))
+      .then((answer) => res.json({ status: answer.status }), next)
+  })
+  app.post('/unlink/:bank', (req, res, next) => {
+    clients.unlink(req, req.params.bank).then((outcome) => res.json({ outcome }), next)
+  })
+  app.post('/auth/logout', clients.client('bank-a').logout())
+  app.post('/stale-write', (req, res, next) => {
+    staleGate
+      .then(() => {
+        ;(req.session as { visits?: number }).visits = 1
+        res.status(204).end()
+      })
+      .catch(next)
+  })
+  app.use(errorHandler())
+  app.use(
+    (err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+      void _next
+      unexpectedErrors.push(err)
+      res.status(500).json({ error: 'unexpected' })
+    },
+  )
+  server.on('request', app)
+  t.after(async () => {
+    server.closeAllConnections()
+    server.close()
+    await Promise.all([bankA.close(), bankB.close()])
+  })
+  return {
+    origin,
+    banks: { 'bank-a': bankA, 'bank-b': bankB },
+    clients,
+    browser: new AppBrowser(origin),
+    unexpectedErrors,
+    holdStaleWrites() {
+      let release: () => void = () => undefined
+      staleGate = new Promise<void>((resolve) => {
+        release = resolve
+      })
+      return release
+    },
+    newBrowser: () => new AppBrowser(origin),
+  }
+}
+
+/** Logs `browser` in at `bank` (with these ID token claims over the server's). */
+export async function linkBank(
+  app: TwoBanks,
+  bank: BankName,
+  claims: Record<string, unknown> = {},
+  browser: AppBrowser = app.browser,
+): Promise<Response> {
+  const started = await browser.request(`/auth/login?server=${bank}`)
+  assert.equal(started.status, 303, await started.clone().text())
+  const as = app.banks[bank]
+  as.idToken = { claims: (c) => ({ ...c, ...claims }) }
+  const delivery = await as.authorize(started.headers.get('location') ?? '')
+  return browser.deliver(delivery)
+}
+
+/** The session's grants, by bank: the `sub` of each. */
+export async function logins(
+  app: TwoBanks,
+  browser: AppBrowser = app.browser,
+): Promise<Record<string, string>> {
+  return (await (await browser.request('/logins')).json()) as Record<string, string>
+}
+
+/** Waits (bounded) until the server has seen `count` requests to `path`. */
+export async function seen(as: HostileServer, path: string, count: number): Promise<void> {
+  for (let round = 0; round < 500 && as.requests(path) < count; round += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  assert.ok(as.requests(path) >= count, `${path} reached ${count}`)
+}
