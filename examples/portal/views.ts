@@ -371,11 +371,6 @@ export function tracePage(options: { readonly events: readonly FapiEvent[] }): s
               <strong>${step.title}</strong>
               <span class="when">+${String(at - first)} ms</span>
             </summary>
-            ${
-              'claimValues' in event
-                ? html`<p class="note">Your own claim values, shown only to you.</p>`
-                : ''
-            }
             <pre>${JSON.stringify(details, null, 2)}</pre>
           </details>
         </li>`
