@@ -90,3 +90,5 @@ export type {
   RequestObjectStore,
 } from './config/options.js'
 export type { CoordinationErrorCode } from './errors.js'
+export type { HttpTimer } from './config/options.js'
+export type { StartupCheck } from './middleware/startup-check.js'

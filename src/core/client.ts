@@ -143,14 +143,14 @@ export interface FapiCore {
   /** The client's public keys (the body of its `jwks_uri`): the current ones, after any update. */
   publicJwks(): { readonly keys: readonly JWK[] }
   /**
-   * Replaces the client's keys while running (key rotation); see {@link FapiClient.updateKeys}.
+   * Replaces the client's keys while running (key rotation); see `FapiClient.updateKeys()` of `express-fapi`.
    *
    * @throws {FapiConfigError}
    */
   updateKeys(keys: FapiClientOptions['keys']): void
   /**
    * Replaces the TLS material while running (transport certificate rotation); see
-   * {@link FapiClient.updateTls}.
+   * `FapiClient.updateTls()` of `express-fapi`.
    *
    * @throws {FapiConfigError}
    */
