@@ -185,6 +185,13 @@ async function start(options: RpStart): Promise<RpStarted> {
       )
       return started('/auth/login', contender.startsWith('cb-') ? '/auth/callback' : null)
     }
+    case 'login-fapi-signer': {
+      // The same login(), its key behind an in-process async external signer.
+      const { fapiRoutes } = await import('./contenders/fapi.js')
+      const routes = await fapiRoutes(ctx, { signer: true })
+      app.get('/auth/login', routes.login)
+      return started('/auth/login', null)
+    }
     case 'auth-fapi': {
       // Today's public API only: requiresAuth() in front, currentLogin() inside. Should
       // currentLogin() ever answer with a promise (a login kept in a server-side store), the

@@ -123,6 +123,7 @@ const only = args.only?.split(',')
 const DEFAULT: readonly Contender[] = [
   'login-node',
   'login-fapi',
+  'login-fapi-signer',
   'login-oc',
   'login-eoc',
   'cb-node',
@@ -178,6 +179,12 @@ const RATIOS: ReadonlyArray<readonly [string, Contender, Contender, Ratio['targe
     'login-eoc',
     'login-fapi',
     { op: '>', value: 1 },
+  ],
+  [
+    'login: express-fapi with an external signer / with a JWK',
+    'login-fapi-signer',
+    'login-fapi',
+    { op: '<=', value: 1.05 },
   ],
   ['login: express-fapi / jose floor', 'login-fapi', 'login-jose'],
   ['login: express-fapi on Connect / node-crypto floor', 'login-connect', 'login-node'],

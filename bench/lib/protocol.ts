@@ -8,13 +8,15 @@ import type { Alg, PrivateJwk } from './jwt-node.js'
  * The relying-party contenders, in the order each round measures them (a ratio's two sides
  * next to each other). `login-*` serve only a login; `cb-*` a login and a callback. The `-b`
  * ones run a patched copy of express-fapi's sources (`--compare DIR`), or the same sources made
- * slower on purpose (`--slow PCT`), to measure a change. `auth-*` serve a page behind a login: the
+ * slower on purpose (`--slow PCT`), to measure a change. `login-fapi-signer` is `login-fapi` with
+ * the same key behind an in-process async external signer. `auth-*` serve a page behind a login: the
  * request every logged-in user makes, over and over.
  */
 export const CONTENDERS = [
   'login-nosig',
   'login-node',
   'login-fapi',
+  'login-fapi-signer',
   'login-connect',
   'login-fapi-b',
   'login-jose',
@@ -47,6 +49,7 @@ export const LABELS: Readonly<Record<Contender, string>> = {
   'login-node': 'floor: + crypto.sign (async, cached key)',
   'login-jose': 'floor: + jose SignJWT',
   'login-fapi': 'express-fapi login() (JAR by value)',
+  'login-fapi-signer': 'express-fapi login(), external signer (same key)',
   'login-connect': 'express-fapi login() on Connect 3',
   'login-fapi-b': 'express-fapi login(), patched copy',
   'login-oc': 'openid-client 6 buildAuthorizationUrlWithJAR',
