@@ -15,6 +15,7 @@ import { createBackchannelLogout } from './middleware/backchannel-logout.js'
 import { requestPath } from './middleware/http.js'
 import { ROUTER_DEFAULTS } from './middleware/router.js'
 import { FapiConfigError } from './errors.js'
+import { setOwnerPolicy } from './middleware/owner.js'
 import type { CallbackOptions, LoginHandler } from './middleware/callback.js'
 import type { Middleware } from './middleware/http.js'
 import type { LoginOptions } from './middleware/login.js'
@@ -101,7 +102,6 @@ export function fapiClients(
   servers: Readonly<Record<string, FapiClientOptions>>,
   settings: FapiClientsOptions = {},
 ): FapiClients {
-  void settings
   if (typeof servers !== 'object' || servers === null || Object.keys(servers).length === 0) {
     throw new FapiConfigError('express-fapi: fapiClients() needs at least one server, by name')
   }
@@ -132,6 +132,7 @@ export function fapiClients(
     keys.set(sessionKey, name)
     clients.set(name, client)
   }
+  ownership(clients, settings)
   const names = Object.freeze([...clients.keys()])
   return Object.freeze({
     names,
@@ -191,4 +192,31 @@ export function fapiClients(
       return unlinkGrant(client.core, req)
     },
   })
+}
+
+/**
+ * Sets how each server's logins find the session's owner: the app's `principal`, else the
+ * identity at the `identity` server (each server its own when none is named).
+ */
+function ownership(clients: ReadonlyMap<string, FapiClient>, settings: FapiClientsOptions): void {
+  const { identity, principal } = settings
+  if (principal !== undefined && typeof principal !== 'function') {
+    throw new FapiConfigError(
+      'express-fapi: fapiClients(): principal must be a function (req) => the app user id or undefined',
+    )
+  }
+  if (identity !== undefined && !clients.has(identity)) {
+    throw new FapiConfigError(
+      `express-fapi: fapiClients(): identity "${String(identity).slice(0, 40)}" is not one of the servers (${[...clients.keys()].join(', ')})`,
+    )
+  }
+  const identityCore = identity === undefined ? undefined : clients.get(identity)?.core
+  for (const client of clients.values()) {
+    setOwnerPolicy(client.core, {
+      ...(principal === undefined ? {} : { principal }),
+      ...(identityCore === undefined || identityCore === client.core
+        ? {}
+        : { identity: identityCore }),
+    })
+  }
 }

@@ -251,6 +251,12 @@ export const ERROR_TABLE = Object.freeze({
     status: 403,
     message: 'this login is not allowed here',
   },
+  ERR_LOGIN_OWNER_MISSING: {
+    kind: 'FapiError',
+    status: 403,
+    message:
+      "this login links a server to the session's owner, and the session has none: log in at the identity server (or to the app) first",
+  },
   ERR_CLAIMS_CHECK_FAILED: {
     kind: 'FapiError',
     status: 403,

@@ -260,15 +260,25 @@ describe('requiresAuth({ claims, acr }): a logged-in user who does not qualify g
 })
 
 describe('RFC 9700 §4.4: two clients in one app keep separate logins', () => {
-  test('two clients, one app: each login lives in its own session namespace and survives the other', async (t) => {
+  test("two clients, one app: each login lives in its own session namespace; the other's pending login survives it, the other's grant of another owner does not", async (t) => {
     const app = await startApiApp(t, ['alpha', 'beta'])
     const [alpha, beta] = app.banks as [Bank, Bank]
     assert.equal((await logIn(app, alpha, { sub: 'alice-at-alpha' })).status, 200)
+    // A pending login at alpha (another tab) while the user logs in at beta.
+    const pending = await app.browser.request('/auth/alpha/login')
+    assert.equal(pending.status, 303)
+    alpha.as.idToken = { claims: (c) => ({ ...c, sub: 'alice-at-alpha' }) }
+    const delivery = await alpha.as.authorize(pending.headers.get('location') ?? '')
     assert.equal((await logIn(app, beta, { sub: 'alice-at-beta' })).status, 200)
-    const a = (await (await app.browser.request('/me/alpha')).json()) as { sub: string }
     const b = (await (await app.browser.request('/me/beta')).json()) as { sub: string }
-    assert.equal(a.sub, 'alice-at-alpha', 'the second login kept the first')
     assert.equal(b.sub, 'alice-at-beta')
+    // Each client is its own identity server: beta's login is another owner, a fresh session.
+    assert.equal((await app.browser.request('/me/alpha')).status, 401)
+    // alpha's pending login survived beta's login in its own namespace, and completes.
+    assert.equal((await app.browser.deliver(delivery)).status, 200)
+    const a = (await (await app.browser.request('/me/alpha')).json()) as { sub: string }
+    assert.equal(a.sub, 'alice-at-alpha', "alpha's namespace holds alpha's login")
+    assert.equal((await app.browser.request('/me/beta')).status, 401)
   })
 
   test("two clients, one app: one client's response cannot complete at the other's callback", async (t) => {

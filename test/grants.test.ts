@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { Reply } from './support/hostile-server.js'
+import type { IncomingMessage } from 'node:http'
 import { linkBank, logins, seen, startTwoBanks } from './support/two-banks.js'
 
 /** Records every refresh token a bank issues, in order. */
@@ -109,5 +110,64 @@ describe('unlinking one bank, and grants used without a request', () => {
     assert.equal(await grant.end(), 'revoked')
     assert.deepEqual(await logins(app), {}, 'the browser session sees the end at once')
     await assert.rejects(grant.refresh(), { code: 'ERR_LOGIN_REQUIRED' })
+  })
+})
+
+describe("the session's owner: a login never keeps another identity's grants", () => {
+  test("session fixation, a login establishing another owner starts a fresh session: a planted session's bank-B grant is not kept", async (t) => {
+    const app = await startTwoBanks(t)
+    // The attacker links his own accounts, then plants his session cookie in the victim's browser.
+    assert.equal((await linkBank(app, 'bank-a', { sub: 'mallory' })).status, 200)
+    assert.equal((await linkBank(app, 'bank-b', { sub: 'mallory-b' })).status, 200)
+    assert.deepEqual(await logins(app), { 'bank-a': 'mallory', 'bank-b': 'mallory-b' })
+    // The victim, in that browser, logs in at bank A (the identity server).
+    assert.equal((await linkBank(app, 'bank-a', { sub: 'alice' })).status, 200)
+    assert.deepEqual(await logins(app), { 'bank-a': 'alice' }, "no grant of the attacker's")
+    // Her own bank-B login links to her.
+    assert.equal((await linkBank(app, 'bank-b', { sub: 'alice-b' })).status, 200)
+    assert.deepEqual(await logins(app), { 'bank-a': 'alice', 'bank-b': 'alice-b' })
+    // The same identity at the identity server again keeps what is hers.
+    assert.equal((await linkBank(app, 'bank-a', { sub: 'alice' })).status, 200)
+    assert.deepEqual(await logins(app), { 'bank-a': 'alice', 'bank-b': 'alice-b' })
+  })
+
+  test('session fixation, no identity server named: each server is its own, so a login as another identity keeps no other grant', async (t) => {
+    const app = await startTwoBanks(t, { clients: {} })
+    assert.equal((await linkBank(app, 'bank-b', { sub: 'mallory-b' })).status, 200)
+    assert.equal((await linkBank(app, 'bank-a', { sub: 'alice' })).status, 200)
+    assert.deepEqual(await logins(app), { 'bank-a': 'alice' })
+  })
+
+  test('linking to the owner: a login at another bank records the owner; with no owner yet it is refused ERR_LOGIN_OWNER_MISSING and its tokens revoked', async (t) => {
+    const app = await startTwoBanks(t)
+    const refused = await linkBank(app, 'bank-b', { sub: 'alice-b' })
+    assert.equal(refused.status, 403)
+    assert.match(await refused.text(), /ERR_LOGIN_OWNER_MISSING/)
+    assert.deepEqual(await logins(app), {})
+    assert.ok(app.banks['bank-b'].revocationRequests().length >= 1, 'what bank B issued is revoked')
+    assert.equal((await linkBank(app, 'bank-a', { sub: 'alice' })).status, 200)
+    assert.equal((await linkBank(app, 'bank-b', { sub: 'alice-b' })).status, 200)
+    const owner = JSON.stringify([app.banks['bank-a'].issuer, 'alice'])
+    const [linked] = await app.clients.client('bank-b').findGrants({ owner })
+    assert.ok(linked !== undefined, "bank B's grant records bank A's identity as its owner")
+    assert.equal((await app.clients.client('bank-b').grant(linked).get())?.sub, 'alice-b')
+  })
+
+  test("principal(req): logins link to the app's own user; another user's login keeps no grant of the first; no user is ERR_LOGIN_OWNER_MISSING", async (t) => {
+    const principal = (req: IncomingMessage) =>
+      /(?:^|;\s*)app_user=([^;]+)/.exec(req.headers.cookie ?? '')?.[1]
+    const app = await startTwoBanks(t, { clients: { principal } })
+    const refused = await linkBank(app, 'bank-a', { sub: 'alice' })
+    assert.equal(refused.status, 403)
+    assert.match(await refused.text(), /ERR_LOGIN_OWNER_MISSING/)
+    await app.browser.request('/app-login/u1', { method: 'POST' })
+    assert.equal((await linkBank(app, 'bank-b', { sub: 'alice-b' })).status, 200)
+    assert.equal((await linkBank(app, 'bank-a', { sub: 'alice' })).status, 200)
+    assert.deepEqual(await logins(app), { 'bank-a': 'alice', 'bank-b': 'alice-b' })
+    assert.equal((await app.clients.client('bank-b').findGrants({ owner: 'u1' })).length, 1)
+    // Another app user in the same browser session: u1's grants are not hers.
+    await app.browser.request('/app-login/u2', { method: 'POST' })
+    assert.equal((await linkBank(app, 'bank-a', { sub: 'bob' })).status, 200)
+    assert.deepEqual(await logins(app), { 'bank-a': 'bob' })
   })
 })

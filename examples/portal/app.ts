@@ -187,10 +187,15 @@ export function createPortal(options: PortalOptions): express.Express {
     // Development on http://localhost and http://127.0.0.1 only; never http anywhere else.
     allowInsecureLoopback: true,
   } satisfies Omit<FapiClientOptions, 'issuer'>
-  const banks = fapiClients({
-    'bank-a': { ...common, issuer: issuers['bank-a'] },
-    'bank-b': { ...common, issuer: issuers['bank-b'] },
-  })
+  // Bank A says who the user is (the session's owner); bank B links to that owner, and a login
+  // at bank A as someone else starts a fresh session with no bank-B grant.
+  const banks = fapiClients(
+    {
+      'bank-a': { ...common, issuer: issuers['bank-a'] },
+      'bank-b': { ...common, issuer: issuers['bank-b'] },
+    },
+    { identity: 'bank-a' },
+  )
   const bankA = banks.client('bank-a')
   const linked = (req: Request) => banks.currentLogins(req)
   const signedIn = async (req: Request) => Object.keys(await linked(req)).length > 0

@@ -15,6 +15,7 @@ import type { TokenSet } from '../core/server/token.js'
 import type { AuthorizationDetail } from '../core/server/authorization-details.js'
 import { FapiError, printable, toFapiError } from '../errors.js'
 import { forwardError } from './error-handler.js'
+import { keepOwnedGrants, ownerOfLogin, principalOf } from './owner.js'
 import { readFormBody } from './form-body.js'
 import { header, queryParams, redirect, requestPath, send, type Middleware } from './http.js'
 import {
@@ -165,6 +166,7 @@ export function createCallback<Req extends IncomingMessage, Res extends ServerRe
     Promise.resolve()
       .then(async () => {
         const session = requireSession(req)
+        const principal = principalOf(core, req)
         const outcome = await core.handleCallback(
           callbackRequest(req),
           pendingLogins(req, session, key),
@@ -200,7 +202,19 @@ export function createCallback<Req extends IncomingMessage, Res extends ServerRe
             }
           }
         }
-        await core.saveGrant(grant)
+        let owner: string
+        try {
+          owner = await ownerOfLogin(core, req, grant, principal)
+        } catch (error) {
+          // A refused link: what the server issued is revoked at once (RFC 7009).
+          await core
+            .saveGrant(grant)
+            .then(() => core.endGrant(grant.id))
+            .catch(() => undefined)
+          throw error
+        }
+        await core.saveGrant(grant, owner)
+        await keepOwnedGrants(req, requireSession(req), key, owner)
         await establishSession(req, key, grant.id)
         return { result: { ...result, grantId: grant.id } }
       })

@@ -543,7 +543,7 @@ describe(
     )
 
     test(
-      'aggregator: links bank A with a payment consent and bank B in one session',
+      'aggregator: signs in with bank A, links bank B, then a payment consent at bank A, in one session',
       { timeout: TIMEOUT },
       async () => {
         const { context, page } = await newPage()
@@ -555,7 +555,9 @@ describe(
         assert.equal(await page.getByRole('button', { name: /authorize a payment/ }).count(), 0)
         await screenshot(page, 'aggregator-connect')
 
-        // Bank B first.
+        // Bank A first: it says who the user is (the session's owner); bank B links to her.
+        await logIn(page, example, 'query.jwt')
+        await page.goto(`${example.portalUrl}/connect`)
         await page.getByRole('link', { name: 'Connect Example Bank B' }).click()
         await signIn(page, example, 'bank-b')
         await consentIfAsked(page, example, 'allow')
@@ -567,7 +569,9 @@ describe(
         await page.goto(`${example.portalUrl}/connect`)
         assert.match((await page.locator('#connect-bank-b .status').textContent()) ?? '', /Linked/)
         await page.getByRole('button', { name: /authorize a payment of 10\.00 EUR/ }).click()
-        await signIn(page, example, 'bank-a')
+        // Signed in at bank A already: the bank may go straight to its consent page.
+        await page.waitForURL(`${example.issuers['bank-a']}/interaction/**`)
+        if ((await page.getByLabel('User name').count()) > 0) await signIn(page, example, 'bank-a')
         const detail = page.locator('li.detail')
         await detail.waitFor()
         assert.match((await detail.textContent()) ?? '', /10\.00 EUR to Example Shop \(consent pc-/)
@@ -663,32 +667,41 @@ describe(
             headers: { origin: example.portalUrl },
             maxRedirects: 0,
           })
+        const alice = await newPage()
+        // Alice signs in with bank A (the identity server; a bank-B link needs an owner first).
+        await alice.page.goto(`${example.portalUrl}/auth/login?server=bank-a&returnTo=%2Faccount`)
+        await signIn(alice.page, example, 'bank-a', 'alice')
+        await consentIfAsked(alice.page, example, 'allow')
+        await alice.page.waitForURL(`${example.portalUrl}/account`)
+        const alicesPayment = await pay(alice.page)
+        assert.equal(alicesPayment.status(), 303)
+        const alicesAuthorization = alicesPayment.headers().location ?? ''
+        assert.ok(alicesAuthorization.startsWith(example.issuers['bank-a']), alicesAuthorization)
+
+        // Bob has no consent yet (Alice may have one from the other tests).
         const bob = await newPage()
-        await bob.page.goto(`${example.portalUrl}/auth/login?server=bank-b&returnTo=%2Faccount`)
-        await signIn(bob.page, example, 'bank-b', 'bob')
+        await bob.page.goto(`${example.portalUrl}/auth/login?server=bank-a&returnTo=%2Faccount`)
+        await signIn(bob.page, example, 'bank-a', 'bob')
         await consentIfAsked(bob.page, example, 'allow')
         await bob.page.waitForURL(`${example.portalUrl}/account`)
-        const bobsPayment = await pay(bob.page)
-        assert.equal(bobsPayment.status(), 303)
-        const bobsAuthorization = bobsPayment.headers().location ?? ''
-        assert.ok(bobsAuthorization.startsWith(example.issuers['bank-a']), bobsAuthorization)
-
-        const alice = await newPage()
-        await logIn(alice.page, example, 'query.jwt')
         const statuses: number[] = []
-        for (let i = 0; i < 6; i += 1) statuses.push((await pay(alice.page)).status())
+        for (let i = 0; i < 6; i += 1) statuses.push((await pay(bob.page)).status())
         assert.deepEqual(statuses, [303, 303, 303, 303, 303, 429])
-        const refused = await pay(alice.page)
+        const refused = await pay(bob.page)
         assert.match(await refused.text(), /TOO_MANY_CONSENTS/)
 
-        // Bob's consent was not evicted by Alice's: the bank still shows it for authorization.
-        await bob.page.goto(bobsAuthorization)
-        await signIn(bob.page, example, 'bank-a', 'bob')
-        const detail = bob.page.locator('li.detail')
+        // Alice's consent was not evicted by Bob's: the bank still shows it for authorization.
+        await alice.page.goto(alicesAuthorization)
+        // Signed in at bank A already: the bank may go straight to its consent page.
+        await alice.page.waitForURL(`${example.issuers['bank-a']}/interaction/**`)
+        if ((await alice.page.getByLabel('User name').count()) > 0) {
+          await signIn(alice.page, example, 'bank-a', 'alice')
+        }
+        const detail = alice.page.locator('li.detail')
         await detail.waitFor()
         assert.match((await detail.textContent()) ?? '', /10\.00 EUR to Example Shop/)
-        await bob.context.close()
         await alice.context.close()
+        await bob.context.close()
       },
     )
 

@@ -71,34 +71,37 @@ export async function startBanks(t: TestContext): Promise<Banks> {
     }),
     startHostileServer({ clientId: 'agg-evil', clientJwks: { keys: [keyEvil.publicJwk] } }),
   ])
-  const clients = fapiClients({
-    'bank-a': {
-      issuer: bankA.issuer,
-      clientId: 'agg-a',
-      redirectUri,
-      keys: { signing: [keyA.privateJwk] },
-      profile: 'oidc',
-      responseMode: 'jwt',
-      scope: 'openid profile',
-      allowInsecureLoopback: true,
+  const clients = fapiClients(
+    {
+      'bank-a': {
+        issuer: bankA.issuer,
+        clientId: 'agg-a',
+        redirectUri,
+        keys: { signing: [keyA.privateJwk] },
+        profile: 'oidc',
+        responseMode: 'jwt',
+        scope: 'openid profile',
+        allowInsecureLoopback: true,
+      },
+      'bank-b': {
+        issuer: bankB.issuer,
+        clientId: 'agg-b',
+        redirectUri,
+        keys: { signing: [keyB.privateJwk] },
+        scope: 'openid profile',
+        allowInsecureLoopback: true,
+      },
+      evil: {
+        issuer: evil.issuer,
+        clientId: 'agg-evil',
+        redirectUri,
+        keys: { signing: [keyEvil.privateJwk] },
+        senderConstraint: 'none',
+        allowInsecureLoopback: true,
+      },
     },
-    'bank-b': {
-      issuer: bankB.issuer,
-      clientId: 'agg-b',
-      redirectUri,
-      keys: { signing: [keyB.privateJwk] },
-      scope: 'openid profile',
-      allowInsecureLoopback: true,
-    },
-    evil: {
-      issuer: evil.issuer,
-      clientId: 'agg-evil',
-      redirectUri,
-      keys: { signing: [keyEvil.privateJwk] },
-      senderConstraint: 'none',
-      allowInsecureLoopback: true,
-    },
-  })
+    { identity: 'bank-a' },
+  )
   const unexpectedErrors: unknown[] = []
   const app = express()
   app.use(

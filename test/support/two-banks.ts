@@ -2,7 +2,7 @@
  * One real Express 5 app with `fapiClients()` and two hostile servers as banks A and B (one
  * callback), for the grant tests: `/logins` (the session's grants by bank), `/refresh/:bank`,
  * `/resource/:bank?url=`, `/unlink/:bank` (POST), `/auth/logout` (POST, bank A's logout),
- * `/stale-write` (an app request that saves the session copy it read, once released), and the
+ * `/app-login/:user` (POST, the app's own sign-in: an `app_user` cookie), `/stale-write` (an app request that saves the session copy it read, once released), and the
  * back-channel logout route of `router()`.
  */
 import assert from 'node:assert/strict'
@@ -40,7 +40,7 @@ export interface TwoBanks {
 export interface TwoBanksOptions {
   /** Options of both clients (a shared grant store, a coordination store, `sessionSecrets`). */
   readonly client?: Partial<FapiClientOptions>
-  /** The second argument of `fapiClients()`. */
+  /** The second argument of `fapiClients()` (default: bank A is the identity server). */
   readonly clients?: FapiClientsOptions
   /** An express-session store (to share one between two apps). */
   readonly store?: session.Store
@@ -68,7 +68,7 @@ export async function startTwoBanks(
   })
   const clients = fapiClients(
     { 'bank-a': common(bankA.issuer), 'bank-b': common(bankB.issuer) },
-    options.clients,
+    options.clients ?? { identity: 'bank-a' },
   )
   let staleGate: Promise<void> = Promise.resolve()
   const unexpectedErrors: unknown[] = []
@@ -111,6 +111,11 @@ export async function startTwoBanks(
     clients.unlink(req, req.params.bank).then((outcome) => res.json({ outcome }), next)
   })
   app.post('/auth/logout', clients.client('bank-a').logout())
+  // The app's own sign-in, for a `principal(req)` reading the `app_user` cookie.
+  app.post('/app-login/:user', (req, res) => {
+    res.setHeader('Set-Cookie', `app_user=${encodeURIComponent(req.params.user)}; Path=/`)
+    res.status(204).end()
+  })
   app.post('/stale-write', (req, res, next) => {
     staleGate
       .then(() => {
