@@ -254,6 +254,30 @@ describe('registration at a real oidc-provider', () => {
   )
 })
 
+test(
+  'a Redis registration store that stops answering is ERR_REGISTRATION_STORE_UNAVAILABLE within its commandTimeout',
+  { skip: redisMissing() },
+  async (t) => {
+    const redis = await startRedis()
+    t.after(() => redis.close())
+    const [connection, admin] = [createClient({ url: redis.url }), createClient({ url: redis.url })]
+    for (const each of [connection, admin]) {
+      each.on('error', () => undefined)
+      await each.connect()
+    }
+    t.after(() => [connection, admin].forEach((each) => each.destroy()))
+    const store = redisRegistrations(connection, { commandTimeout: 200 })
+    // Every client's commands wait for a minute: a server that holds them, not a clock race.
+    await admin.sendCommand(['CLIENT', 'PAUSE', '60000', 'ALL'])
+    await assert.rejects(
+      store.get('some-bank'),
+      (error: unknown) =>
+        error instanceof Error &&
+        (error as { code?: unknown }).code === 'ERR_REGISTRATION_STORE_UNAVAILABLE',
+    )
+  },
+)
+
 describe('registration options', () => {
   const client: FapiRegistrationOptions['client'] = {
     issuer: 'https://as.example.test',

@@ -55,23 +55,7 @@ export function redisCoordination(
   }
   const prefix = options.prefix ?? 'express-fapi:'
   const timeout = options.commandTimeout ?? 2000
-  const send = async (args: readonly string[]): Promise<unknown> => {
-    if (!client.isReady) throw coordinationUnavailable()
-    let timer: NodeJS.Timeout | undefined
-    try {
-      return await Promise.race([
-        client.sendCommand(args),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('redis command timed out')), timeout)
-          timer.unref()
-        }),
-      ])
-    } catch (cause) {
-      throw coordinationUnavailable(cause)
-    } finally {
-      clearTimeout(timer)
-    }
-  }
+  const send = redisSender(client, timeout, coordinationUnavailable)
   const ms = (ttlMs: number) => String(Math.max(1, Math.ceil(ttlMs)))
   return Object.freeze({
     async claim(key: string, ttlMs: number, value = '1') {
@@ -89,4 +73,33 @@ export function redisCoordination(
       await send(['SET', prefix + key, value, 'PX', ms(ttlMs)])
     },
   })
+}
+
+/**
+ * One Redis command, bounded by `timeout` milliseconds: a client that is not ready, a failure or
+ * no answer in time is the store's own "unavailable" error (its cause redacted by the error
+ * class). Shared by the Redis stores (coordination, grants, registrations).
+ */
+export function redisSender(
+  client: RedisCommandClient,
+  timeout: number,
+  unavailable: (cause?: unknown) => Error,
+): (args: readonly string[]) => Promise<unknown> {
+  return async (args) => {
+    if (!client.isReady) throw unavailable()
+    let timer: NodeJS.Timeout | undefined
+    try {
+      return await Promise.race([
+        client.sendCommand(args),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('redis command timed out')), timeout)
+          timer.unref()
+        }),
+      ])
+    } catch (cause) {
+      throw unavailable(cause)
+    } finally {
+      clearTimeout(timer)
+    }
+  }
 }

@@ -13,7 +13,7 @@
  * @see https://redis.io/docs/latest/develop/interact/programmability/eval-intro/
  */
 import type { GrantQuery, GrantRecord, GrantStore } from '../../config/grants.js'
-import type { RedisCommandClient } from '../coordination/redis.js'
+import { redisSender, type RedisCommandClient } from '../coordination/redis.js'
 import { grantStoreUnavailable, indexKeysOf, queryKey } from './store.js'
 import { isGrantRecord } from './record.js'
 
@@ -81,23 +81,7 @@ export function redisGrantStore(
   const prefix = `${options.prefix ?? 'express-fapi:'}grant`
   const timeout = options.commandTimeout ?? 2000
   const now = options.now ?? Date.now
-  const send = async (args: readonly string[]): Promise<unknown> => {
-    if (!client.isReady) throw grantStoreUnavailable()
-    let timer: NodeJS.Timeout | undefined
-    try {
-      return await Promise.race([
-        client.sendCommand(args),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('redis command timed out')), timeout)
-          timer.unref()
-        }),
-      ])
-    } catch (cause) {
-      throw grantStoreUnavailable(cause)
-    } finally {
-      clearTimeout(timer)
-    }
-  }
+  const send = redisSender(client, timeout, grantStoreUnavailable)
   const recordKey = (id: string) => `${prefix}:${id}`
   const ttl = (expiresAt: number) => String(Math.max(1, Math.ceil(expiresAt - now())))
   const parse = (reply: unknown): GrantRecord | undefined => {

@@ -6,13 +6,18 @@
  * @module
  */
 import { ServerResponseError } from '../../errors.js'
-import type { RedisCommandClient } from '../coordination/redis.js'
+import { redisSender, type RedisCommandClient } from '../coordination/redis.js'
 import { asRegistration, type Registration, type RegistrationStore } from './store.js'
 
 /** Options of {@link redisRegistrations}. */
 export interface RedisRegistrationsOptions {
   /** Prefix of every key. Default `express-fapi:registration:`. */
   readonly prefix?: string
+  /**
+   * Milliseconds a command may take before the store counts as unavailable
+   * (`ERR_REGISTRATION_STORE_UNAVAILABLE`). Default 2000, as the other Redis stores.
+   */
+  readonly commandTimeout?: number
 }
 
 function unavailable(cause?: unknown): ServerResponseError {
@@ -42,14 +47,7 @@ export function redisRegistrations(
     throw new TypeError('redisRegistrations() needs a connected node-redis client')
   }
   const prefix = options.prefix ?? 'express-fapi:registration:'
-  const send = async (args: readonly string[]): Promise<unknown> => {
-    if (!client.isReady) throw unavailable()
-    try {
-      return await client.sendCommand(args)
-    } catch (cause) {
-      throw unavailable(cause)
-    }
-  }
+  const send = redisSender(client, options.commandTimeout ?? 2000, unavailable)
   return Object.freeze({
     async get(key: string): Promise<Registration | undefined> {
       const reply = await send(['GET', prefix + key])
