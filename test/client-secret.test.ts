@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict'
 import { inspect } from 'node:util'
-import { after, before, describe, test } from 'node:test'
-import createDebug from 'debug'
+import { describe, test } from 'node:test'
+import { captureDebugLines } from './support/debug-capture.js'
 import {
   FapiConfigError,
   fapiClient,
@@ -20,23 +20,7 @@ import { startFapi2Login } from './support/fapi2-fixture.js'
 const SECRET = 'Sx7-client-secret-of-the-portal-0123456789abcdef'
 const METHODS = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt'] as const
 
-const lines: string[] = []
-const originalLog = createDebug.log
-let enabled = ''
-
-before(() => {
-  enabled = createDebug.disable()
-  createDebug.log = (...args: unknown[]) => {
-    lines.push(args.map(String).join(' '))
-  }
-  createDebug.enable('express-fapi:*')
-})
-
-after(() => {
-  createDebug.log = originalLog
-  createDebug.disable()
-  if (enabled !== '') createDebug.enable(enabled)
-})
+const lines = captureDebugLines()
 
 const base: FapiClientOptions = {
   issuer: 'https://as.example.test',

@@ -5,31 +5,15 @@
  * request_uri, DPoP private key parts, claim values).
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, test, type TestContext } from 'node:test'
-import createDebug from 'debug'
+import { describe, test, type TestContext } from 'node:test'
+import { captureDebugLines } from './support/debug-capture.js'
 import type { Express } from 'express'
 import type { FapiClient } from '../src/index.js'
 import { without } from './support/hostile-jwt.js'
 import { login, setup, type Fixture } from './support/hostile-fixture.js'
 import type { Authorized } from './support/hostile-server.js'
 
-const lines: string[] = []
-const originalLog = createDebug.log
-let enabled = ''
-
-before(() => {
-  enabled = createDebug.disable()
-  createDebug.log = (...args: unknown[]) => {
-    lines.push(args.map(String).join(' '))
-  }
-  createDebug.enable('express-fapi:*')
-})
-
-after(() => {
-  createDebug.log = originalLog
-  createDebug.disable()
-  if (enabled !== '') createDebug.enable(enabled)
-})
+const lines = captureDebugLines()
 
 const CLAIMS = { email: 'hidden.person@example.test', name: 'Hidden Person Name' }
 

@@ -5,28 +5,14 @@
  * updates, a failing signer and refused configurations.
  */
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
-import createDebug from 'debug'
+import { test } from 'node:test'
+import { captureDebugLines } from './support/debug-capture.js'
 import { FapiConfigError, fapiClient, type ExternalSigner, type FapiEvent } from '../src/index.js'
 import { startFapi2Login } from './support/fapi2-fixture.js'
 import { generateEncryptionJwks, generateJwks } from './support/keys.js'
 import { countingSigner } from './support/signers.js'
 
-const lines: string[] = []
-const originalLog = createDebug.log
-let enabled = ''
-before(() => {
-  enabled = createDebug.disable()
-  createDebug.log = (...args: unknown[]) => {
-    lines.push(args.map(String).join(' '))
-  }
-  createDebug.enable('express-fapi:*')
-})
-after(() => {
-  createDebug.log = originalLog
-  createDebug.disable()
-  if (enabled !== '') createDebug.enable(enabled)
-})
+const lines = captureDebugLines()
 
 /** The private members of a JWK, as the strings to look for. */
 function privateParts(jwk: Record<string, unknown>): string[] {

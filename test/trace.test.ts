@@ -7,8 +7,8 @@ import assert from 'node:assert/strict'
 import { fork } from 'node:child_process'
 import { once } from 'node:events'
 import { randomUUID } from 'node:crypto'
-import { after, before, describe, test, type TestContext } from 'node:test'
-import createDebug from 'debug'
+import { describe, test, type TestContext } from 'node:test'
+import { captureDebugLines } from './support/debug-capture.js'
 import fc from 'fast-check'
 import { RESERVED_PARAMS } from '../src/config/index.js'
 import { PUBLIC_NAMES } from '../src/core/flows/redaction.js'
@@ -16,23 +16,7 @@ import type { AuthorizationParams, FapiClientOptions, FapiEvent } from '../src/i
 import { clientKey, CLIENT_ID, setup } from './support/hostile-fixture.js'
 import { startHostileServer, type HostileServer } from './support/hostile-server.js'
 
-const lines: string[] = []
-const originalLog = createDebug.log
-let enabled = ''
-
-before(() => {
-  enabled = createDebug.disable()
-  createDebug.log = (...args: unknown[]) => {
-    lines.push(args.map(String).join(' '))
-  }
-  createDebug.enable('express-fapi:*')
-})
-
-after(() => {
-  createDebug.log = originalLog
-  createDebug.disable()
-  if (enabled !== '') createDebug.enable(enabled)
-})
+const lines = captureDebugLines()
 
 describe('onEvent: the app listener never breaks a login or the process', () => {
   test('onEvent safety: an async listener that rejects does not end the process (default unhandled-rejection mode), and the next login starts', async (t) => {
