@@ -81,6 +81,28 @@ export async function ownerOfLogin(
 }
 
 /**
+ * Checked when a login starts (before any request to the server, so the user is not sent to the
+ * bank for nothing): a login that will link to the session's owner needs one, else
+ * `ERR_LOGIN_OWNER_MISSING`. The callback checks again ({@link ownerOfLogin}): the owner may
+ * have gone while the user was at the bank.
+ */
+export async function requireOwnerAtStart(core: FapiCore, req: IncomingMessage): Promise<void> {
+  const policy = policies.get(core) ?? {}
+  if (policy.principal !== undefined) {
+    const principal = policy.principal(req)
+    if (typeof principal !== 'string' || principal === '') {
+      throw noOwner('principal(req) named no user; sign the user in to the app first')
+    }
+    return
+  }
+  if (policy.identity === undefined) return
+  forgetGrantReads(req)
+  if ((await currentGrant(policy.identity, req)) === undefined) {
+    throw noOwner(`log in at the identity server ${policy.identity.issuer} first`)
+  }
+}
+
+/**
  * Drops from the session every other client's grant reference whose grant is not `owner`'s (or
  * is no longer active): a login that establishes another owner starts a fresh session.
  */
