@@ -131,6 +131,47 @@ describe("the session's owner: a login never keeps another identity's grants", (
     assert.deepEqual(await logins(app), { 'bank-a': 'alice', 'bank-b': 'alice-b' })
   })
 
+  test("session fixation, a grant dropped for another owner is ended: the planted session's grants are ended in the store and revoked; auth.grant(id) refuses them", async (t) => {
+    const app = await startTwoBanks(t)
+    assert.equal((await linkBank(app, 'bank-a', { sub: 'mallory' })).status, 200)
+    assert.equal((await linkBank(app, 'bank-b', { sub: 'mallory-b' })).status, 200)
+    const bankA = app.clients.client('bank-a')
+    const bankB = app.clients.client('bank-b')
+    const [planted] = await bankB.findGrants({
+      issuer: app.banks['bank-b'].issuer,
+      sub: 'mallory-b',
+    })
+    const [plantedA] = await bankA.findGrants({
+      issuer: app.banks['bank-a'].issuer,
+      sub: 'mallory',
+    })
+    assert.ok(planted !== undefined && plantedA !== undefined)
+    const revokedBefore = app.banks['bank-b'].revocationRequests().length
+    // The victim logs in at the identity server in the browser holding the planted session.
+    assert.equal((await linkBank(app, 'bank-a', { sub: 'alice' })).status, 200)
+    assert.deepEqual(await logins(app), { 'bank-a': 'alice' })
+    assert.equal((await bankB.grant(planted).get())?.status, 'ended', "bank B's grant ended")
+    assert.equal((await bankA.grant(plantedA).get())?.status, 'ended', "and bank A's previous one")
+    assert.equal(
+      app.banks['bank-b'].revocationRequests().length - revokedBefore,
+      2,
+      'its refresh and access tokens revoked',
+    )
+    await assert.rejects(bankB.grant(planted).refresh(), { code: 'ERR_LOGIN_REQUIRED' })
+    await assert.rejects(
+      bankB.grant(planted).fetchResource(`${app.banks['bank-b'].issuer}/userinfo`),
+      {
+        code: 'ERR_LOGIN_REQUIRED',
+      },
+    )
+    // The same owner again keeps (and does not end) what is hers.
+    assert.equal((await linkBank(app, 'bank-b', { sub: 'alice-b' })).status, 200)
+    const [hers] = await bankB.findGrants({ issuer: app.banks['bank-b'].issuer, sub: 'alice-b' })
+    assert.equal((await linkBank(app, 'bank-a', { sub: 'alice' })).status, 200)
+    assert.equal((await bankB.grant(hers ?? '').get())?.status, 'active')
+    assert.deepEqual(app.unexpectedErrors, [])
+  })
+
   test('session fixation, no identity server named: each server is its own, so a login as another identity keeps no other grant', async (t) => {
     const app = await startTwoBanks(t, { clients: {} })
     assert.equal((await linkBank(app, 'bank-b', { sub: 'mallory-b' })).status, 200)
