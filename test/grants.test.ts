@@ -131,6 +131,47 @@ describe("the session's owner: a login never keeps another identity's grants", (
     assert.deepEqual(await logins(app), { 'bank-a': 'alice', 'bank-b': 'alice-b' })
   })
 
+  test("session fixation, a grant dropped for another owner is ended: the planted session's grants are ended in the store and revoked; auth.grant(id) refuses them", async (t) => {
+    const app = await startTwoBanks(t)
+    assert.equal((await linkBank(app, 'bank-a', { sub: 'mallory' })).status, 200)
+    assert.equal((await linkBank(app, 'bank-b', { sub: 'mallory-b' })).status, 200)
+    const bankA = app.clients.client('bank-a')
+    const bankB = app.clients.client('bank-b')
+    const [planted] = await bankB.findGrants({
+      issuer: app.banks['bank-b'].issuer,
+      sub: 'mallory-b',
+    })
+    const [plantedA] = await bankA.findGrants({
+      issuer: app.banks['bank-a'].issuer,
+      sub: 'mallory',
+    })
+    assert.ok(planted !== undefined && plantedA !== undefined)
+    const revokedBefore = app.banks['bank-b'].revocationRequests().length
+    // The victim logs in at the identity server in the browser holding the planted session.
+    assert.equal((await linkBank(app, 'bank-a', { sub: 'alice' })).status, 200)
+    assert.deepEqual(await logins(app), { 'bank-a': 'alice' })
+    assert.equal((await bankB.grant(planted).get())?.status, 'ended', "bank B's grant ended")
+    assert.equal((await bankA.grant(plantedA).get())?.status, 'ended', "and bank A's previous one")
+    assert.equal(
+      app.banks['bank-b'].revocationRequests().length - revokedBefore,
+      2,
+      'its refresh and access tokens revoked',
+    )
+    await assert.rejects(bankB.grant(planted).refresh(), { code: 'ERR_LOGIN_REQUIRED' })
+    await assert.rejects(
+      bankB.grant(planted).fetchResource(`${app.banks['bank-b'].issuer}/userinfo`),
+      {
+        code: 'ERR_LOGIN_REQUIRED',
+      },
+    )
+    // The same owner again keeps (and does not end) what is hers.
+    assert.equal((await linkBank(app, 'bank-b', { sub: 'alice-b' })).status, 200)
+    const [hers] = await bankB.findGrants({ issuer: app.banks['bank-b'].issuer, sub: 'alice-b' })
+    assert.equal((await linkBank(app, 'bank-a', { sub: 'alice' })).status, 200)
+    assert.equal((await bankB.grant(hers ?? '').get())?.status, 'active')
+    assert.deepEqual(app.unexpectedErrors, [])
+  })
+
   test('session fixation, no identity server named: each server is its own, so a login as another identity keeps no other grant', async (t) => {
     const app = await startTwoBanks(t, { clients: {} })
     assert.equal((await linkBank(app, 'bank-b', { sub: 'mallory-b' })).status, 200)
@@ -140,7 +181,19 @@ describe("the session's owner: a login never keeps another identity's grants", (
 
   test('linking to the owner: a login at another bank records the owner; with no owner yet it is refused ERR_LOGIN_OWNER_MISSING and its tokens revoked', async (t) => {
     const app = await startTwoBanks(t)
-    const refused = await linkBank(app, 'bank-b', { sub: 'alice-b' })
+    // The owner (bank A's login) goes while the user is at bank B: the callback checks again.
+    assert.equal((await linkBank(app, 'bank-a', { sub: 'alice' })).status, 200)
+    const started = await app.browser.request('/auth/login?server=bank-b')
+    assert.equal(started.status, 303, 'an owner when the login starts')
+    assert.deepEqual(
+      await (await app.browser.request('/unlink/bank-a', { method: 'POST' })).json(),
+      {
+        outcome: 'revoked',
+      },
+    )
+    app.banks['bank-b'].idToken = { claims: (c) => ({ ...c, sub: 'alice-b' }) }
+    const delivery = await app.banks['bank-b'].authorize(started.headers.get('location') ?? '')
+    const refused = await app.browser.deliver(delivery)
     assert.equal(refused.status, 403)
     assert.match(await refused.text(), /ERR_LOGIN_OWNER_MISSING/)
     assert.deepEqual(await logins(app), {})
@@ -153,11 +206,41 @@ describe("the session's owner: a login never keeps another identity's grants", (
     assert.equal((await app.clients.client('bank-b').grant(linked).get())?.sub, 'alice-b')
   })
 
+  test('linking to the owner, checked when the login starts: with no owner yet /auth/login is refused ERR_LOGIN_OWNER_MISSING before any pushed request', async (t) => {
+    const app = await startTwoBanks(t)
+    const bankB = app.banks['bank-b']
+    const refused = await app.browser.request('/auth/login?server=bank-b')
+    assert.equal(refused.status, 403)
+    assert.equal(((await refused.json()) as { error: string }).error, 'ERR_LOGIN_OWNER_MISSING')
+    assert.equal(bankB.requests('/par'), 0, 'the user is not sent to bank B for nothing')
+    assert.equal(bankB.requests('/token'), 0)
+    // The identity server needs no owner; once logged in there, bank B may start.
+    assert.equal((await app.browser.request('/auth/login?server=bank-a')).status, 303)
+    assert.equal((await linkBank(app, 'bank-a', { sub: 'alice' })).status, 200)
+    assert.equal((await app.browser.request('/auth/login?server=bank-b')).status, 303)
+    assert.equal(bankB.requests('/par'), 1)
+  })
+
+  test('principal(req), checked when the login starts: with no app user /auth/login is refused ERR_LOGIN_OWNER_MISSING before any pushed request', async (t) => {
+    const principal = (req: IncomingMessage) =>
+      /(?:^|;\s*)app_user=([^;]+)/.exec(req.headers.cookie ?? '')?.[1]
+    const app = await startTwoBanks(t, { clients: { principal } })
+    for (const bank of ['bank-a', 'bank-b'] as const) {
+      const refused = await app.browser.request(`/auth/login?server=${bank}`)
+      assert.equal(refused.status, 403)
+      assert.equal(((await refused.json()) as { error: string }).error, 'ERR_LOGIN_OWNER_MISSING')
+      assert.equal(app.banks[bank].requests('/par'), 0)
+    }
+    await app.browser.request('/app-login/u1', { method: 'POST' })
+    assert.equal((await app.browser.request('/auth/login?server=bank-b')).status, 303)
+    assert.equal(app.banks['bank-b'].requests('/par'), 1)
+  })
+
   test("principal(req): logins link to the app's own user; another user's login keeps no grant of the first; no user is ERR_LOGIN_OWNER_MISSING", async (t) => {
     const principal = (req: IncomingMessage) =>
       /(?:^|;\s*)app_user=([^;]+)/.exec(req.headers.cookie ?? '')?.[1]
     const app = await startTwoBanks(t, { clients: { principal } })
-    const refused = await linkBank(app, 'bank-a', { sub: 'alice' })
+    const refused = await app.browser.request('/auth/login?server=bank-a')
     assert.equal(refused.status, 403)
     assert.match(await refused.text(), /ERR_LOGIN_OWNER_MISSING/)
     await app.browser.request('/app-login/u1', { method: 'POST' })

@@ -10,6 +10,7 @@ import { fork } from 'node:child_process'
 import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { after, before, describe, test } from 'node:test'
+import { createClient } from 'redis'
 import { logoutToken } from './support/hostile-logout.js'
 import { AppBrowser } from './support/app.js'
 import { CLIENT_ID, clientKey } from './support/hostile-fixture.js'
@@ -232,16 +233,47 @@ describe('several instances coordinate through Redis', { skip: missing }, () => 
     const delivery = await as.authorize(await browser.startLogin())
     assert.equal((await browser.request(at(a, delivery))).status, 200)
     const { id } = (await (await browser.request(`${a}/grant-id`)).json()) as { id: string }
-    const before = as.requests('/token')
-    as.fault('/token', (reply) => ({ ...reply, delayMs: 1000 }))
-    const [user, job] = await Promise.all([
-      browser.request(`${a}/refresh`, { method: 'POST' }),
-      fetch(`${b}/background/refresh?${new URLSearchParams({ id })}`, { method: 'POST' }),
-    ])
-    as.fault('/token', undefined)
-    assert.equal(user.status, 200, await user.clone().text())
-    assert.equal(job.status, 200, await job.clone().text())
-    assert.equal(as.requests('/token') - before, 1, 'one token request for both')
+    // Every claim of a refresh lock, as the coordination store receives it: the second claim of
+    // the lock A holds is B, refused, waiting for A's result.
+    const monitor = createClient({ url: coordination.url })
+    monitor.on('error', () => undefined)
+    await monitor.connect()
+    const lockKeys: string[] = []
+    let contended: () => void = () => undefined
+    const bWaits = new Promise<'waiting'>((resolve) => (contended = () => resolve('waiting')))
+    await monitor.monitor((line: string) => {
+      const key = /"SET" "([^"]*refresh:[^"]*:lock)" "[^"]*" "NX"/.exec(line)?.[1]
+      if (key === undefined) return
+      lockKeys.push(key)
+      if (lockKeys.length === 2 && lockKeys[0] === key) contended()
+    })
+    try {
+      const before = as.requests('/token')
+      let release: () => void = () => undefined
+      const gate = new Promise<void>((resolve) => (release = resolve))
+      as.fault('/token', (reply) => ({ ...reply, holdUntil: gate }))
+      const user = browser.request(`${a}/refresh`, { method: 'POST' })
+      // A holds the lock and its token request is at the server, held.
+      await as.held('/token', 1)
+      const job = fetch(`${b}/background/refresh?${new URLSearchParams({ id })}`, {
+        method: 'POST',
+      })
+      // B tried the lock A holds and lost: it waits for A's result. Only then does the server
+      // answer. (A second token request held at the server would mean B did not wait.)
+      const second = await Promise.race([
+        bWaits,
+        as.held('/token', 2).then(() => 'its own token request' as const),
+      ])
+      release()
+      const [userAnswer, jobAnswer] = await Promise.all([user, job])
+      as.fault('/token', undefined)
+      assert.equal(second, 'waiting', 'B waited on the lock A held')
+      assert.equal(userAnswer.status, 200, await userAnswer.clone().text())
+      assert.equal(jobAnswer.status, 200, await jobAnswer.clone().text())
+      assert.equal(as.requests('/token') - before, 1, 'one token request for both')
+    } finally {
+      monitor.destroy()
+    }
   })
 
   test('Redis stopped and restarted: ERR_COORDINATION_UNAVAILABLE, no double login, then recovery', async () => {

@@ -43,6 +43,7 @@ export type IntegerOption =
   | 'pendingLoginMaxAge'
   | 'idTokenMaxAge'
   | 'maxCallbackBodyBytes'
+  | 'grantLifetime'
 
 /** The shape of {@link DEFAULTS}. */
 export interface Defaults extends Readonly<Record<IntegerOption, number>> {
@@ -98,6 +99,7 @@ export const DEFAULTS: Defaults = deepFreeze({
   pendingLoginMaxAge: 600,
   idTokenMaxAge: 600,
   maxCallbackBodyBytes: 32 << 10,
+  grantLifetime: 7_776_000,
   returnToOrigins: [],
   defaultReturnTo: '/',
   loginPath: '/auth/login',
@@ -115,6 +117,7 @@ export const DEFAULTS: Defaults = deepFreeze({
     pendingLoginMaxAge: { min: 10, max: 86_400 },
     idTokenMaxAge: { min: 10, max: 86_400 },
     maxCallbackBodyBytes: { min: 1024, max: 1 << 20 },
+    grantLifetime: { min: 60, max: 315_360_000 },
   },
   byProfile: {
     'fapi2-security': {

@@ -72,6 +72,8 @@ export interface Config extends Omit<ProfileChoices, 'algorithms'>, Omit<Resolve
   readonly coordination: Coordination | undefined
   /** The grant store, when one was given (else the core uses an in-memory one). */
   readonly grants: GrantStore | undefined
+  /** Seconds a grant is kept when the server does not say (see `grantLifetime`). */
+  readonly grantLifetime: number
   /** The keys that seal session secrets, when given. */
   readonly sessionSecrets: SessionSecrets | undefined
   readonly maxCallbackBodyBytes: number
@@ -337,6 +339,7 @@ export function resolveConfig(options: FapiClientOptions): Config {
     idTokenMaxAge: integer('idTokenMaxAge', options.idTokenMaxAge),
     coordination: resolveCoordination(options.coordination),
     grants: resolveGrantStore(options.grants),
+    grantLifetime: integer('grantLifetime', options.grantLifetime),
     sessionSecrets: resolveSessionSecrets(options.sessionSecrets),
     maxCallbackBodyBytes: integer('maxCallbackBodyBytes', options.maxCallbackBodyBytes),
     returnToOrigins: Object.freeze(returnToOrigins),

@@ -295,6 +295,24 @@ export interface FapiClientOptions {
    */
   grants?: GrantStore
   /**
+   * Seconds a grant is kept when the server does not say how long it lasts. A grant's expiry (when
+   * its store may forget it) is, in this order: the refresh token's lifetime when the token
+   * response states it (`refresh_expires_in`, a common extension: RFC 6749 has no member for it;
+   * `0` or an unusable value counts as not stated), else now plus this many seconds. A refresh
+   * sets it again by the same rule: the new `refresh_expires_in`; else, when the refresh token was
+   * not rotated, the lifetime the server stated before; else the later of the grant's expiry and
+   * now plus this many seconds. The Redis store's keys expire with the grant. Default 7776000
+   * (90 days); 60 to 315360000 (10 years).
+   *
+   * @example
+   * ```ts
+   * // A bank whose consents last a year and whose token responses do not say so:
+   * fapiClient({ ...options, grantLifetime: 365 * 86_400 })
+   * ```
+   * @see RFC 6749 §5.1 (no refresh token lifetime member), §6 (refresh)
+   */
+  grantLifetime?: number
+  /**
    * Keys that seal the tokens and the DPoP key of logins and pending logins in the session (a JWE,
    * `dir` + A256GCM, named by `kid`), so a dump of the session store yields no usable token.
    * Default none: stored as they are.

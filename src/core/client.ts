@@ -16,7 +16,7 @@ import { createClientContext } from './flows/context.js'
 import type { Discovery } from './server/discovery.js'
 import type { CallbackRequest } from './flows/delivery.js'
 import { startLogin, type LoginRequest, type StartedLogin } from './flows/login.js'
-import { logoutTarget } from './flows/logout.js'
+import { logoutIncomplete, logoutTarget } from './flows/logout.js'
 import { backchannelLogout } from './flows/backchannel-logout.js'
 import { serveRequestObject } from './flows/request-uri.js'
 import { claimedResponse, signedByServer, type ClaimedResponse } from './flows/mix-up.js'
@@ -115,8 +115,16 @@ export interface FapiCore {
   /**
    * Logs out: ends the grant (and revokes its tokens), calls `destroy` (which ends the local
    * session; also when the grant store is down), and resolves with where to send the browser.
+   * When a grant could not be ended because the grant store could not be used (this one, or one
+   * of `unended`: the issuers of the session's other grants the adapter could not end), the
+   * session still ends, then the call rejects with `ERR_GRANT_STORE_UNAVAILABLE` (503): a
+   * logout never reports success while a grant is usable.
    */
-  logout(grantId: unknown, destroy: () => Promise<void>): Promise<string>
+  logout(
+    grantId: unknown,
+    destroy: () => Promise<void>,
+    unended?: readonly string[],
+  ): Promise<string>
   /** Where to send the browser after the local session ended (never rejects). */
   logoutTarget(grantId: unknown): Promise<string>
   /**
@@ -275,14 +283,19 @@ export function createFapiCore(options: FapiClientOptions): FapiCore {
       fetchUserinfo(context, refreshGrant, await activeGrant(context, grantId)),
     ),
     endGrant: guarded(context.discovery, (grantId: unknown) => endGrant(context, grantId)),
-    logout: guarded(context.discovery, async (grantId: unknown, destroy: () => Promise<void>) => {
-      const target = await idTokenOf(grantId).then((idToken) => logoutTarget(context, idToken))
-      // RFC 7009: the grant ends and its tokens are revoked first; a store or server failure
-      // never keeps the user logged in here.
-      await endGrant(context, grantId).catch(() => undefined)
-      await destroy()
-      return target
-    }),
+    logout: guarded(
+      context.discovery,
+      async (grantId: unknown, destroy: () => Promise<void>, unended: readonly string[] = []) => {
+        const target = await idTokenOf(grantId).then((idToken) => logoutTarget(context, idToken))
+        // RFC 7009: the grant ends and its tokens are revoked first; a store or server failure
+        // never keeps the user logged in here.
+        const stillActive = [...unended]
+        await endGrant(context, grantId).catch(() => stillActive.push(config.issuer))
+        await destroy()
+        if (stillActive.length > 0) throw logoutIncomplete(stillActive)
+        return target
+      },
+    ),
     logoutTarget: async (grantId: unknown) => logoutTarget(context, await idTokenOf(grantId)),
     backchannelLogout: guarded(context.discovery, (logoutToken: string) =>
       backchannelLogout(context, logoutToken),

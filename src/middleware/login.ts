@@ -12,6 +12,7 @@ import type { AuthorizationParams } from '../core/flows/login-params.js'
 import { FapiError, toFapiError } from '../errors.js'
 import { forwardError } from './error-handler.js'
 import { queryParams, redirect, type Middleware } from './http.js'
+import { requireOwnerAtStart } from './owner.js'
 import { partOf, requireSession, saveSession, setPart, type FapiSession } from './session.js'
 
 /**
@@ -61,6 +62,8 @@ export async function startLoginWith(
 ): Promise<void> {
   try {
     const session = requireSession(req)
+    // A link needs the session's owner: refused here, before the pushed request.
+    await requireOwnerAtStart(core, req)
     const part = partOf(session, core.sessionKey)
     const started = await core.startLogin({
       returnTo:

@@ -42,13 +42,24 @@ function noOwner(detail: string): FapiError {
 }
 
 /**
+ * The grant each callback request's session referred to at its server as it arrived: the
+ * regeneration that takes the pending login drops that reference, and {@link keepOwnedGrants}
+ * must still end it when another owner's login replaces it.
+ */
+const previousGrants = new WeakMap<IncomingMessage, string>()
+
+/**
  * The app's own user of the callback request, read as it arrives (before the session is
- * regenerated): `undefined` when the client has no `principal` option.
+ * regenerated): `undefined` when the client has no `principal` option. Notes the session's
+ * grant at `core`'s server at that moment too, for {@link keepOwnedGrants}.
  */
 export function principalOf(
   core: FapiCore,
   req: IncomingMessage,
 ): { principal: unknown } | undefined {
+  const { session } = req as IncomingMessage & { session?: FapiSession | null }
+  const previous = session == null ? undefined : grantIdOf(session, core.sessionKey)
+  if (previous !== undefined) previousGrants.set(req, previous)
   const policy = policies.get(core)
   return policy?.principal === undefined ? undefined : { principal: policy.principal(req) }
 }
@@ -81,8 +92,33 @@ export async function ownerOfLogin(
 }
 
 /**
- * Drops from the session every other client's grant reference whose grant is not `owner`'s (or
- * is no longer active): a login that establishes another owner starts a fresh session.
+ * Checked when a login starts (before any request to the server, so the user is not sent to the
+ * bank for nothing): a login that will link to the session's owner needs one, else
+ * `ERR_LOGIN_OWNER_MISSING`. The callback checks again ({@link ownerOfLogin}): the owner may
+ * have gone while the user was at the bank.
+ */
+export async function requireOwnerAtStart(core: FapiCore, req: IncomingMessage): Promise<void> {
+  const policy = policies.get(core) ?? {}
+  if (policy.principal !== undefined) {
+    const principal = policy.principal(req)
+    if (typeof principal !== 'string' || principal === '') {
+      throw noOwner('principal(req) named no user; sign the user in to the app first')
+    }
+    return
+  }
+  if (policy.identity === undefined) return
+  forgetGrantReads(req)
+  if ((await currentGrant(policy.identity, req)) === undefined) {
+    throw noOwner(`log in at the identity server ${policy.identity.issuer} first`)
+  }
+}
+
+/**
+ * Drops from the session every grant reference (this client's previous one included) whose grant is not `owner`'s (or
+ * is no longer active): a login that establishes another owner starts a fresh session. A dropped
+ * grant is also ended in the grant store and its tokens revoked (best effort, as at logout): it
+ * is the previous owner's, and nothing (`auth.grant(id)` included) may use it after another
+ * identity took the session.
  */
 export async function keepOwnedGrants(
   req: IncomingMessage,
@@ -92,8 +128,8 @@ export async function keepOwnedGrants(
 ): Promise<void> {
   forgetGrantReads(req)
   for (const [name, cores] of registeredClients()) {
-    if (name === key) continue
-    const id = grantIdOf(session, name)
+    // This client's previous grant too (the regeneration dropped its reference): ended unless owned.
+    const id = name === key ? previousGrants.get(req) : grantIdOf(session, name)
     if (id === undefined) continue
     let kept = false
     for (const core of cores) {
@@ -105,6 +141,8 @@ export async function keepOwnedGrants(
       const { grant: _dropped, ...rest } = partOf(session, name) ?? {}
       void _dropped
       setPart(session, name, rest)
+      // Only the client whose grant it is ends it; a store or server failure does not stop the login.
+      await Promise.all([...cores].map((core) => core.endGrant(id).catch(() => undefined)))
     }
   }
   forgetGrantReads(req)

@@ -22,6 +22,11 @@ interface Reply {
   delayMs?: number
   /** Never answer; the connection stays open until close(). */
   hang?: boolean
+  /**
+   * Answer only once this settles (or close() is called); the request counts as held for
+   * `held()` meanwhile: a test releases it when it has seen what it waits for, no clock involved.
+   */
+  holdUntil?: Promise<unknown>
   /** Reset the connection without an answer. */
   destroy?: boolean
   /** Send this many bytes of JSON-looking filler, chunked, without a content-length. */
@@ -51,6 +56,14 @@ export function oauthError(status: number, error: string, description: string): 
 export async function send(res: ServerResponse, reply: Reply, closing: AbortSignal): Promise<void> {
   if (reply.destroy) return void res.socket?.destroy()
   if (reply.hang) return
+  if (reply.holdUntil !== undefined) {
+    const closed = new Promise((resolve) => {
+      if (closing.aborted) resolve(undefined)
+      closing.addEventListener('abort', resolve, { once: true })
+    })
+    await Promise.race([reply.holdUntil, closed])
+    if (closing.aborted) return
+  }
   if (reply.delayMs !== undefined) {
     await sleep(Math.min(reply.delayMs, MAX_DELAY), undefined, { signal: closing }).catch(
       () => undefined,

@@ -110,7 +110,7 @@ export interface HostileServer {
   rotate(): Promise<ServerKey>
   requests(path: string): number
   /**
-   * Resolves once `count` requests to `path` are held by a `hang` reply: the signal that a client
+   * Resolves once `count` requests to `path` are held by a `hang` or `holdUntil` reply: the signal that a client
    * is waiting on a server that will not answer (no guess of how long that takes).
    */
   held(path: string, count?: number): Promise<void>
@@ -259,7 +259,7 @@ export async function startHostileServer(options: HostileOptions): Promise<Hosti
     route(req, path, bindings.connection(req, path, via))
       .then((reply) => {
         const final = faults.get(path)?.(reply) ?? reply
-        if (final.hang === true) noteHeld(path)
+        if (final.hang === true || final.holdUntil !== undefined) noteHeld(path)
         return send(res, final, closing.signal)
       })
       .catch((error: unknown) => {

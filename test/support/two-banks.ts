@@ -7,9 +7,10 @@
  */
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
-import { createServer } from 'node:http'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { TestContext } from 'node:test'
+import connect from 'connect'
 import express from 'express'
 import session from 'express-session'
 import {
@@ -44,6 +45,68 @@ export interface TwoBanksOptions {
   readonly clients?: FapiClientsOptions
   /** An express-session store (to share one between two apps). */
   readonly store?: session.Store
+  /**
+   * `connect`: a Connect app instead, with `/logins`, `/unlink/:bank` (POST), `/auth/logout`
+   * (POST) and `router()`'s routes only.
+   */
+  readonly framework?: 'express' | 'connect'
+}
+
+type NodeHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  next: (err?: unknown) => void,
+) => void
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
+}
+
+/** The Connect app of {@link startTwoBanks}: the same routes, written for Connect. */
+function connectApp(
+  clients: FapiClients,
+  sessions: ReturnType<typeof session>,
+  unexpectedErrors: unknown[],
+): ReturnType<typeof connect> {
+  const app = connect()
+  const post =
+    (handler: NodeHandler): NodeHandler =>
+    (req, res, next) => {
+      if (req.method === 'POST') handler(req, res, next)
+      else next()
+    }
+  app.use(sessions as unknown as NodeHandler)
+  app.use(clients.router({ callback: (_req, res) => sendJson(res, 200, { ok: true }) }))
+  app.use('/logins', (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => {
+    clients
+      .currentLogins(req)
+      .then(
+        (logins) =>
+          sendJson(
+            res,
+            200,
+            Object.fromEntries(
+              Object.entries(logins).map(([name, login]) => [name, login.claims.sub]),
+            ),
+          ),
+        next,
+      )
+  })
+  app.use(
+    '/unlink',
+    post((req, res, next) => {
+      const bank = (req.url ?? '').slice(1)
+      clients.unlink(req, bank).then((outcome) => sendJson(res, 200, { outcome }), next)
+    }),
+  )
+  app.use('/auth/logout', post(clients.client('bank-a').logout() as NodeHandler))
+  app.use(errorHandler())
+  app.use((err: unknown, _req: IncomingMessage, res: ServerResponse, _next: unknown) => {
+    void _next
+    unexpectedErrors.push(err)
+    sendJson(res, 500, { error: 'unexpected' })
+  })
+  return app
 }
 
 export async function startTwoBanks(
@@ -72,15 +135,14 @@ export async function startTwoBanks(
   )
   let staleGate: Promise<void> = Promise.resolve()
   const unexpectedErrors: unknown[] = []
+  const sessions = session({
+    secret: 'test-secret',
+    resave: false,
+    saveUninitialized: false,
+    ...(options.store === undefined ? {} : { store: options.store }),
+  })
   const app = express()
-  app.use(
-    session({
-      secret: 'test-secret',
-      resave: false,
-      saveUninitialized: false,
-      ...(options.store === undefined ? {} : { store: options.store }),
-    }),
-  )
+  app.use(sessions)
   app.use(clients.router({ callback: (_req, res) => void res.json({ ok: true }) }))
   app.get('/logins', (req, res, next) => {
     clients
@@ -132,7 +194,10 @@ export async function startTwoBanks(
       res.status(500).json({ error: 'unexpected' })
     },
   )
-  server.on('request', app)
+  server.on(
+    'request',
+    options.framework === 'connect' ? connectApp(clients, sessions, unexpectedErrors) : app,
+  )
   t.after(async () => {
     server.closeAllConnections()
     server.close()

@@ -144,7 +144,7 @@ export function createRefresher(context: ClientContext): RefreshGrant {
         log.refresh('refresh failed: %s', failureOf(error))
         throw error
       })
-      const next = grantAfterRefresh(current, refreshed, config.now())
+      const next = grantAfterRefresh(current, refreshed, config)
       const record = await recordOf(next, config.sessionSecrets)
       if (!(await context.grants.update(record, current.generation))) {
         // The grant ended meanwhile: what this refresh minted is revoked, never kept.

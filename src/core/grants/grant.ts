@@ -24,11 +24,17 @@ function storedTokens(tokens: TokenSet | GrantTokens): GrantTokens {
     scope: tokens.scope,
     ...(tokens.refreshToken === undefined ? {} : { refreshToken: tokens.refreshToken }),
     ...(tokens.expiresAt === undefined ? {} : { expiresAt: tokens.expiresAt }),
+    ...(tokens.refreshExpiresAt === undefined ? {} : { refreshExpiresAt: tokens.refreshExpiresAt }),
   }
 }
 
-/** How long a grant is kept after its last change when nothing says otherwise (ms): 90 days. */
-export const GRANT_LIFETIME = 90 * 86_400_000
+/**
+ * When a grant expires (its store may forget it), by the rule of `grantLifetime`: the refresh
+ * token's lifetime when the server stated it, else now plus `grantLifetime`.
+ */
+export function grantExpiry(tokens: GrantTokens, now: number, config: Config): number {
+  return tokens.refreshExpiresAt ?? now + config.grantLifetime * 1000
+}
 
 /** How long an ended grant is remembered (ms): a day. */
 export const ENDED_LIFETIME = 86_400_000
@@ -41,6 +47,7 @@ export function grantOfLogin(
 ): ActiveGrant {
   const now = config.now()
   const { sid } = login.claims
+  const tokens = storedTokens(login.tokens)
   return {
     id: randomToken(),
     issuer: config.issuer,
@@ -51,34 +58,47 @@ export function grantOfLogin(
     generation: 0,
     createdAt: now,
     updatedAt: now,
-    expiresAt: now + GRANT_LIFETIME,
+    expiresAt: grantExpiry(tokens, now, config),
     claims: { ...login.claims },
     ...(transaction.dpopKey === undefined ? {} : { dpopKey: transaction.dpopKey }),
-    tokens: storedTokens(login.tokens),
+    tokens,
     ...(login.tokens.authorizationDetails === undefined
       ? {}
       : { authorizationDetails: login.tokens.authorizationDetails }),
   }
 }
 
-/** The grant after a refresh: new tokens and claims, the next generation, the rest kept. */
+/**
+ * The grant after a refresh: new tokens and claims, the next generation, the rest kept. Its
+ * expiry follows `grantLifetime`'s rule: the new refresh token's stated lifetime; else, when the
+ * refresh token was not rotated, the lifetime stated before; else the later of the current
+ * expiry and now plus `grantLifetime`.
+ */
 export function grantAfterRefresh(
   grant: ActiveGrant,
   refreshed: {
     readonly claims: Readonly<Record<string, unknown>>
     readonly tokens: TokenSet
   },
-  now: number,
+  config: Config,
 ): ActiveGrant {
+  const now = config.now()
   // A refresh may narrow what was granted (RFC 9396 §7); the grant stays otherwise.
   const details = refreshed.tokens.authorizationDetails
+  const rotated = refreshed.tokens.refreshToken !== grant.tokens.refreshToken
+  const stated =
+    refreshed.tokens.refreshExpiresAt ?? (rotated ? undefined : grant.tokens.refreshExpiresAt)
+  const tokens = storedTokens({
+    ...refreshed.tokens,
+    ...(stated === undefined ? {} : { refreshExpiresAt: stated }),
+  })
   return {
     ...grant,
     generation: grant.generation + 1,
     updatedAt: now,
-    expiresAt: Math.max(grant.expiresAt, now + GRANT_LIFETIME),
+    expiresAt: stated ?? Math.max(grant.expiresAt, grantExpiry(tokens, now, config)),
     claims: refreshed.claims,
-    tokens: storedTokens(refreshed.tokens),
+    tokens,
     ...(details === undefined ? {} : { authorizationDetails: details }),
   }
 }

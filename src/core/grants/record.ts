@@ -23,6 +23,8 @@ export interface GrantTokens {
   readonly refreshToken?: string
   /** Milliseconds since the epoch. */
   readonly expiresAt?: number
+  /** Milliseconds since the epoch: the refresh token's end, when the server stated it. */
+  readonly refreshExpiresAt?: number
   readonly scope: string
 }
 

@@ -36,13 +36,19 @@ for i = 2, #KEYS do
 end
 return 1`
 
-/** KEYS[1] the record; ARGV: new record, expected generation, ttl ms. */
+/**
+ * KEYS[1] the record, KEYS[2..] its index sets; ARGV: new record, expected generation, ttl ms.
+ * The index sets live at least as long as the record (a refresh may extend the grant's life).
+ */
 const UPDATE = `
 local current = redis.call('GET', KEYS[1])
 if current == false then return 0 end
 local record = cjson.decode(current)
 if record.status ~= 'active' or record.generation ~= tonumber(ARGV[2]) then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+for i = 2, #KEYS do
+  if redis.call('PTTL', KEYS[i]) < tonumber(ARGV[3]) then redis.call('PEXPIRE', KEYS[i], ARGV[3]) end
+end
 return 1`
 
 /** KEYS[1] the record; ARGV: ended record's fields (endedAt, keepUntil, ttl ms). */
@@ -111,11 +117,12 @@ export function redisGrantStore(
       return reply === 1
     },
     async update(record: GrantRecord, generation: number) {
+      const keys = [recordKey(record.id), ...indexKeysOf(record).map((key) => `${prefix}s:${key}`)]
       const reply = await send([
         'EVAL',
         UPDATE,
-        '1',
-        recordKey(record.id),
+        String(keys.length),
+        ...keys,
         JSON.stringify(record),
         String(generation),
         ttl(record.expiresAt),

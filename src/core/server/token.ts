@@ -24,6 +24,13 @@ export interface TokenSet {
   /** Milliseconds since the epoch, when the server gave `expires_in`. */
   readonly expiresAt: number | undefined
   readonly refreshToken: string | undefined
+  /**
+   * Milliseconds since the epoch, when the server said how long the refresh token lives
+   * (`refresh_expires_in`, a common extension of RFC 6749 §5.1, e.g. Keycloak's); a value that
+   * is not a positive number of seconds up to {@link MAX_EXPIRES_IN} is ignored (Keycloak's `0`
+   * means "no expiry").
+   */
+  readonly refreshExpiresAt?: number
   /** The granted scope when the server said it, else the requested one. */
   readonly scope: string
   /** What the server granted (RFC 9396 §7), when its token response says. */
@@ -69,6 +76,13 @@ export interface TokenResponseExpectations {
  */
 export const MAX_EXPIRES_IN = 315_360_000
 
+/** `refresh_expires_in` as a time, when it is a positive number of seconds up to 10 years. */
+function refreshExpiresAtOf(value: unknown, now: number): number | undefined {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return undefined
+  if (value <= 0 || value > MAX_EXPIRES_IN) return undefined
+  return now + value * 1000
+}
+
 /** Checks a token endpoint answer's body (RFC 6749 §5.1) but `id_token`; unknown members ignored. */
 export function checkTokenFields(
   body: Record<string, unknown>,
@@ -95,12 +109,17 @@ export function checkTokenFields(
     throw invalid('"refresh_token" is not a string')
   if (scope !== undefined && typeof scope !== 'string') throw invalid('"scope" is not a string')
   const authorizationDetails = grantedDetailsOf(body.authorization_details)
+  const refreshExpiresAt =
+    refresh_token === undefined
+      ? undefined
+      : refreshExpiresAtOf(body.refresh_expires_in, options.now)
   return {
     accessToken: access_token,
     tokenType: options.tokenType,
     idToken: id_token,
     expiresAt: typeof expires_in === 'number' ? options.now + expires_in * 1000 : undefined,
     refreshToken: refresh_token,
+    ...(refreshExpiresAt === undefined ? {} : { refreshExpiresAt }),
     scope: scope ?? options.requestedScope,
     ...(authorizationDetails === undefined ? {} : { authorizationDetails }),
   }
