@@ -14,6 +14,7 @@ import {
   memoryRegistrations,
   type FapiRegistrationOptions,
 } from '../src/index.js'
+import { AppBrowser, startApp } from './support/app.js'
 import { testDirectory } from './support/directory.js'
 import {
   startHostileRegistration,
@@ -22,6 +23,7 @@ import {
 import { generateJwks } from './support/keys.js'
 import { startFapi2Provider } from './support/provider-fapi2.js'
 import { registeredAt } from './support/registered-client.js'
+import { UserAgent } from './support/user-agent.js'
 
 const PROVIDER_MODULE: string = 'oidc-provider'
 const REDIRECT_URI = 'http://127.0.0.1:9/auth/callback'
@@ -176,4 +178,40 @@ describe('the backchannelLogoutUri option', () => {
         error instanceof FapiConfigError && /metadata.backchannel_logout_uri/.test(error.message),
     )
   })
+})
+
+test('Back-Channel Logout §2.2, §2.7: a client registered with backchannelLogoutUri is logged out when the user signs out at the bank, that session only (the sid it asked for)', async (t) => {
+  const { as, directory } = await bank(t, true)
+  const app = await startApp({
+    client: async ({ origin, redirectUri }) =>
+      fapiRegistration({
+        client: { ...(await client(as.issuer)), redirectUri },
+        backchannelLogoutUri: `${origin}/auth/backchannel-logout`,
+        softwareStatement: () => directory.sign({ redirectUris: [redirectUri] }),
+        initialAccessToken: () => as.initialAccessToken(),
+      }).clientOptions(),
+    routes: (router, fapi) => router.post('/auth/backchannel-logout', fapi.backchannelLogout()),
+  })
+  t.after(() => app.close())
+  const tokens: string[] = []
+  as.provider.on('backchannel.success', () => tokens.push('delivered'))
+  // The same user in two browsers: two sessions at the bank, two grants with their own sid.
+  const browsers = [new AppBrowser(app.origin), new AppBrowser(app.origin)]
+  const agents = [new UserAgent(), new UserAgent()]
+  for (const [i, browser] of browsers.entries()) {
+    const agent = agents[i] as UserAgent
+    const landed = await browser.deliver(
+      await agent.authorize(await browser.startLogin(), { redirectUri: app.redirectUri }),
+    )
+    assert.equal(landed.status, 200, await landed.clone().text())
+    assert.equal((await browser.request('/me')).status, 200, 'logged in')
+  }
+  await agents[0]?.logout(`${as.issuer}/session/end`)
+  assert.deepEqual(tokens, ['delivered'], 'the bank delivered one logout token')
+  assert.equal((await browsers[0]?.request('/me'))?.status, 401, 'logged out by the bank')
+  assert.equal(
+    (await browsers[1]?.request('/me'))?.status,
+    200,
+    "the other browser's session stays: the token named this session's sid, not only the user",
+  )
 })

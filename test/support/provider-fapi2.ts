@@ -340,8 +340,14 @@ export async function startFapi2Provider(
     clientBasedCORS: () => false,
     // oidc-provider guards its fetches against loopback addresses (SSRF); the registered client
     // JWKS URLs are on loopback here, and only those are fetched without the guard.
+    // So are the apps' back-channel logout routes, with back-channel logout on.
     fetch(url: string, init: RequestInit & { dispatcher?: unknown }) {
-      if (!jwksUris.has(new URL(url).href)) return fetch(url, init)
+      const target = new URL(url)
+      const backchannel =
+        options.backchannelLogout === true &&
+        target.hostname === '127.0.0.1' &&
+        target.pathname.endsWith('/backchannel-logout')
+      if (!jwksUris.has(target.href) && !backchannel) return fetch(url, init)
       const { dispatcher, ...direct } = init
       void dispatcher
       return fetch(url, direct)
