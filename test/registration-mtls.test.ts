@@ -138,6 +138,23 @@ describe('registration over mTLS at a real oidc-provider', () => {
     assert.equal(bank.as.requests('mtls', '/token'), 1, 'tokens at the alias, with the certificate')
   })
 
+  test('RFC 7592 after a registration over mTLS: a changed configuration updates it (token rotated, subject DN kept), then it is read back and deleted', async (t) => {
+    const bank = await startBank(t)
+    const store = memoryRegistrations()
+    const client = mtlsClient(bank, 'http://127.0.0.1:9/auth/callback', 'tls_client_auth')
+    const first = await registration(bank, client, { store }).ensure()
+    const changed = registration(bank, client, { store, metadata: { client_name: 'Aggregator' } })
+    const updated = await changed.ensure()
+    assert.equal(updated.clientId, first.clientId)
+    assert.notEqual(updated.registrationAccessToken, first.registrationAccessToken, 'rotated')
+    const metadata = await registeredAt(bank.as, updated.clientId)
+    assert.equal(metadata.client_name, 'Aggregator')
+    assert.equal(metadata.tls_client_auth_subject_dn, 'CN=portal')
+    assert.equal((await changed.read())?.metadata.client_name, 'Aggregator')
+    assert.equal(await changed.delete(), true)
+    assert.equal(await store.get(bank.as.issuer), undefined)
+  })
+
   test('RFC 8705 §2.2: a self_signed_tls_client_auth client registers its certificate in jwks over mTLS and logs in', async (t) => {
     const bank = await startBank(t)
     const options = await registerAndLogIn(t, bank, 'self_signed_tls_client_auth')
