@@ -1,12 +1,14 @@
 /**
  * A signed registration request (`application/jose`) goes through the client's signing key
  * abstraction, as request objects and client assertions do: an external signer (an HSM or KMS
- * stand-in counting its calls) signs it, with its kid; the active key signs and is the one whose
- * algorithm is registered, never a `next` key listed first.
+ * stand-in counting its calls, and a non-extractable key in a SoftHSM2 token) signs it, with its
+ * kid; the active key signs and is the one whose algorithm is registered, never a `next` key
+ * listed first.
  */
 import assert from 'node:assert/strict'
-import { describe, test, type TestContext } from 'node:test'
+import { after, before, describe, test, type TestContext } from 'node:test'
 import { decodeProtectedHeader, importJWK, jwtVerify } from 'jose'
+import { openToken, type Pkcs11Token } from '../examples/pkcs11-signer.js'
 import { fapiRegistration, isFapiError, memoryRegistrations } from '../src/index.js'
 import {
   startHostileRegistration,
@@ -14,6 +16,7 @@ import {
 } from './support/hostile-registration.js'
 import { generateJwks } from './support/keys.js'
 import { countingSigner } from './support/signers.js'
+import { createSoftToken, softhsmMissing, type SoftToken } from './support/softhsm.js'
 
 const SSA = 'eyJhbGciOiJFUzI1NiJ9.eyJzb2Z0d2FyZV9pZCI6ImFwcCJ9.c2lnbmF0dXJl'
 const REDIRECT_URI = 'http://127.0.0.1:9/auth/callback'
@@ -119,3 +122,43 @@ describe('the signed registration request and the client signing key', () => {
     assert.equal(await store.get(as.issuer), undefined)
   })
 })
+
+describe(
+  'a key held in a PKCS#11 token (SoftHSM2) signs the registration request',
+  { skip: softhsmMissing() },
+  () => {
+    let soft: SoftToken
+    let token: Pkcs11Token
+    before(() => {
+      soft = createSoftToken()
+      token = openToken(soft)
+      token.generateKeyPair({ label: 'portal-registration', alg: 'ES256' })
+    })
+    after(() => {
+      token?.close()
+      soft?.remove()
+    })
+
+    test('RFC 7591 §2.3 (application/jose) with a non-extractable key in the token: the request verifies with its public key', async (t) => {
+      const as = await server(t)
+      const signer = token.signer({ label: 'portal-registration', kid: 'hsm-reg', alg: 'ES256' })
+      assert.equal(token.extractable('portal-registration'), false)
+      await fapiRegistration({
+        client: {
+          issuer: as.issuer,
+          redirectUri: REDIRECT_URI,
+          keys: { signing: [signer] },
+          allowInsecureLoopback: true,
+        },
+        format: 'jwt',
+        softwareStatement: () => Promise.resolve(SSA),
+      }).ensure()
+      const jwt = as.seen[0]?.body ?? ''
+      assert.equal(decodeProtectedHeader(jwt).kid, 'hsm-reg')
+      const { payload } = await jwtVerify(jwt, await importJWK(signer.publicJwk, 'ES256'), {
+        audience: as.issuer,
+      })
+      assert.equal(payload.software_statement, SSA)
+    })
+  },
+)
