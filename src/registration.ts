@@ -8,6 +8,7 @@
  * @module
  */
 import { resolveConfig, type FapiClientOptions } from './config/index.js'
+import { browserTarget } from './config/urls.js'
 import { failOption as fail } from './errors.js'
 import { DERIVED } from './core/registration/metadata.js'
 import {
@@ -36,12 +37,23 @@ export interface FapiRegistrationOptions {
   /** Register over mTLS with the client certificate (`client.tls`). Default `false`. */
   readonly mtls?: boolean
   /**
-   * `'json'` (default), or `'jwt'`: the metadata in a JWT signed with the client's first signing
-   * key, sent as `application/jose`.
+   * `'json'` (default), or `'jwt'`: the metadata in a JWT signed as the client's request objects
+   * and client assertions are (an active key of `client.keys.signing`, an external signer
+   * included), sent as `application/jose`.
    */
   readonly format?: 'json' | 'jwt'
   /** The public URL of the client's `jwks()` route; default: the public keys by value (`jwks`). */
   readonly jwksUri?: string
+  /**
+   * The absolute public URL of the client's back-channel logout route (`router()` mounts it at
+   * `/auth/backchannel-logout`), registered as `backchannel_logout_uri` where the server
+   * supports back-channel logout, with `backchannel_logout_session_required` where it can send a
+   * `sid`. Given explicitly: the route's public URL depends on where the app mounts the router
+   * and on its proxies. Default: none registered.
+   *
+   * @see https://openid.net/specs/openid-connect-backchannel-1_0.html#BCRegistration
+   */
+  readonly backchannelLogoutUri?: string
   /** More metadata: `client_name`, `contacts`, `logo_uri`, … (not what the client derives). */
   readonly metadata?: Readonly<Record<string, unknown>>
   /** Where the registration is kept. Default: this process's memory. */
@@ -104,8 +116,12 @@ export function fapiRegistration(options: FapiRegistrationOptions): FapiRegistra
   }
   const format = options.format ?? 'json'
   if (format !== 'json' && format !== 'jwt') fail('format', 'must be "json" or "jwt"')
-  if (format === 'jwt' && config.signingKeys.length === 0) {
-    fail('format', '"jwt" signs the request: client.keys.signing must hold a key')
+  if (format === 'jwt' && !config.signingKeys.some((key) => key.state === 'active')) {
+    fail('format', '"jwt" signs the request: client.keys.signing must hold an active key')
+  }
+  const logout = options.backchannelLogoutUri
+  if (logout !== undefined) {
+    browserTarget('backchannelLogoutUri', logout, config.allowInsecureLoopback)
   }
   const mtls = options.mtls ?? false
   if (typeof mtls !== 'boolean') fail('mtls', 'must be a boolean')
@@ -137,6 +153,7 @@ export function fapiRegistration(options: FapiRegistrationOptions): FapiRegistra
     store,
     metadata: {
       jwksUri: options.jwksUri,
+      backchannelLogoutUri: logout,
       certificate:
         typeof certificate === 'string' || Buffer.isBuffer(certificate) ? certificate : undefined,
       extra: options.metadata,

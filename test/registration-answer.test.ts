@@ -134,6 +134,19 @@ describe('hostile registration answers', () => {
     )
   })
 
+  test('without JARM, the client still asks for an authorization_signed_response_alg its profile allows, and an answer with another changes nothing it does', async (t) => {
+    const { as, client } = await setup(t)
+    const plain = { ...client, profile: 'fapi2-security' as const }
+    as.reply = (sent) => ({
+      status: 201,
+      body: { ...sent, client_id: 'c', authorization_signed_response_alg: 'RS256' },
+    })
+    const registration = await fapiRegistration({ client: plain }).ensure()
+    const sent = JSON.parse(as.seen[0]?.body ?? '{}') as Record<string, unknown>
+    assert.equal(sent.authorization_signed_response_alg, 'PS256', 'asked for all the same')
+    assert.equal(registration.metadata.authorization_signed_response_alg, 'RS256')
+  })
+
   test('a 500 is ERR_AS_HTTP_STATUS; a 201 that is not JSON is ERR_AS_INVALID_JSON', async (t) => {
     const { as, client } = await setup(t)
     as.reply = () => ({ status: 500, raw: 'oops' })

@@ -23,6 +23,8 @@ export interface SeenRequest {
 export interface HostileRegistrationServer {
   readonly issuer: string
   readonly seen: SeenRequest[]
+  /** More server metadata in discovery (e.g. `backchannel_logout_supported`). */
+  discovery: Record<string, unknown>
   /** The answer to a registration, given the metadata sent (JSON; `undefined` for a JWT). */
   reply: (sent: Record<string, unknown> | undefined) => RegistrationReply
   close(): Promise<void>
@@ -36,6 +38,7 @@ export async function startHostileRegistration(): Promise<HostileRegistrationSer
   const state: HostileRegistrationServer = {
     issuer,
     seen: [],
+    discovery: {},
     reply: (sent) => ({
       status: 201,
       body: {
@@ -66,6 +69,7 @@ export async function startHostileRegistration(): Promise<HostileRegistrationSer
             registration_endpoint: `${issuer}/register`,
             id_token_signing_alg_values_supported: ['ES256', 'PS256'],
             authorization_signing_alg_values_supported: ['ES256', 'PS256'],
+            ...state.discovery,
           },
         }
       } else {

@@ -73,7 +73,11 @@ export interface Fapi2ProviderOptions {
    */
   readonly registration?: {
     readonly ssaPolicy: (ctx: unknown, properties: Record<string, unknown>) => Promise<void>
+    /** Announce the registration endpoint's mTLS alias too (with `tls`). */
+    readonly mtlsAlias?: boolean
   }
+  /** OpenID Connect Back-Channel Logout 1.0 (`backchannel_logout_uri` accepted at registration). */
+  readonly backchannelLogout?: boolean
 }
 
 export interface StartedFapi2Provider {
@@ -241,6 +245,9 @@ export async function startFapi2Provider(
               token_endpoint: `${mtlsOrigin}/token`,
               pushed_authorization_request_endpoint: `${mtlsOrigin}/request`,
               userinfo_endpoint: `${mtlsOrigin}/me`,
+              ...(options.registration?.mtlsAlias === true
+                ? { registration_endpoint: `${mtlsOrigin}/reg` }
+                : {}),
             },
           },
         }
@@ -259,6 +266,7 @@ export async function startFapi2Provider(
       clientCredentials: { enabled: options.clientCredentials === true },
       revocation: { enabled: options.revocation === true },
       jwtUserinfo: { enabled: options.signedUserinfo === true },
+      backchannelLogout: { enabled: options.backchannelLogout === true },
       ...(options.registration === undefined
         ? {}
         : {
@@ -332,8 +340,14 @@ export async function startFapi2Provider(
     clientBasedCORS: () => false,
     // oidc-provider guards its fetches against loopback addresses (SSRF); the registered client
     // JWKS URLs are on loopback here, and only those are fetched without the guard.
+    // So are the apps' back-channel logout routes, with back-channel logout on.
     fetch(url: string, init: RequestInit & { dispatcher?: unknown }) {
-      if (!jwksUris.has(new URL(url).href)) return fetch(url, init)
+      const target = new URL(url)
+      const backchannel =
+        options.backchannelLogout === true &&
+        target.hostname === '127.0.0.1' &&
+        target.pathname.endsWith('/backchannel-logout')
+      if (!jwksUris.has(target.href) && !backchannel) return fetch(url, init)
       const { dispatcher, ...direct } = init
       void dispatcher
       return fetch(url, direct)

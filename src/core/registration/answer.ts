@@ -59,6 +59,7 @@ function checkUnchanged(
     const value = answer[field]
     // Only what this client uses: a JARM alg without JARM, say, changes nothing it does.
     if (asked[field] === undefined) continue
+    if (field === 'authorization_signed_response_alg' && !config.jarm) continue
     if (typeof value !== 'string' || !config.allowedAlgorithms.includes(value as never)) {
       throw invalid(
         `${field} ${value === undefined ? 'is missing' : `"${printable(String(value), 30)}" is not allowed`}: profile "${config.profile}" allows ${config.allowedAlgorithms.join(', ')}`,
@@ -78,6 +79,12 @@ function checkUnchanged(
         `${binding} is not true: the server dropped the token binding the profile needs`,
       )
     }
+  }
+  const logout = asked.backchannel_logout_uri
+  if (logout !== undefined && answer.backchannel_logout_uri !== logout) {
+    throw invalid(
+      `backchannel_logout_uri is ${answer.backchannel_logout_uri === undefined ? 'missing' : `"${printable(String(answer.backchannel_logout_uri), 120)}"`}, not the "${String(logout)}" asked for: the bank's logouts would not reach this client`,
+    )
   }
   const types = answer.response_types
   if (types !== undefined && (!Array.isArray(types) || !types.includes('code'))) {

@@ -16,6 +16,8 @@ import { requestJson } from '../transport/http.js'
 import { checkAnswer, type CheckedAnswer } from './answer.js'
 import { registrationMetadata, type MetadataInput } from './metadata.js'
 import { manageRegistration, postRegistration, type Delivery } from './request.js'
+import { registrationSigningKey } from './signing.js'
+import type { SigningKeySource } from '../jwt/sign.js'
 import type { Registration, RegistrationStore } from './store.js'
 
 /** What a registration needs beside the configuration; resolved by `fapiRegistration()`. */
@@ -117,9 +119,14 @@ function record(
   })
 }
 
-async function delivery(plan: RegistrationPlan, initial: boolean): Promise<Delivery> {
+async function delivery(
+  plan: RegistrationPlan,
+  signingKey: SigningKeySource,
+  initial: boolean,
+): Promise<Delivery> {
   return {
     format: plan.format,
+    signingKey,
     clientCertificate: plan.mtls,
     ...(initial && plan.initialAccessToken !== undefined
       ? { initialAccessToken: await plan.initialAccessToken() }
@@ -134,7 +141,8 @@ async function delivery(plan: RegistrationPlan, initial: boolean): Promise<Deliv
 export async function ensureRegistration(plan: RegistrationPlan): Promise<Registration> {
   const stored = await plan.store.get(plan.key)
   const endpoint = await registrationEndpoint(plan)
-  const derived = registrationMetadata(plan.config, endpoint.server, plan.metadata)
+  const signingKey = registrationSigningKey(plan.config, endpoint.server)
+  const derived = registrationMetadata(plan.config, endpoint.server, plan.metadata, signingKey)
   if (stored !== undefined && stored.fingerprint === fingerprint(derived)) return stored
   const ssa = await softwareStatement(plan)
   const asked = ssa === undefined ? derived : { ...derived, software_statement: ssa }
@@ -148,7 +156,7 @@ export async function ensureRegistration(plan: RegistrationPlan): Promise<Regist
       {
         method: 'PUT',
         metadata: { ...asked, client_id: stored.clientId },
-        delivery: await delivery(plan, false),
+        delivery: await delivery(plan, signingKey, false),
       },
       plan.mtls,
     )
@@ -166,7 +174,7 @@ export async function ensureRegistration(plan: RegistrationPlan): Promise<Regist
     plan.config,
     endpoint.url,
     asked,
-    await delivery(plan, true),
+    await delivery(plan, signingKey, true),
   )
   const registered = record(plan, checkAnswer(answer, asked, plan.config), asked)
   await plan.store.set(plan.key, registered)

@@ -11,14 +11,18 @@
 import type { Config } from '../../config/index.js'
 import { ServerResponseError, printable } from '../../errors.js'
 import { randomToken } from '../jwt/random.js'
-import { signJwt } from '../jwt/sign.js'
+import { signJwt, type SigningKeySource } from '../jwt/sign.js'
 import { failureOf, log, safeUrl } from '../log.js'
 import { jsonObject, sendRequest } from '../transport/http.js'
 
 /** How the registration request is sent. */
 export interface Delivery {
-  /** `'jwt'`: the metadata in a JWT signed with the client's first signing key. */
+  /**
+   * `'jwt'`: the metadata in a JWT signed with `signingKey`, the key (or external signer) the
+   * client's request objects and client assertions are signed with.
+   */
   readonly format: 'json' | 'jwt'
+  readonly signingKey: SigningKeySource
   /** RFC 7591 §3: the initial access token, as a bearer token. */
   readonly initialAccessToken?: string | undefined
   /** Present the client certificate (the registration endpoint's mTLS alias where listed). */
@@ -37,8 +41,6 @@ async function body(
   if (delivery.format === 'json') {
     return { type: 'application/json', text: JSON.stringify(metadata) }
   }
-  const key = config.signingKeys[0]
-  if (key === undefined) throw new TypeError('a signed registration request needs a signing key')
   const iat = Math.floor(config.now() / 1000)
   const ssa = metadata.software_statement
   const softwareId = typeof ssa === 'string' ? softwareIdOf(ssa) : undefined
@@ -50,7 +52,7 @@ async function body(
     exp: iat + REQUEST_LIFETIME,
     jti: randomToken(),
   }
-  return { type: 'application/jose', text: await signJwt(key, claims, 'JWT') }
+  return { type: 'application/jose', text: await signJwt(delivery.signingKey, claims, 'JWT') }
 }
 
 /** The `software_id` of a software statement (read, not verified: the server verifies it). */
