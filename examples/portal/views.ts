@@ -225,10 +225,6 @@ function bankSection(bank: LinkedBank, now: number, requestedScope: string): Saf
       <dt>Linked</dt>
       <dd>${new Date(login.createdAt).toISOString()}</dd>
     </dl>
-    <form class="unlink" method="post" action="/account/unlink/${id}">
-      <button class="secondary" id="unlink-${id}">Unlink ${bank.name}</button>
-      <span class="note">The portal asks the bank to revoke its tokens, and forgets them.</span>
-    </form>
     <h3>ID token claims</h3>
     <table class="claims" id="claims-${id}">
       ${Object.entries(login.claims)
@@ -241,6 +237,10 @@ function bankSection(bank: LinkedBank, now: number, requestedScope: string): Saf
             </tr>`,
         )}
     </table>
+    <form class="unlink" method="post" action="/account/unlink/${id}">
+      <button class="secondary" id="unlink-${id}">Unlink ${bank.name}</button>
+      <span class="note">The portal asks the bank to revoke its tokens, and forgets them.</span>
+    </form>
   </section>`
 }
 
@@ -475,7 +475,8 @@ button, .button { font: inherit; border: 0; border-radius: 6px; padding: 0.55rem
 .primary { background: #1f6feb; color: #fff; }
 .secondary { background: #eef1f5; color: #1c2430; border: 1px solid #c9d1db; }
 .disabled { background: #e3e7ec; color: #6b7785; cursor: not-allowed; }
-.unlink { margin-top: 1rem; display: flex; gap: 0.8rem; align-items: center; flex-wrap: wrap; }
+#backchannel code { white-space: nowrap; }
+.unlink { margin-top: 1.2rem; display: flex; gap: 0.8rem; align-items: center; flex-wrap: wrap; }
 .notice { background: #e8f3ea; border-left: 5px solid #2e7d32; padding: 0.6rem 1rem;
   border-radius: 4px; }
 .link { background: none; padding: 0; }
