@@ -236,15 +236,17 @@ describe('the example banks and the portal, without a browser', () => {
   )
 
   test(
-    'RFC 7591 §3.2.2: without a statement of the example directory the example bank refuses the registration (invalid_software_statement)',
+    'RFC 7591 §3.2.2: without a statement of the example directory, or for other redirect URIs, the example bank refuses the registration (invalid_software_statement)',
     { timeout: TIMEOUT },
     async () => {
       const signing = await generateJwks('ES256', 'stranger')
       const stranger = await loadDirectory(join(dataDir, 'another-directory'))
       const redirectUri = 'http://127.0.0.1:9/auth/callback'
+      const directory = await loadDirectory(join(dataDir, 'as', 'directory'))
       for (const softwareStatement of [
         undefined,
         () => stranger.sign({ redirectUris: [redirectUri] }),
+        () => directory.sign({ redirectUris: ['http://127.0.0.1:9/elsewhere'] }),
       ]) {
         await assert.rejects(
           fapiRegistration({

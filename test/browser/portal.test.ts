@@ -722,11 +722,23 @@ describe(
         await page.waitForURL(`${example.issuer}/session/end**`)
         assert.equal(tokensRevoked(from, 'bank-a'), 1)
         assert.equal(tokensRevoked(from, 'bank-b'), 1)
+        from = bankEvents.length
         await page.getByRole('button', { name: 'Yes, sign me out' }).click()
         await page.waitForURL(`${example.portalUrl}/signed-out`)
         assert.equal(
           await page.getByRole('heading', { level: 1 }).textContent(),
           'You are signed out',
+        )
+        // Bank A's sign-out posted its logout token too, and the portal accepted it (the grant
+        // had ended already).
+        assert.deepEqual(
+          bankEvents.slice(from).filter((entry) => entry.event.type === 'backchannel-logout'),
+          [
+            {
+              bank: 'bank-a',
+              event: { type: 'backchannel-logout', clientId: 'portal', delivered: true },
+            },
+          ],
         )
         await page.goto(`${example.portalUrl}/connect`)
         assert.equal(await page.locator('#connect-bank-b-disabled').count(), 1, 'no bank linked')
