@@ -320,9 +320,9 @@ function configuration(
     // backchannel_logout_uri (and those only) are reached directly.
     fetch(url: string, init: RequestInit & { dispatcher?: unknown }) {
       if (direct.has(new URL(url).href)) {
-        const { dispatcher, ...direct } = init
+        const { dispatcher, ...unguarded } = init
         void dispatcher
-        return fetch(url, direct)
+        return fetch(url, unguarded)
       }
       return fetch(url, init)
     },

@@ -99,8 +99,8 @@ export function homePage(options: {
     options.name === undefined
       ? html`<h1>Welcome</h1>
           <p>
-            Sign in with Example Bank A, or <a href="/connect">connect your bank</a> (both banks,
-            and a payment).
+            Sign in with Example Bank A, then <a href="/connect">connect your bank</a>: Example Bank
+            B, and a payment at Example Bank A.
           </p>
           <form class="card" method="get" action="/auth/login">
             <input type="hidden" name="returnTo" value="/account" />
