@@ -9,7 +9,10 @@
 import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
+import { execFile } from 'node:child_process'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { after, before, describe, test } from 'node:test'
 import { loadDirectory } from '../examples/authorization-server/directory.js'
 import type { BankEvent } from '../examples/authorization-server/server.js'
@@ -27,6 +30,7 @@ import { ExampleUser } from './support/example-user.js'
 import { generateJwks } from './support/keys.js'
 
 const TIMEOUT = 60_000
+const run = promisify(execFile)
 
 let dataDir: string
 let example: RunningExample
@@ -84,6 +88,26 @@ function bankEvents(from: number, bank: BankName, type: BankEvent['type']): Bank
     .slice(from)
     .filter((entry) => entry.bank === bank && entry.event.type === type)
     .map((entry) => entry.event)
+}
+
+/** What `npm run example:ssa` prints for the example's directory (run as a process). */
+async function printedStatement(redirectUri: string, jwksUri: string): Promise<string> {
+  const { stdout } = await run(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      fileURLToPath(new URL('../examples/authorization-server/ssa.ts', import.meta.url)),
+      '--redirect-uri',
+      redirectUri,
+      '--jwks-uri',
+      jwksUri,
+      '--directory',
+      join(dataDir, 'as', 'directory'),
+    ],
+    { timeout: 30_000, cwd: fileURLToPath(new URL('..', import.meta.url)) },
+  )
+  return stdout.trim()
 }
 
 /** The account page, as the user's next request: 200, or a login at bank A. */
@@ -199,7 +223,6 @@ describe('the example banks and the portal, without a browser', () => {
     'RFC 7591: an app of its own registers at the running example bank with fapiRegistration() and a statement of the example directory, then logs in',
     { timeout: TIMEOUT },
     async (t) => {
-      const directory = await loadDirectory(join(dataDir, 'as', 'directory'))
       const signing = await generateJwks('ES256', 'own-app')
       let clientId = ''
       const app = await startApp({
@@ -213,7 +236,8 @@ describe('the example banks and the portal, without a browser', () => {
               scope: 'openid profile',
               allowInsecureLoopback: true,
             },
-            softwareStatement: () => directory.sign({ redirectUris: [redirectUri], jwksUri }),
+            // As examples/README.md says: the statement `npm run example:ssa` prints.
+            softwareStatement: () => printedStatement(redirectUri, jwksUri),
             jwksUri,
             metadata: { client_name: 'My own app' },
           }).clientOptions()

@@ -1,12 +1,12 @@
 /**
  * `npm run example:ssa -- --redirect-uri http://localhost:4000/auth/callback [--jwks-uri URL]`:
  * prints a software statement of the example directory (the key `npm start` uses, made on first
- * use) for your own app, valid for a day. Give it to `fapiRegistration()` as `softwareStatement`
+ * use; `--directory DIR` for another folder) for your own app, valid for a day. Give it to `fapiRegistration()` as `softwareStatement`
  * and the example banks register your app at their `/reg` endpoint: see examples/README.md.
  */
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { loadDirectory } from './authorization-server/directory.js'
+import { loadDirectory } from './directory.js'
 
 function absoluteUrl(name: string, value: string): string {
   try {
@@ -22,6 +22,7 @@ async function main(): Promise<void> {
       'redirect-uri': { type: 'string', multiple: true },
       'jwks-uri': { type: 'string' },
       'software-id': { type: 'string' },
+      directory: { type: 'string' },
     },
   })
   const redirectUris = (values['redirect-uri'] ?? ['http://localhost:4000/auth/callback']).map(
@@ -29,7 +30,7 @@ async function main(): Promise<void> {
   )
   const jwksUri = values['jwks-uri']
   const here = fileURLToPath(new URL('.', import.meta.url))
-  const directory = await loadDirectory(`${here}authorization-server/.data/directory`)
+  const directory = await loadDirectory(values.directory ?? `${here}.data/directory`)
   const statement = await directory.sign({
     redirectUris,
     ...(jwksUri === undefined ? {} : { jwksUri: absoluteUrl('jwks-uri', jwksUri) }),
