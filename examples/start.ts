@@ -12,8 +12,9 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { ResponseMode } from '../src/index.js'
-import { createAuthorizationServer } from './authorization-server/server.js'
+import type { GrantStore, ResponseMode } from '../src/index.js'
+import { loadDirectory } from './authorization-server/directory.js'
+import { createAuthorizationServer, type BankEvent } from './authorization-server/server.js'
 import {
   createPortal,
   portalRegistration,
@@ -38,6 +39,10 @@ export interface ExampleOptions {
   readonly dataDirs?: { readonly portal: string; readonly authorizationServer: string }
   readonly defaultResponseMode?: ResponseMode
   readonly sessionCookieSameSite?: PortalOptions['sessionCookieSameSite']
+  /** The portal's grant store. Default: its own in memory. */
+  readonly grants?: GrantStore
+  /** What happens at each bank (revocations, back-channel logouts, registrations). */
+  readonly onBankEvent?: (bank: BankName, event: BankEvent) => void
 }
 
 export interface RunningExample {
@@ -93,6 +98,14 @@ export async function startExample(options: ExampleOptions = {}): Promise<Runnin
     }
     const portalUrl = `http://localhost:${await listen(portalServer, options.portalPort ?? 3000)}`
 
+    // Both banks trust one development directory: an app with its software statement registers
+    // itself (npm run example:ssa prints one).
+    const directory = await loadDirectory(join(dataDirs.authorizationServer, 'directory'))
+    const observed = (bank: BankName) =>
+      options.onBankEvent === undefined
+        ? {}
+        : { onEvent: (event: BankEvent) => options.onBankEvent?.(bank, event) }
+
     // Bank A: FAPI 2.0 Message Signing with payment consents (client credentials, RAR and the
     // consent API). Bank B: FAPI 2.0 Message Signing too, with its own keys and registration.
     lateHandler(bankAServer)(
@@ -103,6 +116,8 @@ export async function startExample(options: ExampleOptions = {}): Promise<Runnin
         paymentConsents: true,
         dataDir: join(dataDirs.authorizationServer, 'bank-a'),
         client: portalRegistration(portalUrl),
+        directory,
+        ...observed('bank-a'),
       }),
     )
     lateHandler(bankBServer)(
@@ -112,6 +127,8 @@ export async function startExample(options: ExampleOptions = {}): Promise<Runnin
         cookiePrefix: 'bank_b',
         dataDir: join(dataDirs.authorizationServer, 'bank-b'),
         client: portalRegistration(portalUrl),
+        directory,
+        ...observed('bank-b'),
       }),
     )
     lateHandler(portalServer)(
@@ -120,6 +137,7 @@ export async function startExample(options: ExampleOptions = {}): Promise<Runnin
         issuers,
         secrets: await loadPortalSecrets(dataDirs.portal),
         defaultResponseMode: options.defaultResponseMode ?? 'jwt',
+        ...(options.grants === undefined ? {} : { grants: options.grants }),
         ...(options.sessionCookieSameSite === undefined
           ? {}
           : { sessionCookieSameSite: options.sessionCookieSameSite }),
@@ -167,6 +185,9 @@ async function main(): Promise<void> {
   Example Bank A:  ${example.issuers['bank-a']}   (oidc-provider, FAPI 2.0 Message Signing, payment consents)
   Example Bank B:  ${example.issuers['bank-b']}   (oidc-provider, FAPI 2.0 Message Signing)
   Demo accounts:   alice or bob, password "demo"
+  Your own app:    the banks register it at /reg with a software statement of the
+                   example directory: npm run example:ssa -- --redirect-uri <your callback>
+                   (see examples/README.md, "Your own app at the example banks")
 
   Development only: http on loopback, the banks keep sessions in memory.
   Press Ctrl-C to stop all three.

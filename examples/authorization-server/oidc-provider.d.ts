@@ -54,10 +54,32 @@ declare module 'oidc-provider' {
     readonly isExpired: boolean
   }
 
+  /** A registration's initial access token (RFC 7591 §3), carrying registration policies. */
+  export interface InitialAccessToken {
+    save(): Promise<string>
+    destroy(): Promise<void>
+  }
+
+  /** The client as the provider's events pass it. */
+  export interface Client {
+    readonly clientId: string
+    readonly jwksUri?: string
+    readonly backchannelLogoutUri?: string
+  }
+
+  /** The errors a registration policy throws (RFC 7591 §3.2.2). */
+  export const errors: {
+    readonly InvalidSoftwareStatement: new (description: string) => Error
+  }
+
   export default class Provider extends EventEmitter {
     readonly ClientCredentials: {
       find(value: string): Promise<ClientCredentialsToken | undefined>
     }
+    readonly InitialAccessToken: new (properties: {
+      policies: string[]
+      expiresIn?: number
+    }) => InitialAccessToken
     constructor(issuer: string, configuration: object)
     readonly issuer: string
     readonly Grant: GrantConstructor

@@ -6,14 +6,19 @@
  * `payment_initiation`, and a tiny consent API (`POST /consents`, see `consents.ts`).
  *
  * The portal is registered with a `jwks_uri`: the server fetches the portal's public keys from the
- * portal itself, so rotating them is a matter of publishing new ones there.
+ * portal itself, so rotating them is a matter of publishing new ones there. It is registered with
+ * a `backchannel_logout_uri` too: when a user signs out at the bank, the bank posts a logout token
+ * there (OpenID Connect Back-Channel Logout 1.0), and its ID tokens carry `sid` for it. Tokens can
+ * be revoked (RFC 7009). With a `directory`, other apps register themselves (RFC 7591, managed by
+ * RFC 7592) with a software statement the directory signed (see `directory.ts`).
  *
  * Development only: everything but the keys is kept in memory, and it runs over http on loopback.
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
 import express, { type ErrorRequestHandler, type Request, type Response } from 'express'
 import type ProviderType from 'oidc-provider'
-import type { InteractionDetails } from 'oidc-provider'
+import type { Client, InteractionDetails } from 'oidc-provider'
+import type { Directory } from './directory.js'
 import {
   STYLESHEET,
   consentPage,
@@ -37,7 +42,29 @@ export interface RegisteredClient {
   readonly redirectUris: readonly string[]
   readonly postLogoutRedirectUris: readonly string[]
   readonly jwksUri: string
+  /** Where the bank posts logout tokens (Back-Channel Logout 1.0 §2.2); its ID tokens carry `sid`. */
+  readonly backchannelLogoutUri?: string
 }
+
+/** What the bank tells `onEvent`: for a developer's console, or a test. */
+export type BankEvent =
+  /** A token of `clientId` revoked at the revocation endpoint (RFC 7009). */
+  | {
+      readonly type: 'token-revoked'
+      readonly clientId: string
+      readonly token: 'access' | 'refresh'
+    }
+  /** A grant at the bank ended with its tokens (a sign-out, or a refresh token revoked). */
+  | { readonly type: 'grant-revoked'; readonly clientId: string | undefined }
+  /** A logout token posted to the client's `backchannel_logout_uri`, answered 200 or not. */
+  | {
+      readonly type: 'backchannel-logout'
+      readonly clientId: string
+      readonly delivered: boolean
+      readonly error?: string
+    }
+  /** A client registered itself (RFC 7591), or updated its registration (RFC 7592). */
+  | { readonly type: 'registration'; readonly clientId: string }
 
 export interface AuthorizationServerOptions {
   /** The bank's name on its pages, e.g. `Example Bank A`. */
@@ -54,6 +81,16 @@ export interface AuthorizationServerOptions {
   /** Where the keys are kept. */
   readonly dataDir: string
   readonly client: RegisteredClient
+  /**
+   * The ecosystem's directory: with it, apps register themselves at `/reg` (RFC 7591) with a
+   * software statement it signed, and manage their registration (RFC 7592).
+   */
+  readonly directory?: Directory
+  /**
+   * What happens at the bank (revocations, back-channel logouts, registrations). Default: a
+   * back-channel logout that fails is written to the console, as a developer wants to know.
+   */
+  readonly onEvent?: (event: BankEvent) => void
 }
 
 /** The demo accounts. Every one has the password {@link DEMO_PASSWORD}. */
@@ -146,14 +183,32 @@ function paymentFeatures(consents: ConsentStore, clientId: string): object {
   }
 }
 
+/** Dynamic registration (RFC 7591) checked by the directory's policy, and management (RFC 7592). */
+function registrationFeatures(
+  directory: Directory,
+  errors: { InvalidSoftwareStatement: new (description: string) => Error },
+): object {
+  return {
+    registration: {
+      enabled: true,
+      // oidc-provider runs the policies of the request's initial access token: see `/reg` below.
+      initialAccessToken: true,
+      policies: { ssa: directory.policy(errors) },
+    },
+    registrationManagement: { enabled: true, rotateRegistrationAccessToken: true },
+  }
+}
+
 function configuration(
   options: AuthorizationServerOptions,
   secrets: Awaited<ReturnType<typeof loadServerSecrets>>,
   consents: ConsentStore,
+  /** The client URLs on loopback the bank may fetch or post to (its clients' keys and logout). */
+  direct: ReadonlySet<string>,
+  errors: { InvalidSoftwareStatement: new (description: string) => Error },
 ): object {
   const { client } = options
   const payments = options.paymentConsents === true
-  const portalKeys = new URL(client.jwksUri).href
   return {
     clients: [
       {
@@ -175,6 +230,13 @@ function configuration(
         id_token_signed_response_alg: 'PS256',
         require_signed_request_object: true,
         require_pushed_authorization_requests: true,
+        ...(client.backchannelLogoutUri === undefined
+          ? {}
+          : {
+              backchannel_logout_uri: client.backchannelLogoutUri,
+              // The logout token names the bank's session (`sid`), and so do the ID tokens.
+              backchannel_logout_session_required: true,
+            }),
       },
     ],
     jwks: { keys: [...secrets.signingKeys] },
@@ -220,6 +282,9 @@ function configuration(
       jwtResponseModes: { enabled: true },
       devInteractions: { enabled: false },
       ...(payments ? paymentFeatures(consents, client.clientId) : {}),
+      revocation: { enabled: true },
+      backchannelLogout: { enabled: true },
+      ...(options.directory === undefined ? {} : registrationFeatures(options.directory, errors)),
       rpInitiatedLogout: {
         enabled: true,
         async logoutSource(ctx: PageContext, form: string) {
@@ -251,12 +316,13 @@ function configuration(
       )
     },
     // oidc-provider refuses to fetch from loopback and private addresses (SSRF protection). The
-    // portal's jwks_uri is on loopback in this example, so that one URL is fetched directly.
+    // clients are on loopback in this example: their registered jwks_uri and
+    // backchannel_logout_uri (and those only) are reached directly.
     fetch(url: string, init: RequestInit & { dispatcher?: unknown }) {
-      if (new URL(url).href === portalKeys) {
-        const { dispatcher, ...direct } = init
+      if (direct.has(new URL(url).href)) {
+        const { dispatcher, ...unguarded } = init
         void dispatcher
-        return fetch(url, direct)
+        return fetch(url, unguarded)
       }
       return fetch(url, init)
     },
@@ -294,20 +360,74 @@ function pageHeaders(res: Response): void {
   })
 }
 
+/** Passes the provider's events on to `onEvent` (or the console, for a failed logout token). */
+function observe(
+  provider: ProviderType,
+  options: AuthorizationServerOptions,
+  allowClientUrls: (client: Client) => void,
+): void {
+  const onEvent =
+    options.onEvent ??
+    ((event: BankEvent) => {
+      if (event.type === 'backchannel-logout' && !event.delivered) {
+        console.error(
+          `${options.name}: the logout token for ${event.clientId} was not accepted (${event.error ?? 'error'})`,
+        )
+      }
+    })
+  const clientOf = (ctx: unknown) =>
+    (ctx as { oidc?: { client?: Client } } | undefined)?.oidc?.client?.clientId
+  for (const token of ['access', 'refresh'] as const) {
+    provider.on(`${token}_token.destroyed`, ({ clientId }: { clientId: string }) => {
+      onEvent({ type: 'token-revoked', clientId, token })
+    })
+  }
+  provider.on('grant.revoked', (ctx: unknown) => {
+    onEvent({ type: 'grant-revoked', clientId: clientOf(ctx) })
+  })
+  provider.on('backchannel.success', (_ctx: unknown, client: Client) => {
+    onEvent({ type: 'backchannel-logout', clientId: client.clientId, delivered: true })
+  })
+  provider.on('backchannel.error', (_ctx: unknown, error: unknown, client: Client) => {
+    const message = error instanceof Error ? error.message : String(error)
+    onEvent({
+      type: 'backchannel-logout',
+      clientId: client.clientId,
+      delivered: false,
+      error: message,
+    })
+  })
+  for (const name of ['registration_create.success', 'registration_update.success']) {
+    provider.on(name, (_ctx: unknown, client: Client) => {
+      allowClientUrls(client)
+      onEvent({ type: 'registration', clientId: client.clientId })
+    })
+  }
+}
+
 /** Builds the authorization server as an Express app: its pages first, then oidc-provider. */
 export async function createAuthorizationServer(
   options: AuthorizationServerOptions,
 ): Promise<express.Express> {
   const secrets = await loadServerSecrets(options.dataDir)
   const consents: ConsentStore = new Map()
-  const { default: Provider } = await quietly(() => import('oidc-provider'))
+  const { default: Provider, errors } = await quietly(() => import('oidc-provider'))
+  const direct = new Set<string>()
+  const allowClientUrls = (client: Client | RegisteredClient) => {
+    for (const url of [client.jwksUri, client.backchannelLogoutUri]) {
+      if (url !== undefined) direct.add(new URL(url).href)
+    }
+  }
+  allowClientUrls(options.client)
   const provider = await quietly(
-    async () => new Provider(options.issuer, configuration(options, secrets, consents)),
+    async () =>
+      new Provider(options.issuer, configuration(options, secrets, consents, direct, errors)),
   )
   const bank = options.name
   provider.on('server_error', (_ctx: unknown, error: unknown) => {
     console.error('authorization server: internal error', error)
   })
+  observe(provider, options, allowClientUrls)
 
   const app = express()
   app.disable('x-powered-by')
@@ -422,6 +542,23 @@ export async function createAuthorizationServer(
 
   if (options.paymentConsents === true) {
     app.use('/consents', consentApi({ provider, issuer: options.issuer, consents }))
+  }
+  if (options.directory !== undefined) {
+    // Registration is open to any app with a software statement of the directory, with no
+    // initial access token; oidc-provider runs registration policies only for a request with
+    // one, so each request without one gets a one-time token carrying the statement check.
+    app.post('/reg', (req, res, next) => {
+      if (req.headers.authorization !== undefined) {
+        next()
+        return
+      }
+      const token = new provider.InitialAccessToken({ policies: ['ssa'], expiresIn: 60 })
+      token.save().then((value) => {
+        req.headers.authorization = `Bearer ${value}`
+        res.on('close', () => void token.destroy().catch(() => undefined))
+        next()
+      }, next)
+    })
   }
   app.use(provider.callback())
   return app

@@ -25,11 +25,13 @@ import {
   fapiClients,
   type FapiClientOptions,
   type FapiEvent,
+  type GrantStore,
   type ResponseMode,
 } from '../../src/index.js'
 import { isSameOrigin } from '../shared/same-origin.js'
 import type { PortalSecrets } from './secrets.js'
 import {
+  BACKCHANNEL_LOGOUT_PATH,
   CALLBACK_PATH,
   RESPONSE_MODES,
   STYLESHEET,
@@ -68,6 +70,8 @@ export interface PortalOptions {
    * default cookie, which has none (Chromium then treats it as Lax after two minutes).
    */
   readonly sessionCookieSameSite?: 'lax' | 'unset'
+  /** Where the banks' grants live. Default: this process's memory. */
+  readonly grants?: GrantStore
 }
 
 /** The client registration the authorization server needs for this portal. */
@@ -76,12 +80,15 @@ export function portalRegistration(origin: string): {
   redirectUris: string[]
   postLogoutRedirectUris: string[]
   jwksUri: string
+  backchannelLogoutUri: string
 } {
   return {
     clientId: 'portal',
     redirectUris: [`${origin}${CALLBACK_PATH}`],
     postLogoutRedirectUris: [`${origin}/signed-out`],
     jwksUri: `${origin}/.well-known/jwks.json`,
+    // `banks.router()` mounts the back-channel logout route there for both banks.
+    backchannelLogoutUri: `${origin}${BACKCHANNEL_LOGOUT_PATH}`,
   }
 }
 
@@ -109,6 +116,9 @@ function sentenceFor(error: FapiError): string {
   if (code.startsWith('ERR_AS') || code.startsWith('ERR_DISCOVERY')) {
     return 'The sign-in server cannot be reached right now. Please try again in a moment.'
   }
+  if (code === 'ERR_LOGIN_OWNER_MISSING') {
+    return 'Example Bank B links to the account you sign in with at Example Bank A. Sign in there first, then connect Example Bank B.'
+  }
   return 'Signing in failed. Please try again.'
 }
 
@@ -124,6 +134,7 @@ function headingFor(error: FapiError): string {
   if (code === 'ERR_TRANSACTION_NOT_FOUND' || code === 'ERR_TRANSACTION_EXPIRED') {
     return 'This sign-in cannot be finished'
   }
+  if (code === 'ERR_LOGIN_OWNER_MISSING') return 'Sign in with Example Bank A first'
   return 'Sign-in did not work'
 }
 
@@ -184,6 +195,7 @@ export function createPortal(options: PortalOptions): express.Express {
     scope: 'openid profile email',
     postLogoutRedirectUri: `${origin}/signed-out`,
     onEvent,
+    ...(options.grants === undefined ? {} : { grants: options.grants }),
     // Development on http://localhost and http://127.0.0.1 only; never http anywhere else.
     allowInsecureLoopback: true,
   } satisfies Omit<FapiClientOptions, 'issuer'>
@@ -365,6 +377,23 @@ export function createPortal(options: PortalOptions): express.Express {
     banks.client(first ?? 'bank-a').logout()(req, res, next)
   })
 
+  // Unlinking one bank: its grant ends (the library revokes its tokens at the bank), the other
+  // banks stay linked. With none left, the "Connect your bank" page.
+  app.post('/account/unlink/:bank', sameOriginOnly, async (req, res, next) => {
+    const bank = BANKS.find(({ id }) => id === req.params.bank)
+    if (bank === undefined) {
+      next()
+      return
+    }
+    try {
+      await banks.unlink(req, bank.id)
+      const left = await signedIn(req)
+      res.redirect(303, left ? `/account?unlinked=${bank.id}` : '/connect')
+    } catch (error) {
+      next(error)
+    }
+  })
+
   // Signed in: at least one bank linked. Otherwise a login at bank A.
   const loginAtBankA = bankA.requiresAuth()
   const requiresAnyBank: RequestHandler = (req, res, next) => {
@@ -384,6 +413,8 @@ export function createPortal(options: PortalOptions): express.Express {
         }),
         now: Date.now(),
         requestedScope: common.scope,
+        unlinked: BANKS.find(({ id }) => id === req.query.unlinked && logins[id] === undefined)
+          ?.name,
       }),
     )
   })

@@ -48,6 +48,12 @@ export const BANKS: readonly {
 /** The portal's one callback path. */
 export const CALLBACK_PATH = '/auth/callback'
 
+/** Where both banks post logout tokens (`banks.router()` mounts it). */
+export const BACKCHANNEL_LOGOUT_PATH = '/auth/backchannel-logout'
+
+/** The bank that says who the user is; the other banks link to that account. */
+const IDENTITY_BANK = 'Example Bank A'
+
 interface LayoutOptions {
   readonly title: string
   readonly signedIn: boolean
@@ -93,8 +99,8 @@ export function homePage(options: {
     options.name === undefined
       ? html`<h1>Welcome</h1>
           <p>
-            Sign in with Example Bank A, or <a href="/connect">connect your bank</a> (both banks,
-            and a payment).
+            Sign in with Example Bank A, then <a href="/connect">connect your bank</a>: Example Bank
+            B, and a payment at Example Bank A.
           </p>
           <form class="card" method="get" action="/auth/login">
             <input type="hidden" name="returnTo" value="/account" />
@@ -231,6 +237,10 @@ function bankSection(bank: LinkedBank, now: number, requestedScope: string): Saf
             </tr>`,
         )}
     </table>
+    <form class="unlink" method="post" action="/account/unlink/${id}">
+      <button class="secondary" id="unlink-${id}">Unlink ${bank.name}</button>
+      <span class="note">The portal asks the bank to revoke its tokens, and forgets them.</span>
+    </form>
   </section>`
 }
 
@@ -243,11 +253,20 @@ export function accountPage(options: {
   readonly now: number
   /** The scope the portal asks for (shown when a bank's token response names none). */
   readonly requestedScope: string
+  /** The name of a bank just unlinked, for a line at the top. */
+  readonly unlinked?: string | undefined
 }): string {
   const [first] = options.banks
   const claims = first?.login.claims ?? {}
   const name = typeof claims.name === 'string' ? claims.name : String(claims.sub)
   const body = html`<h1>Your account</h1>
+    ${
+      options.unlinked === undefined
+        ? ''
+        : html`<p class="notice" id="unlinked" role="status">
+            ${options.unlinked} is no longer linked: the portal revoked its tokens.
+          </p>`
+    }
     <p class="lead">
       Signed in as <strong id="account-name">${name}</strong>, with
       <span id="linked-count">${String(options.banks.length)}</span> linked
@@ -256,6 +275,10 @@ export function accountPage(options: {
     </p>
     ${options.banks.map((bank) => bankSection(bank, options.now, options.requestedScope))}
     <p class="note">The tokens themselves stay on the server.</p>
+    <p class="note" id="backchannel">
+      Signing out at a bank ends its link here too: each bank posts a logout token to
+      <code>${BACKCHANNEL_LOGOUT_PATH}</code> (back-channel logout).
+    </p>
     <p>
       <a id="trace-link" href="/account/trace">See how the last login happened, step by step</a>
     </p>`
@@ -284,11 +307,23 @@ export function connectPage(options: {
             <p class="status">
               ${options.linked.includes(id) ? html`<strong>Linked</strong>` : 'Not linked yet'}
             </p>
-            <p>
-              <a class="button primary" href="/auth/login?server=${id}&returnTo=%2Faccount"
-                >Connect ${name}</a
-              >
-            </p>
+            ${
+              id !== 'bank-a' && !options.signedIn
+                ? html`<p>
+                      <span class="button disabled" aria-disabled="true" id="connect-${id}-disabled"
+                        >Connect ${name}</span
+                      >
+                    </p>
+                    <p class="note" id="${id}-sign-in-first">
+                      Sign in with ${IDENTITY_BANK} first: ${name} links to the account you sign in
+                      with there.
+                    </p>`
+                : html`<p>
+                    <a class="button primary" href="/auth/login?server=${id}&returnTo=%2Faccount"
+                      >Connect ${name}</a
+                    >
+                  </p>`
+            }
             ${
               id === 'bank-a' && !options.signedIn
                 ? html`<p class="note" id="payment-sign-in-first">
@@ -438,6 +473,12 @@ label span { color: #56606b; }
 button, .button { font: inherit; border: 0; border-radius: 6px; padding: 0.55rem 1.2rem;
   cursor: pointer; text-decoration: none; display: inline-block; }
 .primary { background: #1f6feb; color: #fff; }
+.secondary { background: #eef1f5; color: #1c2430; border: 1px solid #c9d1db; }
+.disabled { background: #e3e7ec; color: #6b7785; cursor: not-allowed; }
+#backchannel code { white-space: nowrap; }
+.unlink { margin-top: 1.2rem; display: flex; gap: 0.8rem; align-items: center; flex-wrap: wrap; }
+.notice { background: #e8f3ea; border-left: 5px solid #2e7d32; padding: 0.6rem 1rem;
+  border-radius: 4px; }
 .link { background: none; padding: 0; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.4rem 1.2rem; margin: 0; }
 dt { font-weight: 600; }

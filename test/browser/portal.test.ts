@@ -13,6 +13,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import type { Browser, BrowserContext, Page, Request } from 'playwright-core'
+import type { BankEvent } from '../../examples/authorization-server/server.js'
+import type { BankName } from '../../examples/portal/app.js'
 import { startExample, type ExampleOptions, type RunningExample } from '../../examples/start.js'
 import type { ResponseMode } from '../../src/index.js'
 import { chromiumMissing, launchChromium, screenshot } from '../support/chromium.js'
@@ -30,6 +32,8 @@ const CALLBACK_PATH: Readonly<Record<string, string>> = {
 let browser: Browser
 let dataDir: string
 const examples: RunningExample[] = []
+/** What the banks of every example started here saw (revocations, back-channel logouts). */
+const bankEvents: { bank: BankName; event: BankEvent }[] = []
 
 async function start(options: ExampleOptions = {}): Promise<RunningExample> {
   const example = await startExample({
@@ -37,6 +41,7 @@ async function start(options: ExampleOptions = {}): Promise<RunningExample> {
     asPort: 0,
     bankBPort: 0,
     dataDirs: { portal: join(dataDir, 'portal'), authorizationServer: join(dataDir, 'as') },
+    onBankEvent: (bank, event) => bankEvents.push({ bank, event }),
     ...options,
   })
   examples.push(example)
@@ -613,6 +618,130 @@ describe(
         const text = (await page.locator('main').textContent()) ?? ''
         assert.doesNotMatch(text, /eyJ[A-Za-z0-9_-]{10,}/, 'no token on the page')
         await screenshot(page, 'aggregator-account')
+        await context.close()
+      },
+    )
+
+    test(
+      'bank B before bank A: "Connect your bank" shows it disabled, with the reason, and no link to a refused login',
+      { timeout: TIMEOUT },
+      async () => {
+        const { context, page } = await newPage()
+        await page.goto(`${example.portalUrl}/connect`)
+        assert.equal(await page.getByRole('link', { name: 'Connect Example Bank B' }).count(), 0)
+        const disabled = page.locator('#connect-bank-b-disabled')
+        assert.equal(await disabled.getAttribute('aria-disabled'), 'true')
+        assert.match(
+          (await page.locator('#bank-b-sign-in-first').textContent()) ?? '',
+          /Sign in with Example Bank A first/,
+        )
+        // Bank A is offered as before.
+        assert.equal(await page.getByRole('link', { name: 'Connect Example Bank A' }).count(), 1)
+        await screenshot(page, 'portal-connect-bank-b-disabled')
+
+        // Typed by hand, the refused link says what to do, not "Sign-in did not work".
+        // (Refused at the callback, or before the bank when the login start checks the owner.)
+        await page.goto(`${example.portalUrl}/auth/login?server=bank-b&returnTo=%2Faccount`)
+        if (new URL(page.url()).origin === example.issuers['bank-b']) {
+          await signIn(page, example, 'bank-b')
+          await consentIfAsked(page, example, 'allow')
+        }
+        await page.locator('#error-code').waitFor()
+        assert.equal(await page.locator('#error-code').textContent(), 'ERR_LOGIN_OWNER_MISSING')
+        assert.equal(
+          await page.locator('#error-heading').textContent(),
+          'Sign in with Example Bank A first',
+        )
+        await screenshot(page, 'portal-bank-b-owner-missing')
+
+        // Signed in with bank A: bank B is a link.
+        await logIn(page, example, 'query.jwt')
+        await page.goto(`${example.portalUrl}/connect`)
+        assert.equal(await page.getByRole('link', { name: 'Connect Example Bank B' }).count(), 1)
+        assert.equal(await page.locator('#connect-bank-b-disabled').count(), 0)
+        await context.close()
+      },
+    )
+
+    test(
+      'Unlink bank B from the account page (revoked at bank B, bank A stays); Log out then ends both banks',
+      { timeout: TIMEOUT },
+      async () => {
+        const { context, page } = await newPage()
+        const tokensRevoked = (from: number, bank: BankName) =>
+          bankEvents
+            .slice(from)
+            .filter(
+              (entry) =>
+                entry.bank === bank &&
+                entry.event.type === 'token-revoked' &&
+                entry.event.clientId === 'portal',
+            ).length
+        const linkBankB = async () => {
+          await page.goto(`${example.portalUrl}/connect`)
+          await page.getByRole('link', { name: 'Connect Example Bank B' }).click()
+          // Signed in at bank B already the second time: it may go straight back.
+          await page.waitForURL(
+            (url) => url.origin === example.portalUrl || url.origin === example.issuers['bank-b'],
+          )
+          if (new URL(page.url()).origin === example.issuers['bank-b']) {
+            if ((await page.getByLabel('User name').count()) > 0) {
+              await signIn(page, example, 'bank-b')
+            }
+            await consentIfAsked(page, example, 'allow')
+          }
+          await page.waitForURL(`${example.portalUrl}/account`)
+          assert.equal(await page.locator('#linked-count').textContent(), '2')
+        }
+        await logIn(page, example, 'query.jwt')
+        await linkBankB()
+        assert.match(
+          (await page.locator('#backchannel').textContent()) ?? '',
+          /\/auth\/backchannel-logout/,
+        )
+        await screenshot(page, 'portal-account-two-banks')
+
+        let from = bankEvents.length
+        await page.getByRole('button', { name: 'Unlink Example Bank B' }).click()
+        await page.waitForURL(`${example.portalUrl}/account?unlinked=bank-b`)
+        assert.match(
+          (await page.locator('#unlinked').textContent()) ?? '',
+          /Example Bank B is no longer linked/,
+        )
+        assert.equal(await page.locator('#linked-count').textContent(), '1')
+        assert.equal(await page.locator('#bank-b').count(), 0)
+        assert.equal(await page.locator('#bank-a').count(), 1)
+        assert.equal(tokensRevoked(from, 'bank-b'), 1, "bank B revoked the portal's token")
+        assert.equal(tokensRevoked(from, 'bank-a'), 0, 'bank A untouched')
+        await screenshot(page, 'portal-account-unlinked')
+
+        // Linked again, then "Log out": both banks' tokens revoked before the bank's sign-out.
+        await linkBankB()
+        from = bankEvents.length
+        await page.getByRole('button', { name: 'Log out' }).click()
+        await page.waitForURL(`${example.issuer}/session/end**`)
+        assert.equal(tokensRevoked(from, 'bank-a'), 1)
+        assert.equal(tokensRevoked(from, 'bank-b'), 1)
+        from = bankEvents.length
+        await page.getByRole('button', { name: 'Yes, sign me out' }).click()
+        await page.waitForURL(`${example.portalUrl}/signed-out`)
+        assert.equal(
+          await page.getByRole('heading', { level: 1 }).textContent(),
+          'You are signed out',
+        )
+        // Bank A's sign-out posted its logout token too, and the portal accepted it (the grant
+        // had ended already).
+        assert.deepEqual(
+          bankEvents.slice(from).filter((entry) => entry.event.type === 'backchannel-logout'),
+          [
+            {
+              bank: 'bank-a',
+              event: { type: 'backchannel-logout', clientId: 'portal', delivered: true },
+            },
+          ],
+        )
+        await page.goto(`${example.portalUrl}/connect`)
+        assert.equal(await page.locator('#connect-bank-b-disabled').count(), 1, 'no bank linked')
         await context.close()
       },
     )
