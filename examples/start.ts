@@ -5,7 +5,8 @@
  *
  * Environment: `PORTAL_PORT` (default 3000), `AS_PORT` (bank A, default 3001), `BANK_B_PORT`
  * (default 3002), `PORTAL_RESPONSE_MODE` (default `jwt`; the home page lets you pick another one
- * for each login).
+ * for each login), `MY_APP_URL` (default `http://localhost:4000`: where the banks' development
+ * client `my-app`, an app of your own, runs).
  */
 import { once } from 'node:events'
 import { createServer, type Server } from 'node:http'
@@ -14,6 +15,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { ResponseMode } from '../src/index.js'
 import { createAuthorizationServer } from './authorization-server/server.js'
+import { DEV_CLIENT_ID, devClientRegistration } from './authorization-server/dev-client.js'
 import {
   createPortal,
   portalRegistration,
@@ -38,6 +40,8 @@ export interface ExampleOptions {
   readonly dataDirs?: { readonly portal: string; readonly authorizationServer: string }
   readonly defaultResponseMode?: ResponseMode
   readonly sessionCookieSameSite?: PortalOptions['sessionCookieSameSite']
+  /** The origin of the banks' development client `my-app`. Default `http://localhost:4000`. */
+  readonly myAppUrl?: string
 }
 
 export interface RunningExample {
@@ -47,6 +51,8 @@ export interface RunningExample {
   readonly issuer: string
   /** Each bank's issuer. */
   readonly issuers: Readonly<Record<BankName, string>>
+  /** The origin of the banks' development client `my-app`, e.g. `http://localhost:4000`. */
+  readonly myAppUrl: string
   close(): Promise<void>
 }
 
@@ -85,6 +91,7 @@ export async function startExample(options: ExampleOptions = {}): Promise<Runnin
   const portalServer = createServer()
   const servers = [portalServer, bankAServer, bankBServer]
   const closeAll = () => Promise.all(servers.map(close)).then(() => undefined)
+  const devClient = devClientRegistration(options.myAppUrl)
   try {
     // All listen first: each needs the others' URLs, which have the port in them.
     const issuers = {
@@ -103,6 +110,7 @@ export async function startExample(options: ExampleOptions = {}): Promise<Runnin
         paymentConsents: true,
         dataDir: join(dataDirs.authorizationServer, 'bank-a'),
         client: portalRegistration(portalUrl),
+        devClient,
       }),
     )
     lateHandler(bankBServer)(
@@ -112,6 +120,7 @@ export async function startExample(options: ExampleOptions = {}): Promise<Runnin
         cookiePrefix: 'bank_b',
         dataDir: join(dataDirs.authorizationServer, 'bank-b'),
         client: portalRegistration(portalUrl),
+        devClient,
       }),
     )
     lateHandler(portalServer)(
@@ -125,7 +134,8 @@ export async function startExample(options: ExampleOptions = {}): Promise<Runnin
           : { sessionCookieSameSite: options.sessionCookieSameSite }),
       }),
     )
-    return { portalUrl, issuer: issuers['bank-a'], issuers, close: closeAll }
+    const myAppUrl = new URL(devClient.jwksUri).origin
+    return { portalUrl, issuer: issuers['bank-a'], issuers, myAppUrl, close: closeAll }
   } catch (error) {
     await closeAll()
     throw error
@@ -159,6 +169,7 @@ async function main(): Promise<void> {
     asPort: port('AS_PORT', 3001),
     bankBPort: port('BANK_B_PORT', 3002),
     defaultResponseMode: responseMode(),
+    ...(process.env.MY_APP_URL ? { myAppUrl: process.env.MY_APP_URL } : {}),
   })
   console.log(`
   express-fapi example
@@ -167,6 +178,7 @@ async function main(): Promise<void> {
   Example Bank A:  ${example.issuers['bank-a']}   (oidc-provider, FAPI 2.0 Message Signing, payment consents)
   Example Bank B:  ${example.issuers['bank-b']}   (oidc-provider, FAPI 2.0 Message Signing)
   Demo accounts:   alice or bob, password "demo"
+  Your own app:    client "${DEV_CLIENT_ID}" at ${example.myAppUrl} (docs/guides/your-own-app.md)
 
   Development only: http on loopback, the banks keep sessions in memory.
   Press Ctrl-C to stop all three.

@@ -30,6 +30,7 @@ import {
   type ConsentStore,
 } from './consents.js'
 import { loadServerSecrets } from './secrets.js'
+import { devClientMetadata } from './dev-client.js'
 
 /** The client the server knows: the example portal. */
 export interface RegisteredClient {
@@ -54,6 +55,8 @@ export interface AuthorizationServerOptions {
   /** Where the keys are kept. */
   readonly dataDir: string
   readonly client: RegisteredClient
+  /** A development client for an app of your own (`dev-client.ts`), besides the portal. */
+  readonly devClient?: RegisteredClient
 }
 
 /** The demo accounts. Every one has the password {@link DEMO_PASSWORD}. */
@@ -154,6 +157,8 @@ function configuration(
   const { client } = options
   const payments = options.paymentConsents === true
   const portalKeys = new URL(client.jwksUri).href
+  const devClientKeys =
+    options.devClient === undefined ? undefined : new URL(options.devClient.jwksUri).href
   return {
     clients: [
       {
@@ -176,6 +181,7 @@ function configuration(
         require_signed_request_object: true,
         require_pushed_authorization_requests: true,
       },
+      ...(options.devClient === undefined ? [] : [devClientMetadata(options.devClient)]),
     ],
     jwks: { keys: [...secrets.signingKeys] },
     cookies: {
@@ -203,8 +209,8 @@ function configuration(
     responseTypes: ['code'],
     clientAuthMethods: ['private_key_jwt'],
     enabledJWA: {
-      clientAuthSigningAlgValues: ['PS256', 'ES256'],
-      requestObjectSigningAlgValues: ['PS256', 'ES256'],
+      clientAuthSigningAlgValues: ['PS256', 'ES256', 'EdDSA'],
+      requestObjectSigningAlgValues: ['PS256', 'ES256', 'EdDSA'],
       authorizationSigningAlgValues: ['PS256', 'ES256'],
       idTokenSigningAlgValues: ['PS256', 'ES256'],
       userinfoSigningAlgValues: ['PS256', 'ES256'],
@@ -251,9 +257,11 @@ function configuration(
       )
     },
     // oidc-provider refuses to fetch from loopback and private addresses (SSRF protection). The
-    // portal's jwks_uri is on loopback in this example, so that one URL is fetched directly.
+    // portal's jwks_uri is on loopback in this example, so that one URL is fetched directly (and
+    // the development client's).
     fetch(url: string, init: RequestInit & { dispatcher?: unknown }) {
-      if (new URL(url).href === portalKeys) {
+      const href = new URL(url).href
+      if (href === portalKeys || href === devClientKeys) {
         const { dispatcher, ...direct } = init
         void dispatcher
         return fetch(url, direct)
