@@ -5,7 +5,8 @@
  *
  * Environment: `PORTAL_PORT` (default 3000), `AS_PORT` (bank A, default 3001), `BANK_B_PORT`
  * (default 3002), `PORTAL_RESPONSE_MODE` (default `jwt`; the home page lets you pick another one
- * for each login).
+ * for each login), `MY_APP_URL` (default `http://localhost:4000`: where the banks' development
+ * client `my-app`, an app of your own, runs).
  */
 import { once } from 'node:events'
 import { createServer, type Server } from 'node:http'
@@ -15,6 +16,7 @@ import { fileURLToPath } from 'node:url'
 import type { GrantStore, ResponseMode } from '../src/index.js'
 import { loadDirectory } from './authorization-server/directory.js'
 import { createAuthorizationServer, type BankEvent } from './authorization-server/server.js'
+import { DEV_CLIENT_ID, devClientRegistration } from './authorization-server/dev-client.js'
 import {
   createPortal,
   portalRegistration,
@@ -43,6 +45,8 @@ export interface ExampleOptions {
   readonly grants?: GrantStore
   /** What happens at each bank (revocations, back-channel logouts, registrations). */
   readonly onBankEvent?: (bank: BankName, event: BankEvent) => void
+  /** The origin of the banks' development client `my-app`. Default `http://localhost:4000`. */
+  readonly myAppUrl?: string
 }
 
 export interface RunningExample {
@@ -52,6 +56,8 @@ export interface RunningExample {
   readonly issuer: string
   /** Each bank's issuer. */
   readonly issuers: Readonly<Record<BankName, string>>
+  /** The origin of the banks' development client `my-app`, e.g. `http://localhost:4000`. */
+  readonly myAppUrl: string
   close(): Promise<void>
 }
 
@@ -90,6 +96,7 @@ export async function startExample(options: ExampleOptions = {}): Promise<Runnin
   const portalServer = createServer()
   const servers = [portalServer, bankAServer, bankBServer]
   const closeAll = () => Promise.all(servers.map(close)).then(() => undefined)
+  const devClient = devClientRegistration(options.myAppUrl)
   try {
     // All listen first: each needs the others' URLs, which have the port in them.
     const issuers = {
@@ -118,6 +125,7 @@ export async function startExample(options: ExampleOptions = {}): Promise<Runnin
         client: portalRegistration(portalUrl),
         directory,
         ...observed('bank-a'),
+        devClient,
       }),
     )
     lateHandler(bankBServer)(
@@ -129,6 +137,7 @@ export async function startExample(options: ExampleOptions = {}): Promise<Runnin
         client: portalRegistration(portalUrl),
         directory,
         ...observed('bank-b'),
+        devClient,
       }),
     )
     lateHandler(portalServer)(
@@ -143,7 +152,8 @@ export async function startExample(options: ExampleOptions = {}): Promise<Runnin
           : { sessionCookieSameSite: options.sessionCookieSameSite }),
       }),
     )
-    return { portalUrl, issuer: issuers['bank-a'], issuers, close: closeAll }
+    const myAppUrl = new URL(devClient.jwksUri).origin
+    return { portalUrl, issuer: issuers['bank-a'], issuers, myAppUrl, close: closeAll }
   } catch (error) {
     await closeAll()
     throw error
@@ -177,6 +187,7 @@ async function main(): Promise<void> {
     asPort: port('AS_PORT', 3001),
     bankBPort: port('BANK_B_PORT', 3002),
     defaultResponseMode: responseMode(),
+    ...(process.env.MY_APP_URL ? { myAppUrl: process.env.MY_APP_URL } : {}),
   })
   console.log(`
   express-fapi example
@@ -185,8 +196,9 @@ async function main(): Promise<void> {
   Example Bank A:  ${example.issuers['bank-a']}   (oidc-provider, FAPI 2.0 Message Signing, payment consents)
   Example Bank B:  ${example.issuers['bank-b']}   (oidc-provider, FAPI 2.0 Message Signing)
   Demo accounts:   alice or bob, password "demo"
-  Your own app:    the banks register it at /reg with a software statement of the
-                   example directory: npm run example:ssa -- --redirect-uri <your callback>
+  Your own app:    client "${DEV_CLIENT_ID}" at ${example.myAppUrl} (docs/guides/your-own-app.md),
+                   or register it at /reg with a software statement of the example directory:
+                   npm run example:ssa -- --redirect-uri <your callback>
                    (see examples/README.md, "Your own app at the example banks")
 
   Development only: http on loopback, the banks keep sessions in memory.

@@ -35,6 +35,7 @@ import {
   type ConsentStore,
 } from './consents.js'
 import { loadServerSecrets } from './secrets.js'
+import { devClientMetadata } from './dev-client.js'
 
 /** The client the server knows: the example portal. */
 export interface RegisteredClient {
@@ -91,6 +92,8 @@ export interface AuthorizationServerOptions {
    * back-channel logout that fails is written to the console, as a developer wants to know.
    */
   readonly onEvent?: (event: BankEvent) => void
+  /** A development client for an app of your own (`dev-client.ts`), besides the portal. */
+  readonly devClient?: RegisteredClient
 }
 
 /** The demo accounts. Every one has the password {@link DEMO_PASSWORD}. */
@@ -238,6 +241,7 @@ function configuration(
               backchannel_logout_session_required: true,
             }),
       },
+      ...(options.devClient === undefined ? [] : [devClientMetadata(options.devClient)]),
     ],
     jwks: { keys: [...secrets.signingKeys] },
     cookies: {
@@ -265,8 +269,8 @@ function configuration(
     responseTypes: ['code'],
     clientAuthMethods: ['private_key_jwt'],
     enabledJWA: {
-      clientAuthSigningAlgValues: ['PS256', 'ES256'],
-      requestObjectSigningAlgValues: ['PS256', 'ES256'],
+      clientAuthSigningAlgValues: ['PS256', 'ES256', 'EdDSA'],
+      requestObjectSigningAlgValues: ['PS256', 'ES256', 'EdDSA'],
       authorizationSigningAlgValues: ['PS256', 'ES256'],
       idTokenSigningAlgValues: ['PS256', 'ES256'],
       userinfoSigningAlgValues: ['PS256', 'ES256'],
@@ -419,6 +423,7 @@ export async function createAuthorizationServer(
     }
   }
   allowClientUrls(options.client)
+  if (options.devClient !== undefined) allowClientUrls(options.devClient)
   const provider = await quietly(
     async () =>
       new Provider(options.issuer, configuration(options, secrets, consents, direct, errors)),
