@@ -31,4 +31,28 @@ describe('the feature examples', () => {
       assert.equal(again.headers.get('location'), '/auth/login?returnTo=%2Faccount')
     },
   )
+
+  test(
+    'connect-router.cjs: CommonJS require(), router() answers by method, login and logout',
+    options,
+    async (t) => {
+      const example = await startExample(t, 'connect-router.cjs')
+      const browser = new ExampleBrowser()
+      const notALogin = await browser.agent.fetch(`${example.origin}/auth/login`, {
+        method: 'POST',
+      })
+      assert.equal(notALogin.status, 404, 'POST /auth/login starts no login')
+      const account = await browser.visit(`${example.origin}/account`)
+      assert.equal(account.url, `${example.origin}/account`)
+      assert.equal(account.text, 'Signed in as Alice Andersen <alice@example.test>')
+
+      const signedOut = await browser.visit(`${example.origin}/auth/logout`, {
+        method: 'POST',
+        body: new URLSearchParams(),
+      })
+      assert.equal(signedOut.url, `${example.origin}/`)
+      assert.match(signedOut.text, /My account/)
+      assert.equal((await browser.agent.fetch(`${example.origin}/account`)).status, 303)
+    },
+  )
 })
