@@ -55,4 +55,46 @@ describe('the feature examples', () => {
       assert.equal((await browser.agent.fetch(`${example.origin}/account`)).status, 303)
     },
   )
+
+  test(
+    'dpop-resource.ts: fetchResource() calls the bank with a DPoP-bound token',
+    options,
+    async (t) => {
+      const example = await startExample(t, 'dpop-resource.ts')
+      const browser = new ExampleBrowser()
+      const profile = await browser.visit(`${example.origin}/profile`)
+      assert.equal(profile.url, `${example.origin}/profile`)
+      assert.equal(profile.status, 200)
+      const body = JSON.parse(profile.text) as {
+        tokenType: string
+        resource: Record<string, unknown>
+      }
+      assert.equal(body.tokenType, 'DPoP')
+      assert.deepEqual(
+        { sub: body.resource.sub, name: body.resource.name, email: body.resource.email },
+        { sub: 'alice', name: 'Alice Andersen', email: 'alice@example.test' },
+        'the resource server answered with the signed-in user',
+      )
+    },
+  )
+
+  test(
+    'refresh.ts: refresh(req) mints a new access token for the same grant',
+    options,
+    async (t) => {
+      const example = await startExample(t, 'refresh.ts')
+      const browser = new ExampleBrowser()
+      browser.login = 'bob'
+      type Summary = { generation: number; accessTokenDigest: string; expiresAt: number }
+      const before = JSON.parse((await browser.visit(`${example.origin}/tokens`)).text) as Summary
+      const refreshed = await browser.agent.fetch(`${example.origin}/refresh`, { method: 'POST' })
+      assert.equal(refreshed.status, 200)
+      const after = (await refreshed.json()) as Summary
+      assert.equal(after.generation, before.generation + 1)
+      assert.notEqual(after.accessTokenDigest, before.accessTokenDigest, 'a new access token')
+      assert.ok(after.expiresAt >= before.expiresAt)
+      const shown = JSON.parse((await browser.visit(`${example.origin}/tokens`)).text) as Summary
+      assert.deepEqual(shown, after, 'the grant keeps the new tokens')
+    },
+  )
 })
