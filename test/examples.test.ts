@@ -97,4 +97,56 @@ describe('the feature examples', () => {
       assert.deepEqual(shown, after, 'the grant keeps the new tokens')
     },
   )
+
+  test(
+    'payment-consent.ts: a client credentials token creates the consent, the user authorizes it',
+    options,
+    async (t) => {
+      const example = await startExample(t, 'payment-consent.ts')
+      const browser = new ExampleBrowser()
+      const paid = await browser.visit(`${example.origin}/pay`, {
+        method: 'POST',
+        body: new URLSearchParams(),
+      })
+      assert.equal(paid.url, `${example.origin}/paid`)
+      assert.equal(paid.status, 200)
+      const { authorized } = JSON.parse(paid.text) as { authorized: Record<string, unknown>[] }
+      assert.equal(authorized.length, 1)
+      const [detail] = authorized
+      assert.equal(detail?.type, 'payment_initiation')
+      assert.match(String(detail?.consentId), /^pc-/, 'the consent the app created at the bank')
+      assert.deepEqual(detail?.instructedAmount, { amount: '10.00', currency: 'EUR' })
+    },
+  )
+
+  test('several-banks.ts: sign in at bank A, link bank B, unlink bank B', options, async (t) => {
+    const example = await startExample(t, 'several-banks.ts')
+    const browser = new ExampleBrowser()
+    const login = (bank: string) =>
+      browser.visit(`${example.origin}/auth/login?server=${bank}&returnTo=/banks`)
+    assert.deepEqual(JSON.parse((await login('bank-a')).text), { 'bank-a': 'Alice Andersen' })
+    browser.login = 'bob' // another account, at another bank, linked to the same user
+    const both = await login('bank-b')
+    assert.equal(both.url, `${example.origin}/banks`)
+    assert.deepEqual(JSON.parse(both.text), {
+      'bank-a': 'Alice Andersen',
+      'bank-b': 'Bob Berg',
+    })
+    const unlinked = await browser.visit(`${example.origin}/banks/bank-b/unlink`, {
+      method: 'POST',
+      body: new URLSearchParams(),
+    })
+    assert.deepEqual(JSON.parse(unlinked.text), { 'bank-a': 'Alice Andersen' })
+  })
+
+  test('node-http/run.ts: express-fapi/core under plain node:http logs in', options, async (t) => {
+    const example = await startExample(t, 'node-http/run.ts')
+    const browser = new ExampleBrowser()
+    const before = await browser.agent.fetch(`${example.origin}/me`)
+    assert.equal(before.status, 401)
+    const me = await browser.visit(`${example.origin}/login?returnTo=/me`)
+    assert.equal(me.url, `${example.origin}/me`)
+    assert.equal(me.status, 200)
+    assert.deepEqual(JSON.parse(me.text), { sub: 'alice' })
+  })
 })
