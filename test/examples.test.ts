@@ -149,4 +149,35 @@ describe('the feature examples', () => {
     assert.equal(me.status, 200)
     assert.deepEqual(JSON.parse(me.text), { sub: 'alice' })
   })
+
+  test(
+    'background-sync.ts: a job refreshes a kept grant and reads data with no browser, until logout',
+    options,
+    async (t) => {
+      const example = await startExample(t, 'background-sync.ts', { SYNC_SECONDS: '1' })
+      const browser = new ExampleBrowser()
+      const home = await browser.visit(`${example.origin}/auth/login`)
+      assert.equal(home.url, `${example.origin}/`)
+      type Synced = {
+        synced: string
+        generation: number
+        status: number
+        data: Record<string, unknown>
+      }
+      const first = JSON.parse((await example.waitFor(/^\{"synced".*$/m))[0]) as Synced
+      assert.equal(first.synced, 'alice')
+      assert.equal(first.status, 200, 'the bank answered the refreshed token')
+      assert.equal(first.data.sub, 'alice')
+      assert.equal(first.generation, 1, 'the job refreshed the grant the login made (generation 0)')
+      const second = await example.waitFor(/^\{"synced":"alice","generation":2,"status":200,.*$/m)
+      assert.ok(second, 'and again at its next run, with the tokens it got the first time')
+
+      await browser.visit(`${example.origin}/auth/logout`, {
+        method: 'POST',
+        body: new URLSearchParams(),
+      })
+      const ended = JSON.parse((await example.waitFor(/^\{"ended".*$/m))[0]) as { ended: string }
+      assert.deepEqual(ended, { ended: 'alice' }, 'after logout, the grant refuses the job')
+    },
+  )
 })

@@ -33,11 +33,15 @@ export interface StartedExample {
 }
 
 /** Runs `examples/<file>` on a free port; stops it (SIGTERM to its pid) after the test. */
-export async function startExample(t: TestContext, file: string): Promise<StartedExample> {
+export async function startExample(
+  t: TestContext,
+  file: string,
+  env: Readonly<Record<string, string>> = {},
+): Promise<StartedExample> {
   const [node, args] = exampleCommand()
   const child = spawn(node, [...args, `examples/${file}`], {
     cwd: root,
-    env: { ...process.env, PORT: '0' },
+    env: { ...process.env, ...env, PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const exited = once(child, 'exit')
