@@ -39,8 +39,13 @@ export interface RunningExample extends ExampleSetup {
 }
 
 async function listen(server: Server, port: number): Promise<number> {
-  server.listen(port, '127.0.0.1')
-  await once(server, 'listening')
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const inUse = `port ${port} is in use (npm start?): set PORT to a free port`
+      reject(error.code === 'EADDRINUSE' ? new Error(inUse) : error)
+    })
+    server.listen(port, '127.0.0.1', resolve)
+  })
   return (server.address() as AddressInfo).port
 }
 
