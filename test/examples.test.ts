@@ -4,12 +4,39 @@
  * a login at those banks by a scripted browser.
  */
 import assert from 'node:assert/strict'
+import { readdirSync, readFileSync } from 'node:fs'
 import { describe, test } from 'node:test'
 import { ExampleBrowser, startExample } from './support/example-browser.js'
 
-const options = { timeout: 90_000 }
+// A bound for a loaded machine (each example starts two banks and an app), not a timing.
+const options = { timeout: 180_000 }
+
+/** The feature examples, each run by a test below. */
+const EXAMPLES = [
+  'express-minimal.ts',
+  'connect-router.cjs',
+  'dpop-resource.ts',
+  'refresh.ts',
+  'payment-consent.ts',
+  'several-banks.ts',
+  'node-http/run.ts',
+  'background-sync.ts',
+]
 
 describe('the feature examples', () => {
+  test('every example file is listed here and indexed in examples/README.md', () => {
+    const dir = new URL('../examples/', import.meta.url)
+    // npm start's entry point, and the PKCS#11 module run by test/pkcs11-signer.test.ts.
+    const others = ['start.ts', 'pkcs11-signer.ts']
+    const files = readdirSync(dir)
+      .filter((name) => /\.(ts|cjs)$/.test(name) && !others.includes(name))
+      .concat('node-http/run.ts')
+    assert.deepEqual(files.sort(), [...EXAMPLES].sort())
+    const index = readFileSync(new URL('README.md', dir), 'utf8')
+    const section = index.slice(index.indexOf('## Examples per feature'))
+    for (const file of EXAMPLES) assert.ok(section.includes(`](${file})`), `${file} is indexed`)
+  })
+
   test(
     'express-minimal.ts: login, the protected page shows the claims, logout',
     options,
