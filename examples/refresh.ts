@@ -2,7 +2,8 @@
  * New tokens for the signed-in user with the refresh grant: `auth.refresh(req)` authenticates the
  * client as the login did (`private_key_jwt`), proves the login's DPoP key, checks the new ID
  * token against the first one (`iss`, `sub`, `aud`) and stores the result in the grant. Two
- * refreshes of one grant at once make one token request, across instances too.
+ * refreshes of one grant at once make one token request (across instances too, with a shared
+ * grant store and coordination store).
  *
  * `fetchResource()` refreshes an expired token by itself; call `refresh()` to get a new one
  * sooner (the user's rights changed at the bank, say).

@@ -48,7 +48,10 @@ export async function startExample(
   t.after(async () => {
     if (child.exitCode === null && child.signalCode === null) {
       process.kill(child.pid as number, 'SIGTERM')
+      // It closes its servers and exits; should it hang, it is killed (a bound, not a timing).
+      const kill = setTimeout(() => process.kill(child.pid as number, 'SIGKILL'), 15_000)
       await exited
+      clearTimeout(kill)
     }
   })
   let text = ''
