@@ -79,6 +79,8 @@ export interface AuthorizationServerOptions {
   readonly cookiePrefix: string
   /** Client credentials, RAR `payment_initiation` and the consent API `POST /consents`. */
   readonly paymentConsents?: boolean
+  /** The client may use the refresh grant: every login also gets a refresh token. */
+  readonly refreshTokens?: boolean
   /** Where the keys are kept. */
   readonly dataDir: string
   readonly client: RegisteredClient
@@ -212,6 +214,7 @@ function configuration(
 ): object {
   const { client } = options
   const payments = options.paymentConsents === true
+  const refresh = options.refreshTokens === true
   return {
     clients: [
       {
@@ -222,7 +225,11 @@ function configuration(
         post_logout_redirect_uris: [...client.postLogoutRedirectUris],
         jwks_uri: client.jwksUri,
         response_types: ['code'],
-        grant_types: ['authorization_code', ...(payments ? ['client_credentials'] : [])],
+        grant_types: [
+          'authorization_code',
+          ...(payments ? ['client_credentials'] : []),
+          ...(refresh ? ['refresh_token'] : []),
+        ],
         ...(payments ? { authorization_details_types: ['payment_initiation'] } : {}),
         response_modes: ['jwt', 'query.jwt', 'form_post.jwt', 'fragment.jwt'],
         scope: 'openid profile email',
@@ -262,6 +269,9 @@ function configuration(
         },
       }
     },
+    // With `refreshTokens`, without asking for `offline_access`.
+    issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(type: string): boolean }) =>
+      client.grantTypeAllowed('refresh_token'),
     claims: { openid: ['sub'], profile: ['name'], email: ['email', 'email_verified'] },
     scopes: ['openid', 'profile', 'email'],
     // The scope's claims go into the ID token too, so the portal can show them without userinfo.
