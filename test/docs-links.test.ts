@@ -76,7 +76,7 @@ function readRepo(path: string): string | undefined {
 
 describe('the links of the README and docs/', () => {
   test('every relative link points to a file that exists, and its #anchor to a heading of it', () => {
-    const files = ['README.md', ...markdownFiles('docs/')]
+    const files = ['README.md', 'CONTRIBUTING.md', ...markdownFiles('docs/')]
     assert.ok(files.length >= 6, files.join(' '))
     const broken = files.flatMap((file) => brokenLinks(file, readRepo(file)!, readRepo))
     assert.deepEqual(broken, [], broken.join('\n'))
