@@ -3,7 +3,7 @@
  * callback and authenticated page against the floors (hand-written routes doing only the
  * unavoidable work) and against the libraries users would pick instead.
  *
- * The instrument (docs/performance.md says why each part is there):
+ * The instrument (docs/engineering/performance.md says why each part is there):
  * - every contender is a server in a process of its own, driven over keep-alive HTTP from this
  *   process; a measurement is the CPU time of that server process (`process.cpuUsage()` sampled
  *   inside it before and after a batch: all threads, libuv threadpool included) per request;

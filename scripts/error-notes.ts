@@ -31,7 +31,7 @@ export const ERROR_NOTES: { readonly [C in FapiErrorCode]?: string } = {
   ERR_MIX_UP_DETECTED:
     'With `fapiClients()`: rejected before any token request; the pending login is kept for its real response.',
   ERR_TRANSACTION_NOT_FOUND:
-    "Replayed, started in another browser, a lost session cookie, or evicted (`maxPendingLogins`). If every login ends here, the session cookie does not come back to the callback: a `secure: true` cookie is never set over plain `http://localhost`, and a `sameSite: 'strict'` cookie is not sent with the redirect back from the server (use `'lax'`; see [the cookie problem](../../README.md#the-cookie-problem)).",
+    "Replayed, started in another browser, a lost session cookie, or evicted (`maxPendingLogins`). If every login ends here, the session cookie does not come back to the callback: a `secure: true` cookie is never set over plain `http://localhost`, and a `sameSite: 'strict'` cookie is not sent with the redirect back from the server (use `'lax'`; see [the cookie problem](../guides/response-modes-and-cookies.md#the-cookie-problem)).",
   ERR_AUTHORIZATION_ERROR:
     'The OAuth error is in `err.error`, its description in `err.errorDescription`. HTTP 403 when the error is `access_denied` (the user declined).',
   ERR_AUTHORIZATION_ERROR_UNVERIFIED:
@@ -48,7 +48,7 @@ export const ERROR_NOTES: { readonly [C in FapiErrorCode]?: string } = {
   ERR_ENCRYPTION_KEY_NOT_FOUND:
     "`encryption.requestObject` is on, but the server's JWKS has no `use: enc` key for the algorithms its metadata offers.",
   ERR_CLIENT_AUTH_REFUSED:
-    "The server refused the client authentication without saying why. The message lists what to check: the assertion's `aud` (`clientAssertionAudience`), `nbf`/`iat`/`exp` against the server's clock, the registered public key (`kid`, `jwks` or `jwks_uri`) and signing algorithm, or the registered certificate under mTLS.",
+    "The server refused the client authentication: an `invalid_client` error (RFC 6749 §5.2), or 401/403 without an OAuth error body. The message lists what to check for the method used: the registered `client_id` and method, the assertion's `aud` (`clientAssertionAudience`), `nbf`/`iat`/`exp` against the server's clock, the registered public key (`kid`, `jwks` or `jwks_uri`) and signing algorithm, the secret, or the registered certificate under mTLS.",
   ERR_TOKEN_REJECTED:
     'For example `invalid_grant` for a code used twice, or a refresh token that is expired, revoked or already rotated.',
   ERR_TOKEN_TYPE_UNSUPPORTED: '`DPoP` is expected with DPoP, else `Bearer`.',
@@ -79,4 +79,18 @@ export const ERROR_NOTES: { readonly [C in FapiErrorCode]?: string } = {
     'The coordination store (`coordination`, e.g. Redis) could not be reached or did not answer within its `commandTimeout`: nothing was redeemed or refreshed; try again once it is back.',
   ERR_COORDINATION_TIMEOUT:
     'Another instance was refreshing the same login and did not finish within the wait: try again.',
+  ERR_LOGIN_OWNER_MISSING:
+    "A login at a server that links to the session's owner (not the `identity` server of `fapiClients()`) in a session with no owner yet (no active login at the identity server), or `principal(req)` named no user. What the server issued is revoked.",
+  ERR_REGISTRATION_REJECTED:
+    "RFC 7591 §3.2.2: the server's error (e.g. `invalid_software_statement`, `invalid_redirect_uri`) is in the message; without one, check the initial or registration access token, or the client certificate.",
+  ERR_TOKEN_RESPONSE_INVALID:
+    'Also when its `expires_in` is not a finite number of seconds up to 10 years.',
+  ERR_SIGNER_FAILED:
+    "An external signer of `keys.signing` (its `sign()`). The message names its `kid`, never the data or the signer's own message. Nothing was sent to the server.",
+  ERR_SIGNING_KEY_UNAVAILABLE:
+    'After `updateKeys()`, no `active` signing key uses an algorithm the server accepts for request objects or client assertions.',
+  ERR_GRANT_STORE_UNAVAILABLE:
+    'The grant store (`grants`, e.g. Redis) could not be reached, did not answer within its `commandTimeout`, or (in memory) is full: no grant was created, refreshed or read; try again once it is back.',
+  ERR_REQUEST_OBJECT_STORE_FULL:
+    "The in-memory store holds 1000 objects waiting for the server's fetch: the login is refused instead of dropping another user's pending object (RFC 9101 §5.2). Try again shortly, or give a shared `requestObjectStore`.",
 }

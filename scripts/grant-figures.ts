@@ -1,5 +1,5 @@
 /**
- * The grant figures of docs/performance.md, measured: `node --import tsx scripts/grant-figures.ts`
+ * The grant figures of docs/engineering/performance.md, measured: `node --import tsx scripts/grant-figures.ts`
  * runs one Express app with `fapiClients()` over three hostile servers as banks (loopback) and
  * prints (1) the session's bytes in express-session's memory store with one and with three
  * linked banks, and (2) the grant store calls (a counting wrapper around the real memory store)

@@ -5,10 +5,10 @@
  * - {@link FapiConfigError}: a configuration mistake, thrown synchronously at startup by
  *   `fapiClient()`; its message says which option to change.
  * - {@link FapiError} and its subclasses: a request-time failure, passed to `next(err)`. Each has a
- *   stable `code` (the contract: documented in the README), an HTTP `status`, and, where useful, a
- *   `cause`. Messages name the claim or parameter and what was expected; they never contain
- *   tokens, authorization codes or keys, and neither does the `cause` (it is reduced to its name,
- *   code and a redacted message: see {@link FapiError}).
+ *   stable `code` (the contract: documented in docs/reference/errors.md), an HTTP `status`, and,
+ *   where useful, a `cause`. Messages name the claim or parameter and what was expected; they
+ *   never contain tokens, authorization codes or keys, and neither does the `cause` (it is reduced
+ *   to its name, code and a redacted message: see {@link FapiError}).
  *
  * Every code has one row in {@link ERROR_TABLE}: its class, its HTTP status and its default
  * message. A throw site names the code (never a code built from parts) and, where it knows more,

@@ -9,7 +9,6 @@ import { resolveProfile } from '../src/config/profiles.js'
 import { generateJwks } from './support/keys.js'
 
 const root = new URL('../', import.meta.url)
-const README = readFileSync(new URL('README.md', root), 'utf8')
 const OPTIONS_PAGE = readFileSync(new URL('docs/reference/options.md', root), 'utf8')
 const OPTIONS_TS = readFileSync(new URL('src/config/options.ts', root), 'utf8')
 
@@ -109,24 +108,6 @@ interface Row {
   readonly meaning: string
 }
 
-/** The rows of the table in the README section `## Options`, by option name. */
-function readmeRows(readme: string): Map<string, Row> {
-  const start = readme.indexOf('\n## Options\n')
-  assert.ok(start !== -1, 'the README has a section "## Options"')
-  const end = readme.indexOf('\n## ', start + 1)
-  const section = readme.slice(start, end === -1 ? undefined : end)
-  const rows = new Map<string, Row>()
-  for (const line of section.split('\n')) {
-    const cells = line
-      .split(/(?<!\\)\|/)
-      .slice(1, -1)
-      .map((cell) => cell.trim())
-    const name = /^`([\w.]+)`$/.exec(cells[0] ?? '')?.[1]
-    if (name !== undefined) rows.set(name, { defaults: cells[1] ?? '', meaning: cells[2] ?? '' })
-  }
-  return rows
-}
-
 /**
  * The options of docs/reference/options.md, by name: under each heading `### \`name\``, a first
  * paragraph "Default: …" or "Required …" (the default cell of a table row), then the meaning.
@@ -179,11 +160,6 @@ function optionDocs(source: string): Map<string, string> {
 /** The sentence of a TSDoc text that states the default ("Default …" up to its full stop). */
 function defaultSentence(doc: string): string | undefined {
   return /\bDefault\b:?\s*(.*?)(?:\.(?=\s|$)|$)/.exec(doc)?.[1]
-}
-
-/** Everything the README's options table says against DEFAULTS. */
-function readmeProblems(readme: string): string[] {
-  return docProblems('README', readmeRows(readme))
 }
 
 /**
@@ -289,12 +265,6 @@ function tsdocProblems(source: string): string[] {
 }
 
 describe('DEFAULTS is the one statement of every default', () => {
-  test('the README options table states each DEFAULTS value', () => {
-    const problems = readmeProblems(README)
-    assert.deepEqual(problems, [], problems.join('\n'))
-    assert.ok(readmeRows(README).size >= FLAT.length + PER_PROFILE.length)
-  })
-
   test('docs/reference/options.md states each DEFAULTS value under one heading per option', () => {
     const problems = optionsPageProblems(OPTIONS_PAGE, OPTIONS_TS)
     assert.deepEqual(problems, [], problems.join('\n'))
@@ -306,13 +276,7 @@ describe('DEFAULTS is the one statement of every default', () => {
     assert.deepEqual(problems, [], problems.join('\n'))
   })
 
-  test('the checks notice a drifted README row or TSDoc (a changed default fails the suite)', () => {
-    const readme = README.replace(/(\| `httpTimeout` +\| )`5000`/, '$1`6000`')
-    assert.notEqual(readme, README)
-    assert.match(readmeProblems(readme).join('\n'), /httpTimeout default is "`6000`"/)
-    const binding = README.replace(/`'mtls'` \(`fapi1-advanced`\)/, "`'dpop'` (`fapi1-advanced`)")
-    assert.notEqual(binding, README)
-    assert.match(readmeProblems(binding).join('\n'), /senderConstraint says 'dpop' under fapi1/)
+  test('the TSDoc check notices a drifted or missing default (a changed default fails the suite)', () => {
     const source = OPTIONS_TS.replace('Default 1 MiB.', 'Default 2 MiB.')
     assert.notEqual(source, OPTIONS_TS)
     assert.match(tsdocProblems(source).join('\n'), /maxResponseBytes says "Default 2 MiB"/)

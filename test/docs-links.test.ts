@@ -1,8 +1,8 @@
 /**
- * The relative links of the README and of docs/ resolve: to a file of the repository, and, with a
- * `#anchor` into a Markdown file, to one of its headings (as GitHub names heading anchors). Pages
- * move (the README is being split into docs/, the engineering records into their own folder);
- * a link left behind fails here.
+ * The relative links of the README, CONTRIBUTING.md and docs/ resolve: to a file of the
+ * repository, and, with a `#anchor` into a Markdown file, to one of its headings (as GitHub names
+ * heading anchors). Pages move (the README's sections went to docs/guides/, the engineering records
+ * to docs/engineering/); a link left behind fails here.
  */
 import assert from 'node:assert/strict'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
@@ -74,9 +74,9 @@ function readRepo(path: string): string | undefined {
   }
 }
 
-describe('the links of the README and docs/', () => {
+describe('the links of the README, CONTRIBUTING.md and docs/', () => {
   test('every relative link points to a file that exists, and its #anchor to a heading of it', () => {
-    const files = ['README.md', ...markdownFiles('docs/')]
+    const files = ['README.md', 'CONTRIBUTING.md', ...markdownFiles('docs/')]
     assert.ok(files.length >= 6, files.join(' '))
     const broken = files.flatMap((file) => brokenLinks(file, readRepo(file)!, readRepo))
     assert.deepEqual(broken, [], broken.join('\n'))

@@ -18,6 +18,23 @@ function sourceFiles(dir: URL, ending = '.ts'): [string, string, URL][] {
   return files
 }
 
+/**
+ * What docs/reference/errors.md (`page`) says against the codes of `ERROR_TABLE`: each code has a
+ * heading `### \`CODE\``, and each such heading names a code (or `ERR_INVALID_CONFIG`, the startup
+ * error, which is not a request-time code).
+ */
+function errorDocProblems(page: string, codes: readonly string[]): string[] {
+  const documented = [...page.matchAll(/^### `(ERR_[A-Z0-9_]+)`$/gm)].map((match) => match[1]!)
+  return [
+    ...codes
+      .filter((code) => !documented.includes(code))
+      .map((code) => `docs/reference/errors.md has no heading for ${code}`),
+    ...documented
+      .filter((code) => code !== 'ERR_INVALID_CONFIG' && !codes.includes(code))
+      .map((code) => `docs/reference/errors.md documents ${code}, which errors.ts does not have`),
+  ]
+}
+
 describe('the package', () => {
   test('CommonJS users can require() the built package (require(esm), Node >= 20.19)', () => {
     const require = createRequire(new URL('package.json', root))
@@ -105,21 +122,24 @@ describe('the package', () => {
     }
   })
 
-  test('every error code in errors.ts is documented in the README, and only those', () => {
-    const readme = readFileSync(new URL('README.md', root), 'utf8')
+  test('every error code in errors.ts is documented in docs/reference/errors.md, and only those', () => {
+    const page = readFileSync(new URL('docs/reference/errors.md', root), 'utf8')
     const codes = Object.keys(ERROR_TABLE)
     assert.ok(codes.length > 30)
-    for (const code of codes) assert.match(readme, new RegExp(`\\| \`${code}\`\\s+\\|`), code)
-    const section = readme.slice(
-      readme.indexOf('## Error codes'),
-      readme.indexOf('## Security notes'),
-    )
-    const documented = [...section.matchAll(/^\| `(ERR_[A-Z_]+)`/gm)].map((match) => match[1])
-    for (const code of documented) {
-      assert.ok(
-        code === 'ERR_INVALID_CONFIG' || codes.includes(code ?? ''),
-        `README documents ${code}, which errors.ts does not have`,
-      )
-    }
+    assert.deepEqual(errorDocProblems(page, codes), [])
+  })
+
+  test('the error page check notices a code missing from the page, or one errors.ts lacks', () => {
+    const page = readFileSync(new URL('docs/reference/errors.md', root), 'utf8')
+    const codes = Object.keys(ERROR_TABLE)
+    const missing = page.replace('### `ERR_TRANSACTION_NOT_FOUND`', '### ERR_TRANSACTION_NOT_FOUND')
+    assert.notEqual(missing, page)
+    assert.deepEqual(errorDocProblems(missing, codes), [
+      'docs/reference/errors.md has no heading for ERR_TRANSACTION_NOT_FOUND',
+    ])
+    const extra = `${page}\n### \`ERR_NO_SUCH_CODE\`\n\nHTTP 400.\n`
+    assert.deepEqual(errorDocProblems(extra, codes), [
+      'docs/reference/errors.md documents ERR_NO_SUCH_CODE, which errors.ts does not have',
+    ])
   })
 })

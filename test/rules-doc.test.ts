@@ -13,8 +13,8 @@ function testSources(dir: URL): string {
   return text
 }
 
-test('docs/rules.md quotes only tests that exist, and every row names a test or a reason', () => {
-  const doc = readFileSync(new URL('docs/rules.md', root), 'utf8')
+test('docs/engineering/rules.md quotes only tests that exist, and every row names a test or a reason', () => {
+  const doc = readFileSync(new URL('docs/engineering/rules.md', root), 'utf8')
   const sources = testSources(new URL('test/', root))
   const rows = doc.split('\n').filter((line) => line.startsWith('| ') && !line.startsWith('| rule'))
   const body = rows.filter((line) => !/^\|[\s-|]+$/.test(line))
@@ -39,7 +39,7 @@ test('docs/rules.md quotes only tests that exist, and every row names a test or 
       quoted += 1
       assert.ok(
         sources.includes(name),
-        `docs/rules.md quotes a test that does not exist: "${name}"`,
+        `docs/engineering/rules.md quotes a test that does not exist: "${name}"`,
       )
     }
   }

@@ -1,6 +1,6 @@
 /**
  * Every default of `fapiClient()`'s options, written once. `index.ts` and `profiles.ts` read them
- * from here; the README's options table and the TSDoc of `options.ts` state them too, and a test
+ * from here; docs/reference/options.md and the TSDoc of `options.ts` state them too, and a test
  * (`test/defaults.test.ts`) fails when either says something else.
  *
  * Options without a value default are not here: `issuer`, `clientId`, `redirectUri` and

@@ -26,8 +26,9 @@ export type Profile = 'fapi2-security' | 'fapi2-message-signing' | 'fapi1-advanc
 /**
  * Where the authorization response arrives. The JARM modes (JARM §4.3): `jwt` means `query.jwt`
  * for `response_type=code`; `form_post.jwt` and `fragment.jwt` are answered with a small
- * same-origin relay page where needed (see the README, "The cookie problem"). `query`: a plain,
- * unsigned response, checked by its RFC 9207 `iss` (profiles `fapi2-security` and `oidc` only).
+ * same-origin relay page where needed (see docs/guides/response-modes-and-cookies.md). `query`: a
+ * plain, unsigned response, checked by its RFC 9207 `iss` (profiles `fapi2-security` and `oidc`
+ * only).
  */
 export type ResponseMode = 'query' | 'jwt' | 'query.jwt' | 'form_post.jwt' | 'fragment.jwt'
 

@@ -3,7 +3,7 @@
  * `express-fapi` is one adapter over it; an adapter for another framework reads its request into
  * the plain data these entry points take and writes what they return.
  *
- * @example A plain node:http callback route (see the README, "Other frameworks")
+ * @example A plain node:http callback route (see docs/guides/other-frameworks.md)
  * ```ts
  * import { createFapiCore } from 'express-fapi/core'
  * const core = createFapiCore(options)

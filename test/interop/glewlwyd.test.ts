@@ -2,7 +2,7 @@
  * Interoperability with Glewlwyd (Debian's package), an OpenID Connect server written
  * independently of oidc-provider: every combination it supports logs in through express-fapi,
  * then calls userinfo and refreshes. Combinations that fail only because of Glewlwyd's own
- * deviations are asserted with the error express-fapi reports (docs/interop.md lists them).
+ * deviations are asserted with the error express-fapi reports (docs/engineering/interop.md lists them).
  */
 import assert from 'node:assert/strict'
 import { createHash, X509Certificate } from 'node:crypto'

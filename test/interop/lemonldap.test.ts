@@ -3,7 +3,7 @@
  * independently of oidc-provider that authenticates clients with secrets only: under the `oidc`
  * profile, a `client_secret_basic` and a `client_secret_post` client log in through express-fapi
  * (PKCE, nonce, RS256 ID token) and call userinfo; a wrong secret is refused with a code that names
- * no secret; `private_key_jwt` stops at discovery with what to change. docs/interop.md lists the
+ * no secret; `private_key_jwt` stops at discovery with what to change. docs/engineering/interop.md lists the
  * settings.
  */
 import assert from 'node:assert/strict'
