@@ -4,6 +4,7 @@
  * samples taken before and after each batch, and counts the calls into its session stores.
  */
 import { once } from 'node:events'
+import { constants, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import {
   createServer,
@@ -31,33 +32,51 @@ const stores = new Map<string, session.MemoryStore>()
 let failures = 0
 
 /**
- * `--slow PCT`: CPU microseconds of extra work per callback of the `-b` contender, a spin loop
- * calibrated once (iterations per microsecond), so that the same work is added every time.
+ * `--slow PCT`: CPU microseconds of extra work per callback of the `-b` contender. The work is of
+ * the callback's own kind (an RSA-PSS verification of a signed JSON payload, then parsing it), so
+ * that a busy machine slows it as much as it slows the callback; an arithmetic loop suffered more
+ * from a busy sibling hyperthread and read +19–28 % for a nominal +5 %. It is calibrated in CPU
+ * time of this process (`process.cpuUsage`, which a preemption does not inflate), the cheapest of
+ * several timed runs, and a fraction of one unit is carried to the next callback, so that the
+ * average added work is the asked one.
  */
 let slowUs = 0
-let itersPerUs = 0
-let spinSink = 0
+let usPerUnit = 0
+let carried = 0
+const slowPayload = Buffer.from(JSON.stringify({ iss: 'https://as.example', sub: 'x'.repeat(64) }))
+const pss = { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 } as const
+/** Made by the first `slow` call only, so that the other contenders' processes do not pay it. */
+let slowKey: { publicKey: KeyObject; signature: Buffer } | undefined
+let slowSink = 0
 
-function spinLoop(iterations: number): number {
-  let x = spinSink | 1
-  for (let i = 0; i < iterations; i++) x = (Math.imul(x, 1103515245) + 12345) | 0
-  return x
+function slowUnit(): void {
+  if (slowKey === undefined) {
+    const pair = generateKeyPairSync('rsa', { modulusLength: 2048 })
+    const signature = sign('sha256', slowPayload, { key: pair.privateKey, ...pss })
+    slowKey = { publicKey: pair.publicKey, signature }
+  }
+  const ok = verify('sha256', slowPayload, { key: slowKey.publicKey, ...pss }, slowKey.signature)
+  slowSink += ok ? (JSON.parse(slowPayload.toString('utf8')) as { sub: string }).sub.length : 0
 }
 
-/** Iterations per microsecond: the fastest of several timed runs (a preempted run is slower). */
-function calibrateSpin(): number {
+/** CPU µs of one unit of work: the cheapest of 7 timed runs of 200 units. */
+function calibrateSlow(): number {
   let best = Infinity
-  for (let run = 0; run < 15; run++) {
-    const start = process.hrtime.bigint()
-    spinSink = spinLoop(2_000_000)
-    best = Math.min(best, Number(process.hrtime.bigint() - start) / 1000)
+  for (let run = 0; run < 7; run++) {
+    const start = process.cpuUsage()
+    for (let i = 0; i < 200; i++) slowUnit()
+    const used = process.cpuUsage(start)
+    best = Math.min(best, (used.user + used.system) / 200)
   }
-  return 2_000_000 / best
+  return best
 }
 
 function slowed<T extends (...args: never[]) => unknown>(handler: T): T {
   return ((...args: Parameters<T>) => {
-    if (slowUs > 0) spinSink = spinLoop(Math.round(slowUs * itersPerUs))
+    if (slowUs > 0) {
+      carried += slowUs / usPerUnit
+      for (; carried >= 1; carried--) slowUnit()
+    }
     return handler(...args)
   }) as T
 }
@@ -301,9 +320,9 @@ serve(
     /** `--slow`: the extra CPU microseconds per callback of this (`-b`) process. */
     slow: (args) => {
       const { us } = args as { us: number }
-      if (itersPerUs === 0) itersPerUs = calibrateSpin()
+      if (usPerUnit === 0) usPerUnit = calibrateSlow()
       slowUs = us
-      return { us, itersPerUs }
+      return { us, usPerUnit, sink: slowSink > 0 }
     },
   },
   async () => {

@@ -19,8 +19,8 @@
  * - the machine's load is sampled during every batch: the CPU other processes used, and the
  *   load average.
  *
- * `--slow PCT` adds a copy of the callback contender doing PCT % more work (a calibrated spin
- * before the callback), to check that the instrument sees the difference; `--compare DIR` runs a
+ * `--slow PCT` adds a copy of the callback contender doing PCT % more work (RSA-PSS
+ * verifications calibrated in CPU time, before the callback), to check that the instrument sees the difference; `--compare DIR` runs a
  * patched copy of the sources as the `-b` contenders. Nothing is asserted: `--smoke` runs one
  * short round to prove that every contender works end to end, and prints no ratios or verdicts.
  */

@@ -30,6 +30,7 @@ describe('DPoP proofs', () => {
     const fx = await setup(t, DPOP)
     const before = Math.floor(Date.now() / 1000)
     await expectLogin(fx, await login(fx))
+    const after = Math.ceil(Date.now() / 1000)
     const proofs = fx.as.bindings.proofs
     assert.deepEqual(
       proofs.map((proof) => [proof.path, proof.payload.htm, proof.payload.htu]),
@@ -43,7 +44,8 @@ describe('DPoP proofs', () => {
       assert.equal(header.alg, 'ES256')
       assert.equal(header.kid, undefined)
       assert.deepEqual(Object.keys(header.jwk as object).sort(), ['crv', 'kty', 'x', 'y'])
-      assert.ok(typeof payload.iat === 'number' && Math.abs(payload.iat - before) <= 5)
+      // Current: made during this login, however long a loaded machine took over it.
+      assert.ok(typeof payload.iat === 'number' && payload.iat >= before && payload.iat <= after)
       assert.match(String(payload.jti), /^[A-Za-z0-9_-]{43}$/)
       assert.equal(payload.ath, undefined, 'no token yet')
       assert.equal(payload.nonce, undefined, 'no nonce was asked for')

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { FapiErrorCode } from '../src/index.js'
 import { expectError, expectLogin, login, setup, type Fixture } from './support/hostile-fixture.js'
+import { manualTimer } from './support/manual-timer.js'
 
 function call(fx: Fixture, url: string, init?: object): Promise<Response> {
   const query = new URLSearchParams({ url, ...(init ? { init: JSON.stringify(init) } : {}) })
@@ -84,9 +85,17 @@ describe('fetchResource', () => {
     ]
   for (const [name, fault, status, code] of faults) {
     test(`a resource server with ${name} is ${code}`, { timeout: 20_000 }, async (t) => {
-      const fx = await loggedIn(t, { httpTimeout: 1000, maxResponseBytes: 64 << 10 })
+      // The timeout fires on the test's signal once the server holds the request, never on the
+      // clock: a loaded machine can neither time out the login early nor the hang late.
+      const clock = manualTimer()
+      const fx = await loggedIn(t, { httpTimer: clock.timer, maxResponseBytes: 64 << 10 })
       fx.as.fault('/userinfo', fault)
-      await expectError(await call(fx, `${fx.as.issuer}/userinfo`), status, code)
+      const answer = call(fx, `${fx.as.issuer}/userinfo`)
+      if (name === 'a hang') {
+        await fx.as.held('/userinfo')
+        assert.equal(clock.expire(), 1, 'one request waits: the held one')
+      }
+      await expectError(await answer, status, code)
     })
   }
 })

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { startFapi2Login } from './support/fapi2-fixture.js'
+import { manualTimer } from './support/manual-timer.js'
 import {
   expectLogin,
   login,
@@ -86,10 +87,23 @@ describe('RFC 7009 at logout', () => {
     'RFC 7009 §2.1: an unreachable revocation endpoint does not keep the user logged in',
     { timeout: 20_000 },
     async (t) => {
-      const fx = await setup(t, { ...withLogout, client: { httpTimeout: 500 } })
+      // The timeout fires on the test's signal once the server holds the revocation request.
+      const clock = manualTimer()
+      const fx = await setup(t, { ...withLogout, client: { httpTimer: clock.timer } })
       await expectLogin(fx, await login(fx))
       fx.as.fault('/revoke', () => ({ status: 200, hang: true }))
-      const out = await fx.browser.request('/auth/logout', { method: 'POST' })
+      let done = false
+      const logout = fx.browser.request('/auth/logout', { method: 'POST' }).finally(() => {
+        done = true
+      })
+      // Each revocation request (access and refresh token) is held, then timed out.
+      let expired = 0
+      for (let held = 1; held <= 4 && !done; held++) {
+        await Promise.race([fx.as.held('/revoke', held), logout])
+        expired += clock.expire()
+      }
+      assert.ok(expired >= 1, 'a held revocation request timed out')
+      const out = await logout
       assert.equal(out.status, 303)
       assert.equal((await fx.browser.request('/me')).status, 401)
     },

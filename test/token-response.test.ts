@@ -5,8 +5,10 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { setTimeout } from 'node:timers/promises'
 import type { FapiErrorCode } from '../src/index.js'
 import type { Reply } from './support/hostile-server.js'
+import { manualTimer } from './support/manual-timer.js'
 import {
   expectLogin,
   expectRejectedAfterTransaction,
@@ -21,6 +23,12 @@ interface Case {
   readonly status: number
   readonly code: FapiErrorCode
   readonly options?: SetupOptions
+  /**
+   * The token request is held (or slowed) by the server: the client's timeout is fired by the
+   * test once the request has arrived, never by the clock, so a loaded machine can neither time
+   * out the login's earlier requests nor wait out the slow answer.
+   */
+  readonly timesOut?: 'held' | 'slow'
 }
 
 const CASES: readonly Case[] = [
@@ -119,14 +127,14 @@ const CASES: readonly Case[] = [
     reply: () => ({ status: 200, hang: true }),
     status: 504,
     code: 'ERR_AS_TIMEOUT',
-    options: { client: { httpTimeout: 1000 } },
+    timesOut: 'held',
   },
   {
     name: 'a token endpoint slower than httpTimeout is ERR_AS_TIMEOUT (504)',
     reply: (reply) => ({ ...reply, delayMs: 3000 }),
     status: 504,
     code: 'ERR_AS_TIMEOUT',
-    options: { client: { httpTimeout: 1000 } },
+    timesOut: 'slow',
   },
   {
     name: 'a connection reset by the token endpoint is ERR_AS_UNREACHABLE',
@@ -150,14 +158,31 @@ const CASES: readonly Case[] = [
 ]
 
 /** A regression that stops a timeout from firing fails the test instead of hanging the run. */
-const BOUND = { timeout: 20_000 }
+const BOUND = { timeout: 120_000 }
 
-for (const { name, reply, status, code, options } of CASES) {
+for (const { name, reply, status, code, options, timesOut } of CASES) {
   test(name, BOUND, async (t) => {
-    const fx = await setup(t, options)
+    const clock = manualTimer()
+    const fx = await setup(
+      t,
+      timesOut === undefined ? options : { client: { ...options?.client, httpTimer: clock.timer } },
+    )
     fx.as.token = reply
     const response = await login(fx)
-    await expectRejectedAfterTransaction(fx, response, status, code)
+    const rejected = expectRejectedAfterTransaction(fx, response, status, code)
+    if (timesOut === 'held') await fx.as.held('/token')
+    if (timesOut === 'slow') {
+      // The slow answer is on its way (3 s): the token request has arrived, and is the only one
+      // in flight. Bounded: a token request that never comes fails here.
+      for (let wait = 0; fx.as.requests('/token') === 0; wait++) {
+        assert.ok(wait < 6000, 'the token request arrives')
+        await setTimeout(5)
+      }
+    }
+    if (timesOut !== undefined) {
+      assert.equal(clock.expire(), 1, 'one request waits: the token request')
+    }
+    await rejected
     assert.equal(fx.as.requests('/token'), 1)
     assert.equal(fx.as.requests('/token-elsewhere'), 0)
   })

@@ -91,10 +91,14 @@ async function call(
     config,
     what,
   ).catch((error: unknown) => {
-    log.http('%s: %s %s failed: %s', what, init.method, safeUrl(url), failureOf(error))
+    if (log.http.enabled) {
+      log.http('%s: %s %s failed: %s', what, init.method, safeUrl(url), failureOf(error))
+    }
     throw error
   })
-  log.http('%s: %s %s -> HTTP %d', what, init.method, safeUrl(url), response.status)
+  // The URL is parsed for the log line only when someone reads the line.
+  if (log.http.enabled)
+    log.http('%s: %s %s -> HTTP %d', what, init.method, safeUrl(url), response.status)
   const answer = jsonObject(response.body)
   if (response.status === expected) {
     if (expected === 204) return undefined

@@ -245,10 +245,14 @@ export async function requestJson(
     options,
     what,
   ).catch((error: unknown) => {
-    log.http('%s: %s %s failed: %s', what, init.method, safeUrl(url), failureOf(error))
+    if (log.http.enabled) {
+      log.http('%s: %s %s failed: %s', what, init.method, safeUrl(url), failureOf(error))
+    }
     throw error
   })
-  log.http('%s: %s %s -> HTTP %d', what, init.method, safeUrl(url), response.status)
+  // The URL is parsed for the log line only when someone reads the line.
+  if (log.http.enabled)
+    log.http('%s: %s %s -> HTTP %d', what, init.method, safeUrl(url), response.status)
   const body = jsonObject(response.body)
   if (body === undefined) {
     if (response.status < 200 || response.status >= 300) {
