@@ -80,7 +80,7 @@ export const ERROR_NOTES: { readonly [C in FapiErrorCode]?: string } = {
   ERR_COORDINATION_TIMEOUT:
     'Another instance was refreshing the same login and did not finish within the wait: try again.',
   ERR_LOGIN_OWNER_MISSING:
-    "A login at a server that links to the session's owner (not the `identity` server of `fapiClients()`) in a session with no owner yet (no active login at the identity server), or `principal(req)` named no user. What the server issued is revoked.",
+    "A login at a server that links to the session's owner (not the `identity` server of `fapiClients()`) in a session with no owner yet (no active login at the identity server), or `principal(req)` named no user. Checked when the login starts (refused before any pushed request or redirect to the server) and again at the callback (the owner may have gone while the user was at the server), where what the server issued is revoked.",
   ERR_REGISTRATION_REJECTED:
     "RFC 7591 §3.2.2: the server's error (e.g. `invalid_software_statement`, `invalid_redirect_uri`) is in the message; without one, check the initial or registration access token, or the client certificate.",
   ERR_TOKEN_RESPONSE_INVALID:
@@ -90,7 +90,7 @@ export const ERROR_NOTES: { readonly [C in FapiErrorCode]?: string } = {
   ERR_SIGNING_KEY_UNAVAILABLE:
     'After `updateKeys()`, no `active` signing key uses an algorithm the server accepts for request objects or client assertions.',
   ERR_GRANT_STORE_UNAVAILABLE:
-    'The grant store (`grants`, e.g. Redis) could not be reached, did not answer within its `commandTimeout`, or (in memory) is full: no grant was created, refreshed or read; try again once it is back.',
+    'The grant store (`grants`, e.g. Redis) could not be reached, did not answer within its `commandTimeout`, or (in memory) is full: no grant was created, refreshed or read; try again once it is back. At logout: the session ended, but the grants it referred to stay active, their tokens unrevoked; the message names their servers. Once the store is back, end them (`findGrants({ owner })`, then `grant(id).end()`).',
   ERR_REQUEST_OBJECT_STORE_FULL:
     "The in-memory store holds 1000 objects waiting for the server's fetch: the login is refused instead of dropping another user's pending object (RFC 9101 §5.2). Try again shortly, or give a shared `requestObjectStore`.",
 }

@@ -1,7 +1,8 @@
 /**
  * The shapes of two options that reach beyond one process: `coordination` (the store several
  * instances share; the implementations are in `core/coordination/`) and `sessionSecrets` (the keys
- * that seal tokens in the session store), checked once at startup.
+ * that seal grant records in the grant store and pending logins in the session store), checked
+ * once at startup.
  *
  * @module
  */

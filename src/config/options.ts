@@ -232,8 +232,9 @@ export interface FapiClientOptions {
    */
   allowInsecureLoopback?: boolean
   /**
-   * The key of this client's part of the session (`req.session[sessionKey]`): give each client of
-   * one app its own, so that their pending logins and logins never collide. Default `'fapi'`.
+   * The key of this client's part of the session (`req.session[sessionKey]`: its pending logins
+   * and the id of its grant): give each client of one app its own, so that their pending logins
+   * and grant references never collide. Default `'fapi'`.
    */
   sessionKey?: string
   /**
@@ -314,9 +315,9 @@ export interface FapiClientOptions {
    */
   grantLifetime?: number
   /**
-   * Keys that seal the tokens and the DPoP key of logins and pending logins in the session (a JWE,
-   * `dir` + A256GCM, named by `kid`), so a dump of the session store yields no usable token.
-   * Default none: stored as they are.
+   * Keys that seal the body of grant records (claims, tokens, DPoP key) in the grant store and the
+   * secrets of pending logins in the session (a JWE, `dir` + A256GCM, named by `kid`), so a dump
+   * of either store yields no usable token. Default none: stored as they are.
    */
   sessionSecrets?: SessionSecretsOptions
   /** The clock, in milliseconds since the epoch. Default `Date.now`. For tests. */
