@@ -6,9 +6,12 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { fapiClient, type FapiClient } from './client.js'
+import { clientOf, type FapiClient } from './client.js'
+import { createFapiCore } from './core/client.js'
+import { otherServersOf } from './core/server-set.js'
 import type { FapiClientOptions } from './config/index.js'
 import type { ActiveGrant } from './core/grants/record.js'
+import type { FapiCore } from './core/client.js'
 import type { RevocationOutcome } from './core/flows/revocation.js'
 import { unlinkGrant } from './middleware/unlink.js'
 import { createBackchannelLogout } from './middleware/backchannel-logout.js'
@@ -106,6 +109,7 @@ export function fapiClients(
     throw new FapiConfigError('express-fapi: fapiClients() needs at least one server, by name')
   }
   const clients = new Map<string, FapiClient>()
+  const cores = new Map<string, FapiCore>()
   const issuers = new Map<string, string>()
   const keys = new Map<string, string>()
   for (const [name, options] of Object.entries(servers)) {
@@ -115,7 +119,12 @@ export function fapiClients(
       )
     }
     const sessionKey = options.sessionKey ?? `fapi_${name.replace(/-/g, '_')}`
-    const client = fapiClient({ ...options, sessionKey })
+    // Each core knows the others: its callback refuses their responses (RFC 9700 §4.4).
+    const core = createFapiCore(
+      { ...options, sessionKey },
+      { name, otherServers: () => otherServersOf(cores, name) },
+    )
+    const client = clientOf(core, options.issuer)
     const sameIssuer = issuers.get(client.core.issuer)
     if (sameIssuer !== undefined) {
       throw new FapiConfigError(
@@ -131,6 +140,7 @@ export function fapiClients(
     issuers.set(client.core.issuer, name)
     keys.set(sessionKey, name)
     clients.set(name, client)
+    cores.set(name, core)
   }
   ownership(clients, settings)
   const names = Object.freeze([...clients.keys()])

@@ -121,6 +121,11 @@ export const ERROR_TABLE = Object.freeze({
     status: 400,
     message: 'the login names no server of this app, or one it does not know',
   },
+  ERR_SERVER_AMBIGUOUS: {
+    kind: 'FapiError',
+    status: 400,
+    message: 'the request names its server more than once (?server= repeated)',
+  },
   ERR_REQUEST_OBJECT_NOT_FOUND: {
     kind: 'FapiError',
     status: 404,

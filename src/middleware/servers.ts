@@ -1,17 +1,17 @@
 /**
- * Several authorization servers behind one router (RFC 9700 §4.4 mix-up defence): the login names
- * its server (`?server=` or a function of the request); each transaction lives in its server's
- * session namespace, so it remembers its server; a callback shared by several servers finds the
- * transaction's server by the response's `state` and completes it with that server's metadata and
- * keys only. A response for a transaction of server A that carries another configured server's
- * `iss`, or that is signed by another configured server's keys, is `ERR_MIX_UP_DETECTED`, before
- * any token request.
+ * Several authorization servers behind one router (RFC 9700 §4.4): the login names its server
+ * (`?server=` or a function of the request); each transaction lives in its server's session
+ * namespace, so it remembers its server; a callback shared by several servers finds the
+ * transaction's server by the response's `state` and hands the response to that server's
+ * callback. The mix-up check itself (another configured server's `iss` or keys is
+ * `ERR_MIX_UP_DETECTED`, before any token request) is the core's, so every callback has it,
+ * shared or not (core/flows/mix-up.ts).
  *
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { FapiCore } from '../core/client.js'
-import { AuthorizationResponseError, FapiError, isFapiError, toFapiError } from '../errors.js'
+import { FapiError, toFapiError } from '../errors.js'
 import { callbackRequest } from './callback.js'
 import { queryParams, requestPath, type Middleware } from './http.js'
 import { partOf, requireSession } from './session.js'
@@ -36,10 +36,6 @@ function unknownServer(): FapiError {
   )
 }
 
-function mixUp(message: string): AuthorizationResponseError {
-  return new AuthorizationResponseError('ERR_MIX_UP_DETECTED', message)
-}
-
 /** The member whose session namespace holds a pending login for `state`. */
 function ownerOf<Req extends IncomingMessage, Res extends ServerResponse>(
   req: IncomingMessage,
@@ -57,58 +53,24 @@ function ownerOf<Req extends IncomingMessage, Res extends ServerResponse>(
 
 /**
  * The callback of several servers sharing one path: the response goes to the server whose
- * transaction it names, and only as that server's.
+ * pending login its `state` names (whose core refuses another server's response); with none in
+ * this session (a cross-site form_post without the cookie, a relay, a stale response), to the
+ * server its `iss` names, which verifies it before anything else.
  */
 function sharedCallback<Req extends IncomingMessage, Res extends ServerResponse>(
   members: readonly ServerMember<Req, Res>[],
 ): Middleware<Req, Res> {
   return function fapiSharedCallback(req, res, next) {
-    Promise.resolve()
-      .then(async () => {
-        const first = members[0] as ServerMember<Req, Res>
-        const claimed = await claimedBy(req, members)
-        const owner = ownerOf(req, members, claimed.state)
-        if (owner === undefined) {
-          // No transaction here (a cross-site form_post without the cookie, a relay, a stale
-          // response): the server it names handles it, and verifies it before anything else.
-          return members.find((member) => member.core.issuer === claimed.iss) ?? first
-        }
-        // RFC 9700 §4.4: another configured server's iss for this transaction is a mix-up.
-        const named = members.find((member) => member.core.issuer === claimed.iss)
-        if (claimed.iss !== undefined && named !== undefined && named !== owner) {
-          throw mixUp(
-            `the response for a login at "${owner.name}" carries the iss of "${named.name}" (RFC 9700 §4.4)`,
-          )
-        }
-        return owner
-      })
-      .then(
-        (member) => {
-          if (member === undefined) return
-          member.callback(req, res, (error?: unknown) => {
-            if (
-              !isFapiError(error) ||
-              !['ERR_JARM_SIGNATURE_INVALID', 'ERR_JARM_KEY_NOT_FOUND'].includes(error.code)
-            ) {
-              next(error)
-              return
-            }
-            // Signed by another configured server's keys, for this server's transaction.
-            void signedByAnother(req, members, member).then(
-              (other) =>
-                next(
-                  other === undefined
-                    ? error
-                    : mixUp(
-                        `the response for a login at "${member.name}" is signed by the keys of "${other.name}" (RFC 9700 §4.4)`,
-                      ),
-                ),
-              () => next(error),
-            )
-          })
-        },
-        (error: unknown) => next(toFapiError(error)),
-      )
+    claimedBy(req, members).then(
+      (claimed) => {
+        const member =
+          ownerOf(req, members, claimed.state) ??
+          members.find((candidate) => candidate.core.issuer === claimed.iss) ??
+          (members[0] as ServerMember<Req, Res>)
+        member.callback(req, res, next)
+      },
+      (error: unknown) => next(toFapiError(error)),
+    )
   }
 }
 
@@ -122,19 +84,6 @@ async function claimedBy<Req extends IncomingMessage, Res extends ServerResponse
     if (claimed.state !== undefined) return claimed
   }
   return { state: undefined, iss: undefined }
-}
-
-async function signedByAnother<Req extends IncomingMessage, Res extends ServerResponse>(
-  req: IncomingMessage,
-  members: readonly ServerMember<Req, Res>[],
-  owner: ServerMember<Req, Res>,
-): Promise<ServerMember<Req, Res> | undefined> {
-  const { jwt } = await owner.core.claimedResponse(callbackRequest(req))
-  if (jwt === undefined) return undefined
-  for (const member of members) {
-    if (member !== owner && (await member.core.signedByServer(jwt))) return member
-  }
-  return undefined
 }
 
 /** One router for a set of servers: the shared login, the callbacks, each server's other routes. */
@@ -158,7 +107,13 @@ export function createServersRouter<Req extends IncomingMessage, Res extends Ser
     const path = requestPath(req)
     const method = req.method ?? ''
     if (loginPaths.has(path) && (method === 'GET' || method === 'HEAD')) {
-      const name = select(req)
+      let name: string | undefined
+      try {
+        name = select(req)
+      } catch (error) {
+        next(toFapiError(error))
+        return
+      }
       const member = members.find(
         (candidate) => candidate.name === name && candidate.core.paths.login === path,
       )
@@ -186,7 +141,17 @@ export function createServersRouter<Req extends IncomingMessage, Res extends Ser
   }
 }
 
-/** The default selector: `?server=<name>`. */
+/**
+ * The default selector: `?server=<name>`; a request that names its server more than once is
+ * `ERR_SERVER_AMBIGUOUS` (never the first or the last of them, silently).
+ */
 export function serverParameter(req: IncomingMessage): string | undefined {
-  return queryParams(req).get('server') ?? undefined
+  const named = queryParams(req).getAll('server')
+  if (named.length > 1) {
+    throw new FapiError(
+      'ERR_SERVER_AMBIGUOUS',
+      `the login names its server ${named.length} times (?server=); name one`,
+    )
+  }
+  return named[0]
 }

@@ -3,13 +3,16 @@
  * callback), for the grant tests: `/logins` (the session's grants by bank), `/refresh/:bank`,
  * `/resource/:bank?url=`, `/unlink/:bank` (POST), `/auth/logout` (POST, bank A's logout),
  * `/app-login/:user` (POST, the app's own sign-in: an `app_user` cookie), `/stale-write` (an app request that saves the session copy it read, once released), and the
- * back-channel logout route of `router()`.
+ * back-channel logout route of `router()`. With `framework: 'connect'`, a Connect 3 app with the
+ * router alone; with `paths: 'separate'`, each bank's callback at its own path
+ * (`/auth/callback/<bank>`).
  */
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { TestContext } from 'node:test'
+import connect from 'connect'
 import express from 'express'
 import session from 'express-session'
 import {
@@ -35,6 +38,10 @@ export interface TwoBanks {
   holdStaleWrites(): () => void
   /** A new browser profile (another user) of the same app. */
   newBrowser(): AppBrowser
+  /** The `server` of each login result the callback handler was given, in order. */
+  readonly completed: (string | undefined)[]
+  /** Each bank's redirect URI. */
+  readonly redirectUris: Readonly<Record<BankName, string>>
 }
 
 export interface TwoBanksOptions {
@@ -44,6 +51,10 @@ export interface TwoBanksOptions {
   readonly clients?: FapiClientsOptions
   /** An express-session store (to share one between two apps). */
   readonly store?: session.Store
+  /** Express 5 (default), or Connect 3 with the router and the error handler only. */
+  readonly framework?: 'express' | 'connect'
+  /** One callback path for both banks (default), or one per bank. */
+  readonly paths?: 'shared' | 'separate'
 }
 
 export async function startTwoBanks(
@@ -57,21 +68,73 @@ export async function startTwoBanks(
   const start = () =>
     startHostileServer({ clientId: 'portal', clientJwks: { keys: [key.publicJwk] }, alg: 'ES256' })
   const [bankA, bankB] = await Promise.all([start(), start()])
-  const common = (issuer: string): FapiClientOptions => ({
+  // The run's server keys are shared by every hostile server: bank B signs with its own.
+  await bankB.rotate()
+  const redirectUris: Record<BankName, string> = {
+    'bank-a': `${origin}/auth/callback${options.paths === 'separate' ? '/bank-a' : ''}`,
+    'bank-b': `${origin}/auth/callback${options.paths === 'separate' ? '/bank-b' : ''}`,
+  }
+  const common = (issuer: string, bank: BankName): FapiClientOptions => ({
     issuer,
     clientId: 'portal',
-    redirectUri: `${origin}/auth/callback`,
+    redirectUri: redirectUris[bank],
     keys: { signing: [key.privateJwk] },
     senderConstraint: 'none',
     allowInsecureLoopback: true,
     ...options.client,
   })
   const clients = fapiClients(
-    { 'bank-a': common(bankA.issuer), 'bank-b': common(bankB.issuer) },
+    { 'bank-a': common(bankA.issuer, 'bank-a'), 'bank-b': common(bankB.issuer, 'bank-b') },
     options.clients ?? { identity: 'bank-a' },
   )
   let staleGate: Promise<void> = Promise.resolve()
   const unexpectedErrors: unknown[] = []
+  const completed: (string | undefined)[] = []
+  const stop = async () => {
+    server.closeAllConnections()
+    server.close()
+    await Promise.all([bankA.close(), bankB.close()])
+  }
+  const result = {
+    origin,
+    banks: { 'bank-a': bankA, 'bank-b': bankB },
+    clients,
+    browser: new AppBrowser(origin),
+    unexpectedErrors,
+    holdStaleWrites() {
+      let release: () => void = () => undefined
+      staleGate = new Promise<void>((resolve) => {
+        release = resolve
+      })
+      return release
+    },
+    newBrowser: () => new AppBrowser(origin),
+    completed,
+    redirectUris,
+  }
+  if (options.framework === 'connect') {
+    const app = connect()
+    app.use(
+      session({
+        secret: 'test-secret',
+        resave: false,
+        saveUninitialized: false,
+      }) as unknown as connect.NextHandleFunction,
+    )
+    app.use(
+      clients.router({
+        callback: (_req, res, login) => {
+          completed.push(login.server)
+          res.setHeader('content-type', 'application/json')
+          res.end(JSON.stringify({ ok: true, server: login.server }))
+        },
+      }),
+    )
+    app.use(errorHandler())
+    server.on('request', app)
+    t.after(stop)
+    return result
+  }
   const app = express()
   app.use(
     session({
@@ -81,7 +144,14 @@ export async function startTwoBanks(
       ...(options.store === undefined ? {} : { store: options.store }),
     }),
   )
-  app.use(clients.router({ callback: (_req, res) => void res.json({ ok: true }) }))
+  app.use(
+    clients.router({
+      callback: (_req, res, login) => {
+        completed.push(login.server)
+        res.json({ ok: true, server: login.server })
+      },
+    }),
+  )
   app.get('/logins', (req, res, next) => {
     clients
       .currentLogins(req)
@@ -133,26 +203,8 @@ export async function startTwoBanks(
     },
   )
   server.on('request', app)
-  t.after(async () => {
-    server.closeAllConnections()
-    server.close()
-    await Promise.all([bankA.close(), bankB.close()])
-  })
-  return {
-    origin,
-    banks: { 'bank-a': bankA, 'bank-b': bankB },
-    clients,
-    browser: new AppBrowser(origin),
-    unexpectedErrors,
-    holdStaleWrites() {
-      let release: () => void = () => undefined
-      staleGate = new Promise<void>((resolve) => {
-        release = resolve
-      })
-      return release
-    },
-    newBrowser: () => new AppBrowser(origin),
-  }
+  t.after(stop)
+  return result
 }
 
 /** Logs `browser` in at `bank` (with these ID token claims over the server's). */
