@@ -11,7 +11,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { FapiCore } from '../core/client.js'
-import { FapiError, toFapiError } from '../errors.js'
+import { decodeJwt } from 'jose'
+import { FapiError, SessionError, toFapiError } from '../errors.js'
 import { callbackRequest } from './callback.js'
 import { queryParams, requestPath, type Middleware } from './http.js'
 import { partOf, requireSession } from './session.js'
@@ -36,42 +37,58 @@ function unknownServer(): FapiError {
   )
 }
 
-/** The member whose session namespace holds a pending login for `state`. */
-function ownerOf<Req extends IncomingMessage, Res extends ServerResponse>(
+/**
+ * The servers a router serves: the static ones, and banks resolved on demand (created on first
+ * use, possibly evicted since; a pending login of an evicted bank recreates it).
+ */
+export interface ServerMembers<Req extends IncomingMessage, Res extends ServerResponse> {
+  /** The member named `name`, created on first use; rejects with `ERR_SERVER_UNKNOWN`. */
+  named(name: string): Promise<ServerMember<Req, Res>>
+  /** The members that exist now: the static ones, and those created so far. */
+  known(): readonly ServerMember<Req, Res>[]
+  /** The name of the server whose session part is under `key`, when it is one of the set. */
+  nameOfKey(key: string): string | undefined
+  /** The login paths and the callback paths served (with those of the members created since). */
+  readonly loginPaths: ReadonlySet<string>
+  readonly callbackPaths: ReadonlySet<string>
+}
+
+/** The name of the server whose part of the session holds a pending login for `state`. */
+function pendingAt<Req extends IncomingMessage, Res extends ServerResponse>(
   req: IncomingMessage,
-  members: readonly ServerMember<Req, Res>[],
+  members: ServerMembers<Req, Res>,
   state: string | undefined,
-): ServerMember<Req, Res> | undefined {
+): string | undefined {
   if (state === undefined) return undefined
   const { session } = req as IncomingMessage & { session?: unknown }
   if (session === undefined || session === null) return undefined
-  return members.find((member) => {
-    const transactions = partOf(requireSession(req), member.core.sessionKey)?.transactions
-    return transactions !== undefined && Object.hasOwn(transactions, state)
-  })
+  const parts = requireSession(req)
+  for (const key of Object.keys(parts)) {
+    const name = members.nameOfKey(key)
+    const transactions = name === undefined ? undefined : partOf(parts, key)?.transactions
+    if (transactions !== undefined && Object.hasOwn(transactions, state)) return name
+  }
+  return undefined
 }
 
 /**
- * The callback of several servers sharing one path: the response goes to the server whose
- * pending login its `state` names (whose core refuses another server's response); with none in
- * this session (a cross-site form_post without the cookie, a relay, a stale response), to the
- * server its `iss` names, which verifies it before anything else.
+ * The server of a callback request: the one whose pending login its `state` names (recreated if
+ * it was evicted), else the one its `iss` names, else the first. Routing only: that server's
+ * core verifies the response, and refuses another configured server's (RFC 9700 §4.4).
  */
-function sharedCallback<Req extends IncomingMessage, Res extends ServerResponse>(
-  members: readonly ServerMember<Req, Res>[],
-): Middleware<Req, Res> {
-  return function fapiSharedCallback(req, res, next) {
-    claimedBy(req, members).then(
-      (claimed) => {
-        const member =
-          ownerOf(req, members, claimed.state) ??
-          members.find((candidate) => candidate.core.issuer === claimed.iss) ??
-          (members[0] as ServerMember<Req, Res>)
-        member.callback(req, res, next)
-      },
-      (error: unknown) => next(toFapiError(error)),
-    )
+async function callbackMember<Req extends IncomingMessage, Res extends ServerResponse>(
+  req: IncomingMessage,
+  members: ServerMembers<Req, Res>,
+): Promise<ServerMember<Req, Res> | undefined> {
+  const path = requestPath(req)
+  const claimed = await claimedBy(req, members.known())
+  const pending = pendingAt(req, members, claimed.state)
+  if (pending !== undefined) {
+    const member = await members.named(pending)
+    if (member.core.paths.callback === path) return member
   }
+  const here = members.known().filter((candidate) => candidate.core.paths.callback === path)
+  return here.find((candidate) => candidate.core.issuer === claimed.iss) ?? here[0]
 }
 
 /** What the response says of itself, as the first server whose response modes can read it. */
@@ -83,30 +100,39 @@ async function claimedBy<Req extends IncomingMessage, Res extends ServerResponse
     const claimed = await member.core.claimedResponse(callbackRequest(req))
     if (claimed.state !== undefined) return claimed
   }
-  return { state: undefined, iss: undefined }
+  return claimedPlainly(req)
+}
+
+/** `state` and `iss` of a response in the query (plain, or a JARM JWT), read by no client. */
+function claimedPlainly(req: IncomingMessage): {
+  state: string | undefined
+  iss: string | undefined
+} {
+  const query = queryParams(req)
+  const response = query.get('response')
+  if (response === null) {
+    return { state: query.get('state') ?? undefined, iss: query.get('iss') ?? undefined }
+  }
+  try {
+    const payload = decodeJwt(response)
+    return {
+      state: typeof payload.state === 'string' ? payload.state : undefined,
+      iss: typeof payload.iss === 'string' ? payload.iss : undefined,
+    }
+  } catch {
+    return { state: undefined, iss: undefined }
+  }
 }
 
 /** One router for a set of servers: the shared login, the callbacks, each server's other routes. */
 export function createServersRouter<Req extends IncomingMessage, Res extends ServerResponse>(
-  members: readonly ServerMember<Req, Res>[],
+  members: ServerMembers<Req, Res>,
   select: ServerSelector<Req>,
 ): Middleware<Req, Res> {
-  const loginPaths = new Set(members.map((member) => member.core.paths.login))
-  const callbacks = new Map<string, ServerMember<Req, Res>[]>()
-  for (const member of members) {
-    const path = member.core.paths.callback
-    callbacks.set(path, [...(callbacks.get(path) ?? []), member])
-  }
-  const callbackHandlers = new Map(
-    [...callbacks].map(([path, list]) => [
-      path,
-      list.length === 1 ? (list[0] as ServerMember<Req, Res>).callback : sharedCallback(list),
-    ]),
-  )
   return function fapiServersRouter(req, res, next) {
     const path = requestPath(req)
     const method = req.method ?? ''
-    if (loginPaths.has(path) && (method === 'GET' || method === 'HEAD')) {
+    if (members.loginPaths.has(path) && (method === 'GET' || method === 'HEAD')) {
       let name: string | undefined
       try {
         name = select(req)
@@ -114,31 +140,47 @@ export function createServersRouter<Req extends IncomingMessage, Res extends Ser
         next(toFapiError(error))
         return
       }
-      const member = members.find(
-        (candidate) => candidate.name === name && candidate.core.paths.login === path,
-      )
-      if (member === undefined) {
+      if (name === undefined) {
         next(unknownServer())
         return
       }
-      member.login(req, res, next)
+      members.named(name).then(
+        (member) => {
+          if (member.core.paths.login !== path) next(unknownServer())
+          else member.login(req, res, next)
+        },
+        (error: unknown) => next(toFapiError(error)),
+      )
       return
     }
-    const callback = callbackHandlers.get(path)
-    if (callback !== undefined && (method === 'GET' || method === 'POST')) {
-      callback(req, res, next)
+    if (members.callbackPaths.has(path) && (method === 'GET' || method === 'POST')) {
+      callbackMember(req, members).then(
+        (member) => {
+          if (member === undefined) next(transactionNotFound())
+          else member.callback(req, res, next)
+        },
+        (error: unknown) => next(toFapiError(error)),
+      )
       return
     }
     // Each server's other routes (request objects by reference), in turn.
+    const known = members.known()
     let index = 0
     const step = (error?: unknown): void => {
-      const member = members[index]
+      const member = known[index]
       index += 1
       if (error !== undefined || member === undefined) next(error)
       else member.rest(req, res, step)
     }
     step()
   }
+}
+
+function transactionNotFound(): FapiError {
+  return new SessionError(
+    'ERR_TRANSACTION_NOT_FOUND',
+    'no pending login in this session matches the response "state" (used already, or started in another browser)',
+  )
 }
 
 /**
