@@ -25,6 +25,7 @@ import { AppBrowser } from './support/app.js'
 import { expectError } from './support/hostile-fixture.js'
 import { startHostileServer, type HostileServer } from './support/hostile-server.js'
 import { generateJwks } from './support/keys.js'
+import { logoutToken } from './support/hostile-logout.js'
 
 const DISCOVERY = '/.well-known/openid-configuration'
 
@@ -233,5 +234,32 @@ describe('banks resolved on demand', () => {
     assert.equal(app.banks[0]!.requests('/token') + app.banks[1]!.requests('/token'), 0)
     const landed = await browser.deliver(authorized)
     assert.equal(landed.status, 200, await landed.clone().text())
+  })
+
+  test("Back-Channel Logout §2.6 (banks resolved on demand): the logout token's iss picks the bank among those created; a bank not in the cache is ERR_LOGOUT_TOKEN_ISS_MISMATCH", async (t) => {
+    const app = await startOnDemand(t, 3, { maxServers: 2 })
+    const browser = app.browser()
+    const bank = app.banks[0]!
+    bank.idToken = { claims: (claims) => ({ ...claims, sid: 'sid-0' }) }
+    const landed = await browser.deliver(await bank.authorize(await startLogin(app, browser, 0)))
+    assert.equal(landed.status, 200, await landed.clone().text())
+    const client = await app.clients.resolve('bank-0')
+    const [grantId] = await client.findGrants({ issuer: bank.issuer, sid: 'sid-0' })
+    assert.ok(grantId !== undefined)
+    const post = (token: string) =>
+      fetch(`${app.origin}/auth/backchannel-logout`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ logout_token: token }),
+      })
+    const answer = await post(await logoutToken(bank, 'portal', { sid: 'sid-0' }))
+    assert.equal(answer.status, 200, await answer.clone().text())
+    assert.equal((await client.grant(grantId).get())?.status, 'ended')
+    // bank-2 was never created here: its token names no bank of the cache (the documented limit).
+    await expectError(
+      await post(await logoutToken(app.banks[2]!, 'portal', { sid: 'sid-2' })),
+      400,
+      'ERR_LOGOUT_TOKEN_ISS_MISMATCH',
+    )
   })
 })
