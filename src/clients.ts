@@ -275,11 +275,14 @@ export function fapiClients(
           members.set(client, member)
           loginPaths.add(client.core.paths.login)
           callbackPaths.add(client.core.paths.callback)
+          const objects = client.core.paths.requestObjects
+          if (objects !== undefined) requestObjectPaths.add(objects)
         }
         return member
       }
       const loginPaths = new Set<string>(resolved === undefined ? [] : [DEFAULTS.loginPath])
       const callbackPaths = new Set<string>(settings.callbackPaths ?? [])
+      const requestObjectPaths = new Set<string>()
       for (const [name, client] of clients) memberOf(name, client)
       const known = (): ServerMember<Req, Res>[] => [
         ...[...clients].map(([name, client]) => memberOf(name, client)),
@@ -293,6 +296,7 @@ export function fapiClients(
             keys.get(key) ?? (resolved === undefined ? undefined : resolvedName(key)),
           loginPaths,
           callbackPaths,
+          requestObjectPaths,
         },
         options.select ?? serverParameter,
       )

@@ -51,6 +51,8 @@ export interface ServerMembers<Req extends IncomingMessage, Res extends ServerRe
   /** The login paths and the callback paths served (with those of the members created since). */
   readonly loginPaths: ReadonlySet<string>
   readonly callbackPaths: ReadonlySet<string>
+  /** Where members serve request objects by reference (prefixes). */
+  readonly requestObjectPaths: ReadonlySet<string>
 }
 
 /** The name of the server whose part of the session holds a pending login for `state`. */
@@ -163,8 +165,16 @@ export function createServersRouter<Req extends IncomingMessage, Res extends Ser
       )
       return
     }
-    // Each server's other routes (request objects by reference), in turn.
-    const known = members.known()
+    // The other routes (request objects by reference) of the servers that serve this path, in
+    // turn: an app request elsewhere does not walk every bank of a large set.
+    if (![...members.requestObjectPaths].some((objects) => path.startsWith(`${objects}/`))) {
+      next()
+      return
+    }
+    const known = members.known().filter((member) => {
+      const objects = member.core.paths.requestObjects
+      return objects !== undefined && path.startsWith(`${objects}/`)
+    })
     let index = 0
     const step = (error?: unknown): void => {
       const member = known[index]
