@@ -98,21 +98,6 @@ export interface FapiClients {
   unlink(req: IncomingMessage, name: string): Promise<RevocationOutcome>
 }
 
-/**
- * Creates one client per authorization server. Each server's options are a `fapiClient()`'s; a
- * server without `sessionKey` gets `fapi_<name>`. Throws a `FapiConfigError` at startup on a
- * mistake (no server, a bad name, two servers with one issuer or one `sessionKey`).
- *
- * @example
- * ```ts
- * const banks = fapiClients({
- *   'bank-a': { issuer: 'https://as.bank-a.example', clientId: 'agg', redirectUri, keys },
- *   'bank-b': { issuer: 'https://as.bank-b.example', clientId: 'agg-7', redirectUri, keys, profile: 'fapi1-advanced', tls },
- * })
- * app.use(banks.router())
- * ```
- * @see RFC 9700 §4.4 (mix-up)
- */
 /** Options of {@link fapiClients} as a whole. */
 export interface FapiClientsOptions {
   /**
@@ -143,6 +128,28 @@ export interface FapiClientsOptions {
   readonly callbackPaths?: readonly string[]
 }
 
+/**
+ * Creates one client per authorization server. Each server's options are a `fapiClient()`'s; a
+ * server without `sessionKey` gets `fapi_<name>`. Throws a `FapiConfigError` at startup on a
+ * mistake (no server, a bad name, two servers with one issuer or one `sessionKey`).
+ *
+ * Banks may also be resolved on demand: give a resolver `(name) => options | undefined` instead
+ * of the map (or as `settings.resolve` beside it); each bank is created on first use, kept in a
+ * cache of `maxServers`, one creation in flight per name (docs/guides/several-banks-on-demand.md).
+ * Every server's callback refuses another configured server's response (`ERR_MIX_UP_DETECTED`):
+ * the static ones and the banks created so far.
+ *
+ * @example
+ * ```ts
+ * const banks = fapiClients({
+ *   'bank-a': { issuer: 'https://as.bank-a.example', clientId: 'agg', redirectUri, keys },
+ *   'bank-b': { issuer: 'https://as.bank-b.example', clientId: 'agg-7', redirectUri, keys, profile: 'fapi1-advanced', tls },
+ * })
+ * const directory = fapiClients(async (name) => optionsFromTheDirectory(name), { maxServers: 200 })
+ * app.use(banks.router())
+ * ```
+ * @see RFC 9700 §4.4 (mix-up)
+ */
 export function fapiClients(
   servers: Readonly<Record<string, FapiClientOptions>> | ServerResolver,
   settings: FapiClientsOptions = {},
