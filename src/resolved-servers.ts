@@ -14,6 +14,8 @@ import type { FapiClientOptions } from './config/index.js'
 import { createFapiCore, type FapiCore } from './core/client.js'
 import type { ServerSet } from './core/flows/mix-up.js'
 import { onDemand, type OnDemand } from './core/on-demand.js'
+import { memoryCoordination } from './core/coordination/memory.js'
+import { memoryGrantStore } from './core/grants/memory.js'
 import { FapiError, isFapiError } from './errors.js'
 import { registerNamespacePrefix, unregisterNamespace } from './middleware/session.js'
 
@@ -80,6 +82,9 @@ export interface ResolvedServersOptions {
 /** The cache of banks resolved on demand. */
 export function resolvedServers(options: ResolvedServersOptions): OnDemand<ResolvedServer> {
   registerNamespacePrefix(KEY_PREFIX)
+  // A bank created anew after its eviction finds the grants and claims of the one before: the
+  // banks that bring no store of their own share these (one process's memory).
+  const shared = { grants: memoryGrantStore(), coordination: memoryCoordination() }
   return onDemand<ResolvedServer>({
     max: options.maxServers,
     retryAfterMs: options.retryAfter * 1000,
@@ -103,7 +108,15 @@ export function resolvedServers(options: ResolvedServersOptions): OnDemand<Resol
       }
       let core: FapiCore
       try {
-        core = createFapiCore({ ...given, sessionKey: resolvedKey(name) }, options.setOf(name))
+        core = createFapiCore(
+          {
+            ...given,
+            sessionKey: resolvedKey(name),
+            grants: given.grants ?? shared.grants,
+            coordination: given.coordination ?? shared.coordination,
+          },
+          options.setOf(name),
+        )
       } catch (error) {
         throw resolutionFailed(
           name,

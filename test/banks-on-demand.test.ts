@@ -91,6 +91,9 @@ async function startOnDemand(
       },
     }),
   )
+  app.get('/logins', (req, res, next) => {
+    clients.currentLogins(req).then((logins) => res.json(Object.keys(logins).sort()), next)
+  })
   app.use(errorHandler())
   server.on('request', app)
   t.after(async () => {
@@ -261,5 +264,21 @@ describe('banks resolved on demand', () => {
       400,
       'ERR_LOGOUT_TOKEN_ISS_MISMATCH',
     )
+  })
+
+  test("banks resolved on demand: a grant at a bank evicted from the cache survives the same owner's login at another bank (the owner rule sees the evicted bank)", async (t) => {
+    const app = await startOnDemand(t, 3, { maxServers: 2, principal: () => 'app-user-1' })
+    const browser = app.browser()
+    const linked = await browser.deliver(
+      await app.banks[0]!.authorize(await startLogin(app, browser, 0)),
+    )
+    assert.equal(linked.status, 200, await linked.clone().text())
+    await startLogin(app, browser, 1)
+    const atTwo = await startLogin(app, browser, 2) // evicts bank-0
+    assert.ok(!app.clients.names.includes('bank-0'))
+    const landed = await browser.deliver(await app.banks[2]!.authorize(atTwo))
+    assert.equal(landed.status, 200, await landed.clone().text())
+    const logins = await browser.request('/logins')
+    assert.deepEqual(await logins.json(), ['bank-0', 'bank-2'])
   })
 })
