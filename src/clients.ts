@@ -17,7 +17,7 @@ import { unlinkGrant } from './middleware/unlink.js'
 import { createBackchannelLogout } from './middleware/backchannel-logout.js'
 import { requestPath } from './middleware/http.js'
 import { ROUTER_DEFAULTS } from './middleware/router.js'
-import { FapiConfigError, isFapiError, toFapiError } from './errors.js'
+import { FapiConfigError, isFapiError } from './errors.js'
 import { setOwnerPolicy, type OwnerPolicy } from './middleware/owner.js'
 import type { ServerSet } from './core/flows/mix-up.js'
 import { DEFAULTS } from './config/defaults.js'
@@ -26,6 +26,7 @@ import {
   resolvedName,
   resolvedServers,
   unknownServer,
+  withLinkedBanks,
   type ServerResolver,
 } from './resolved-servers.js'
 import type { CallbackOptions, LoginHandler } from './middleware/callback.js'
@@ -240,35 +241,9 @@ export function fapiClients(
     }
     return [...names]
   }
-  /**
-   * Creates (again) the banks resolved on demand that the session holds a grant of, so that the
-   * owner rule of a login sees them: an evicted bank's grant is kept or dropped by its owner,
-   * like any other, never by its absence from the cache.
-   */
   const withSessionBanks = <Req extends IncomingMessage, Res extends ServerResponse>(
     callback: Middleware<Req, Res>,
-  ): Middleware<Req, Res> => {
-    if (resolved === undefined) return callback
-    return function fapiCallbackWithBanks(req, res, next) {
-      const { session } = req as IncomingMessage & { session?: object | null }
-      const linked =
-        typeof session === 'object' && session !== null
-          ? Object.entries(session).flatMap(([key, part]) => {
-              const name = resolvedName(key)
-              return name !== undefined &&
-                typeof part === 'object' &&
-                part !== null &&
-                'grant' in part
-                ? [name]
-                : []
-            })
-          : []
-      Promise.all(linked.map(named)).then(
-        () => callback(req, res, next),
-        (error: unknown) => next(toFapiError(error)),
-      )
-    }
-  }
+  ): Middleware<Req, Res> => (resolved === undefined ? callback : withLinkedBanks(callback, named))
   return Object.freeze({
     get names(): readonly string[] {
       return Object.freeze([

@@ -16,7 +16,9 @@ import type { ServerSet } from './core/flows/mix-up.js'
 import { onDemand, type OnDemand } from './core/on-demand.js'
 import { memoryCoordination } from './core/coordination/memory.js'
 import { memoryGrantStore } from './core/grants/memory.js'
-import { FapiError, isFapiError } from './errors.js'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { FapiError, isFapiError, toFapiError } from './errors.js'
+import type { Middleware } from './middleware/http.js'
 import { registerNamespacePrefix, unregisterNamespace } from './middleware/session.js'
 
 /**
@@ -140,4 +142,35 @@ export function resolvedServers(options: ResolvedServersOptions): OnDemand<Resol
       return server
     },
   })
+}
+
+/**
+ * A callback that first creates (again) the banks resolved on demand the session holds a grant
+ * of, so that the owner rule of the login sees them: an evicted bank's grant is kept or dropped by
+ * its owner, like any other, never for its absence from the cache. A bank that cannot be created
+ * fails the callback.
+ */
+export function withLinkedBanks<Req extends IncomingMessage, Res extends ServerResponse>(
+  callback: Middleware<Req, Res>,
+  named: (name: string) => Promise<unknown>,
+): Middleware<Req, Res> {
+  return function fapiCallbackWithBanks(req, res, next) {
+    const { session } = req as IncomingMessage & { session?: object | null }
+    const linked =
+      typeof session === 'object' && session !== null
+        ? Object.entries(session).flatMap(([key, part]) => {
+            const name = resolvedName(key)
+            return name !== undefined &&
+              typeof part === 'object' &&
+              part !== null &&
+              'grant' in part
+              ? [name]
+              : []
+          })
+        : []
+    Promise.all(linked.map(named)).then(
+      () => callback(req, res, next),
+      (error: unknown) => next(toFapiError(error)),
+    )
+  }
 }
