@@ -7,7 +7,7 @@
  * taken and before any token request. A single client has no other server, and a response that
  * passes verification is never looked at twice.
  *
- * The helpers read what a response claims before any verification (its `state` and `iss`, for a
+ * The functions below read what a response claims before any verification (its `state` and `iss`, for a
  * shared callback path to find the transaction's server), never to accept anything.
  *
  * @module
