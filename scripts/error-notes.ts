@@ -28,8 +28,12 @@ export const ERROR_NOTES: { readonly [C in FapiErrorCode]?: string } = {
   ERR_REQUEST_OBJECT_NOT_FOUND:
     'Each request object by reference is served once and lives a short time: a second fetch, or one after its lifetime, gets this.',
   ERR_AUTHORIZATION_RESPONSE_ISS_MISMATCH: 'A mix-up (RFC 9207 §2.4).',
+  ERR_SERVER_AMBIGUOUS:
+    'A login of `fapiClients()` names its server more than once (`?server=a&server=b`); it is never silently the first.',
+  ERR_SERVER_RESOLUTION_FAILED:
+    'A bank of `fapiClients()` resolved on demand could not be created: the resolver failed (its error is withheld), or its options are refused (the message says why). A failure is remembered no longer than `retryAfter`; see [banks resolved on demand](../guides/several-banks-on-demand.md).',
   ERR_MIX_UP_DETECTED:
-    'With `fapiClients()`: rejected before any token request; the pending login is kept for its real response.',
+    "On every callback, shared path or one per bank, Express, Connect or the core: the response for a login at one server carries another configured server's `iss`, or is signed by another configured server's keys. Rejected before any token request; the pending login is kept for its real response.",
   ERR_TRANSACTION_NOT_FOUND:
     "Replayed, started in another browser, a lost session cookie, or evicted (`maxPendingLogins`). If every login ends here, the session cookie does not come back to the callback: a `secure: true` cookie is never set over plain `http://localhost`, and a `sameSite: 'strict'` cookie is not sent with the redirect back from the server (use `'lax'`; see [the cookie problem](../guides/response-modes-and-cookies.md#the-cookie-problem)).",
   ERR_AUTHORIZATION_ERROR:

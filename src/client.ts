@@ -374,7 +374,11 @@ export interface FapiClient {
  * @see FAPI 2.0 Message Signing; RFC 9101 (JAR); RFC 9126 (PAR); JARM
  */
 export function fapiClient(options: FapiClientOptions): FapiClient {
-  const core = createFapiCore(options)
+  return clientOf(createFapiCore(options), options.issuer)
+}
+
+/** Internal: the middlewares over a core made elsewhere (`fapiClients()`'s, which knows its set). */
+export function clientOf(core: FapiCore, issuer: string): FapiClient {
   registerNamespace(core)
   const jwks = createJwksRoute(core)
   const currentLogin = (req: IncomingMessage) =>
@@ -409,7 +413,7 @@ export function fapiClient(options: FapiClientOptions): FapiClient {
         },
         paths,
       )
-      void runStartupCheck(core, options.issuer, routeOptions.checkAtStartup)
+      void runStartupCheck(core, issuer, routeOptions.checkAtStartup)
       return router
     },
     login: <Req extends IncomingMessage>(loginOptions?: LoginOptions<Req>) =>

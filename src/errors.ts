@@ -121,6 +121,17 @@ export const ERROR_TABLE = Object.freeze({
     status: 400,
     message: 'the login names no server of this app, or one it does not know',
   },
+  ERR_SERVER_AMBIGUOUS: {
+    kind: 'FapiError',
+    status: 400,
+    message: 'the request names its server more than once (?server= repeated)',
+  },
+  ERR_SERVER_RESOLUTION_FAILED: {
+    kind: 'FapiError',
+    status: 503,
+    message:
+      'a bank resolved on demand could not be created (the resolver failed, or gave options that are refused)',
+  },
   ERR_REQUEST_OBJECT_NOT_FOUND: {
     kind: 'FapiError',
     status: 404,

@@ -6,6 +6,7 @@
 export { fapiClient } from './client.js'
 export { fapiClients } from './clients.js'
 export type { FapiClients, FapiClientsOptions } from './clients.js'
+export type { ServerResolver } from './resolved-servers.js'
 export type { ServerSelector } from './middleware/servers.js'
 export type { FapiClient, ClientCredentialsToken, GrantHandle } from './client.js'
 export type { ClientCredentialsRequest } from './core/flows/client-credentials.js'

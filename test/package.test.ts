@@ -3,6 +3,9 @@ import { readFileSync, readdirSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { describe, test } from 'node:test'
 import { ERROR_TABLE } from '../src/errors.js'
+import * as main from '../src/index.js'
+import * as core from '../src/core/index.js'
+import { generateJwks } from './support/keys.js'
 
 const root = new URL('../', import.meta.url)
 
@@ -141,5 +144,38 @@ describe('the package', () => {
     assert.deepEqual(errorDocProblems(extra, codes), [
       'docs/reference/errors.md documents ERR_NO_SUCH_CODE, which errors.ts does not have',
     ])
+  })
+
+  test('every function the error reference names is exported by the package, or a method of what it returns', async () => {
+    const section = readFileSync(new URL('docs/reference/errors.md', root), 'utf8')
+    const { privateJwk } = await generateJwks('ES256', 'table')
+    const options = {
+      issuer: 'https://as.example.test',
+      clientId: 'portal',
+      redirectUri: 'https://app.example.test/auth/callback',
+      keys: { signing: [privateJwk] },
+    }
+    const client = main.fapiClient(options)
+    const clients = main.fapiClients({ a: options })
+    const known = new Set([
+      ...Object.keys(main),
+      ...Object.keys(core),
+      ...Object.keys(client),
+      ...Object.keys(clients),
+      ...Object.keys(client.core),
+    ])
+    // The app's own functions the table speaks of: Express's next(err), fapiClients()'s
+    // principal(req) option, an external signer's sign().
+    const appFunctions = new Set(['next', 'principal', 'sign'])
+    const named = [...section.matchAll(/`(?:[A-Za-z_$][\w$]*\.)*([A-Za-z_$][\w$]*)\(/g)].map(
+      (match) => match[1] ?? '',
+    )
+    assert.ok(named.includes('fapiClients'), 'the table names functions')
+    for (const name of named) {
+      assert.ok(
+        known.has(name) || appFunctions.has(name),
+        `docs/reference/errors.md names ${name}(), which the package does not export`,
+      )
+    }
   })
 })

@@ -3,12 +3,17 @@
  * express-session: the shape of an adapter for any other framework (Fastify, Koa, Hono…). Sessions
  * here are a Map in memory keyed by a random cookie; a real app uses its framework's session and
  * store. Routes: `GET /login`, `GET|POST /callback` (the redirect URI's path), `GET /me`.
+ *
+ * Several banks: `createNodeHttpApp({ servers: { 'bank-a': optionsA, 'bank-b': optionsB } })`
+ * (`GET /login?server=bank-a`, each bank's callback at its own redirect URI's path). The cores come
+ * from `createFapiCores()`, so each callback refuses another bank's response (RFC 9700 §4.4).
  */
 import { randomBytes } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 // In an app: 'express-fapi/core' and 'express-fapi'.
 import {
   createFapiCore,
+  createFapiCores,
   isFapiError,
   type CallbackRequest,
   type FapiCore,
@@ -19,6 +24,8 @@ interface Session {
   transactions?: unknown
   /** The grant id of the finished login (the grant itself is in the core's grant store). */
   grant?: string
+  /** The bank of that grant (its name among `servers`; '' with one server). */
+  server?: string
 }
 
 /** The request's session id from its cookie, if any. */
@@ -38,13 +45,20 @@ async function readForm(req: IncomingMessage, limit: number): Promise<URLSearchP
   return new URLSearchParams(Buffer.concat(chunks).toString('utf8'))
 }
 
-export function createNodeHttpApp(options: FapiClientOptions): {
+export function createNodeHttpApp(
+  options: FapiClientOptions | { readonly servers: Readonly<Record<string, FapiClientOptions>> },
+): {
   readonly core: FapiCore
   readonly listener: (req: IncomingMessage, res: ServerResponse) => void
 } {
-  const core = createFapiCore(options)
+  const cores =
+    'servers' in options
+      ? createFapiCores(options.servers)
+      : new Map([['', createFapiCore(options)]])
+  const core = [...cores.values()][0] as FapiCore
   const sessions = new Map<string, Session>()
-  const callbackPath = new URL(options.redirectUri).pathname
+  // Each bank's callback at its own path (one core per path).
+  const callbacks = new Map([...cores].map(([name, each]) => [each.paths.callback, name]))
 
   /** A new session id: the old session's content moves there (no fixation after login). */
   function rotate(res: ServerResponse, from: string | undefined): [string, Session] {
@@ -61,8 +75,15 @@ export function createNodeHttpApp(options: FapiClientOptions): {
     let id = sessionId(req)
     let session = id === undefined ? undefined : sessions.get(id)
     if (url.pathname === '/login' && req.method === 'GET') {
+      const name = cores.size === 1 ? '' : (url.searchParams.get('server') ?? '')
+      const bank = cores.get(name)
+      if (bank === undefined || url.searchParams.getAll('server').length > 1) {
+        res.writeHead(400, { 'content-type': 'application/json' })
+        res.end(JSON.stringify({ error: 'ERR_SERVER_UNKNOWN' }))
+        return
+      }
       if (session === undefined) [id, session] = rotate(res, undefined)
-      const started = await core.startLogin({
+      const started = await bank.startLogin({
         returnTo: url.searchParams.getAll('returnTo'),
         transactions: session.transactions,
       })
@@ -70,7 +91,8 @@ export function createNodeHttpApp(options: FapiClientOptions): {
       res.writeHead(303, { location: started.authorizationUrl, 'cache-control': 'no-store' }).end()
       return
     }
-    if (url.pathname === callbackPath) {
+    const bank = cores.get(callbacks.get(url.pathname) ?? '\u0000')
+    if (bank !== undefined) {
       const current = session ?? {}
       const request: CallbackRequest = {
         method: req.method ?? 'GET',
@@ -82,7 +104,7 @@ export function createNodeHttpApp(options: FapiClientOptions): {
         },
         readBody: (limit) => readForm(req, limit),
       }
-      const outcome = await core.handleCallback(request, {
+      const outcome = await bank.handleCallback(request, {
         has: (state) => Object.hasOwn((current.transactions ?? {}) as object, state),
         async take(state) {
           const pending = (current.transactions ?? {}) as Record<string, unknown>
@@ -97,12 +119,13 @@ export function createNodeHttpApp(options: FapiClientOptions): {
         return
       }
       const [, fresh] = rotate(res, id)
-      fresh.grant = (await core.saveGrant(outcome.grant)).id
+      fresh.grant = (await bank.saveGrant(outcome.grant)).id
+      fresh.server = callbacks.get(url.pathname) ?? ''
       res.writeHead(303, { location: outcome.returnTo, 'cache-control': 'no-store' }).end()
       return
     }
     if (url.pathname === '/me' && req.method === 'GET') {
-      const login = await core.currentGrant(session?.grant)
+      const login = await (cores.get(session?.server ?? '') ?? core).currentGrant(session?.grant)
       res.writeHead(login === undefined ? 401 : 200, { 'content-type': 'application/json' })
       res.end(
         JSON.stringify(

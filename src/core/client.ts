@@ -19,7 +19,12 @@ import { startLogin, type LoginRequest, type StartedLogin } from './flows/login.
 import { logoutIncomplete, logoutTarget } from './flows/logout.js'
 import { backchannelLogout } from './flows/backchannel-logout.js'
 import { serveRequestObject } from './flows/request-uri.js'
-import { claimedResponse, signedByServer, type ClaimedResponse } from './flows/mix-up.js'
+import {
+  claimedResponse,
+  signedByServer,
+  type ClaimedResponse,
+  type ServerSet,
+} from './flows/mix-up.js'
 import type { Page } from './flows/page.js'
 import type { RevocationOutcome } from './flows/revocation.js'
 import { createRefresher } from './flows/refresh.js'
@@ -71,6 +76,8 @@ export interface FapiCore {
   trimGrant(grant: ActiveGrant, claims: Readonly<Record<string, unknown>>): ActiveGrant
   /** The issuer this client talks to (exactly as configured). */
   readonly issuer: string
+  /** Its name in the app's set of servers (`createFapiCore(options, set)`), or `undefined`. */
+  readonly name: string | undefined
   /**
    * What a callback request's response says of itself, unverified (`state`, `iss`, the JARM JWT):
    * for an app with several servers to find the transaction's server, never to accept anything.
@@ -195,7 +202,9 @@ function guarded<A extends unknown[], R>(
 
 /**
  * Creates the protocol core of one client. Throws a `FapiConfigError` at once on a configuration
- * mistake.
+ * mistake. An app that talks to several servers gives each core its {@link ServerSet} (its name
+ * and the other servers): every callback then refuses another configured server's response as
+ * `ERR_MIX_UP_DETECTED` (RFC 9700 §4.4), and a finished login names its server.
  *
  * @example
  * ```ts
@@ -205,7 +214,7 @@ function guarded<A extends unknown[], R>(
  * ```
  * @see FAPI 2.0 Message Signing; RFC 9101 (JAR); RFC 9126 (PAR); JARM
  */
-export function createFapiCore(options: FapiClientOptions): FapiCore {
+export function createFapiCore(options: FapiClientOptions, set?: ServerSet): FapiCore {
   const config = resolveConfig(options)
   const context = createClientContext(config)
   const refreshGrant = createRefresher(context)
@@ -226,7 +235,7 @@ export function createFapiCore(options: FapiClientOptions): FapiCore {
   return Object.freeze({
     startLogin: guarded(context.discovery, (request: LoginRequest) => startLogin(context, request)),
     handleCallback: guarded(context.discovery, (request: CallbackRequest, pending: PendingLogins) =>
-      handleCallback(context, request, pending),
+      handleCallback(context, request, pending, set),
     ),
     saveGrant: guarded(context.discovery, (grant: ActiveGrant, owner?: string) =>
       createGrant(context, owner === undefined ? grant : { ...grant, owner }),
@@ -245,6 +254,7 @@ export function createFapiCore(options: FapiClientOptions): FapiCore {
     }),
     trimGrant: trimmedGrant,
     issuer: config.issuer,
+    name: set?.name,
     claimedResponse: (request: CallbackRequest) => claimedResponse(context, request),
     signedByServer: (jwt: string) => signedByServer(context, jwt),
     sessionKey: config.sessionKey,

@@ -15,6 +15,7 @@
  * @module express-fapi/core
  */
 export { createFapiCore } from './client.js'
+export { createFapiCores } from './server-set.js'
 export type { FapiCore } from './client.js'
 export type { CallbackOutcome, PendingLogins } from './flows/callback.js'
 export type { CallbackRequest } from './flows/delivery.js'
@@ -59,7 +60,7 @@ export type {
 } from '../errors.js'
 // Types that the signatures above name: exported so that an adapter (and the API reference) can
 // name them.
-export type { ClaimedResponse } from './flows/mix-up.js'
+export type { ClaimedResponse, OtherServer, ServerSet } from './flows/mix-up.js'
 export type { ClientToken } from './flows/client-credentials.js'
 export type { RevocationOutcome } from './flows/revocation.js'
 export type { PendingEntry, SealedTransaction } from './flows/transaction.js'

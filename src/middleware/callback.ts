@@ -37,6 +37,11 @@ export interface LoginResult {
   readonly returnTo: string
   /** The id of this login in `onEvent` events, when the client has an `onEvent` listener. */
   readonly traceId?: string
+  /**
+   * The server's name in `fapiClients()` (the bank this login completed at), whatever the
+   * callback's path; `undefined` for a single `fapiClient()`.
+   */
+  readonly server?: string
   /** What the server granted (RFC 9396 §7), also kept with the grant. */
   readonly authorizationDetails?: readonly AuthorizationDetail[]
   /**
@@ -181,6 +186,7 @@ export function createCallback<Req extends IncomingMessage, Res extends ServerRe
           tokens: outcome.tokens,
           returnTo: outcome.returnTo,
           ...(outcome.traceId === undefined ? {} : { traceId: outcome.traceId }),
+          ...(outcome.server === undefined ? {} : { server: outcome.server }),
           ...(outcome.tokens.authorizationDetails === undefined
             ? {}
             : { authorizationDetails: outcome.tokens.authorizationDetails }),

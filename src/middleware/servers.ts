@@ -1,17 +1,18 @@
 /**
- * Several authorization servers behind one router (RFC 9700 §4.4 mix-up defence): the login names
- * its server (`?server=` or a function of the request); each transaction lives in its server's
- * session namespace, so it remembers its server; a callback shared by several servers finds the
- * transaction's server by the response's `state` and completes it with that server's metadata and
- * keys only. A response for a transaction of server A that carries another configured server's
- * `iss`, or that is signed by another configured server's keys, is `ERR_MIX_UP_DETECTED`, before
- * any token request.
+ * Several authorization servers behind one router (RFC 9700 §4.4): the login names its server
+ * (`?server=` or a function of the request); each transaction lives in its server's session
+ * namespace, so it remembers its server; a callback shared by several servers finds the
+ * transaction's server by the response's `state` and hands the response to that server's
+ * callback. The mix-up check itself (another configured server's `iss` or keys is
+ * `ERR_MIX_UP_DETECTED`, before any token request) is the core's, so every callback has it,
+ * shared or not (core/flows/mix-up.ts).
  *
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { FapiCore } from '../core/client.js'
-import { AuthorizationResponseError, FapiError, isFapiError, toFapiError } from '../errors.js'
+import { decodeJwt } from 'jose'
+import { FapiError, SessionError, toFapiError } from '../errors.js'
 import { callbackRequest } from './callback.js'
 import { queryParams, requestPath, type Middleware } from './http.js'
 import { partOf, requireSession } from './session.js'
@@ -36,80 +37,60 @@ function unknownServer(): FapiError {
   )
 }
 
-function mixUp(message: string): AuthorizationResponseError {
-  return new AuthorizationResponseError('ERR_MIX_UP_DETECTED', message)
+/**
+ * The servers a router serves: the static ones, and banks resolved on demand (created on first
+ * use, possibly evicted since; a pending login of an evicted bank recreates it).
+ */
+export interface ServerMembers<Req extends IncomingMessage, Res extends ServerResponse> {
+  /** The member named `name`, created on first use; rejects with `ERR_SERVER_UNKNOWN`. */
+  named(name: string): Promise<ServerMember<Req, Res>>
+  /** The members that exist now: the static ones, and those created so far. */
+  known(): readonly ServerMember<Req, Res>[]
+  /** The name of the server whose session part is under `key`, when it is one of the set. */
+  nameOfKey(key: string): string | undefined
+  /** The login paths and the callback paths served (with those of the members created since). */
+  readonly loginPaths: ReadonlySet<string>
+  readonly callbackPaths: ReadonlySet<string>
+  /** Where members serve request objects by reference (prefixes). */
+  readonly requestObjectPaths: ReadonlySet<string>
 }
 
-/** The member whose session namespace holds a pending login for `state`. */
-function ownerOf<Req extends IncomingMessage, Res extends ServerResponse>(
+/** The name of the server whose part of the session holds a pending login for `state`. */
+function pendingAt<Req extends IncomingMessage, Res extends ServerResponse>(
   req: IncomingMessage,
-  members: readonly ServerMember<Req, Res>[],
+  members: ServerMembers<Req, Res>,
   state: string | undefined,
-): ServerMember<Req, Res> | undefined {
+): string | undefined {
   if (state === undefined) return undefined
   const { session } = req as IncomingMessage & { session?: unknown }
   if (session === undefined || session === null) return undefined
-  return members.find((member) => {
-    const transactions = partOf(requireSession(req), member.core.sessionKey)?.transactions
-    return transactions !== undefined && Object.hasOwn(transactions, state)
-  })
+  const parts = requireSession(req)
+  for (const key of Object.keys(parts)) {
+    const name = members.nameOfKey(key)
+    const transactions = name === undefined ? undefined : partOf(parts, key)?.transactions
+    if (transactions !== undefined && Object.hasOwn(transactions, state)) return name
+  }
+  return undefined
 }
 
 /**
- * The callback of several servers sharing one path: the response goes to the server whose
- * transaction it names, and only as that server's.
+ * The server of a callback request: the one whose pending login its `state` names (recreated if
+ * it was evicted), else the one its `iss` names, else the first. Routing only: that server's
+ * core verifies the response, and refuses another configured server's (RFC 9700 §4.4).
  */
-function sharedCallback<Req extends IncomingMessage, Res extends ServerResponse>(
-  members: readonly ServerMember<Req, Res>[],
-): Middleware<Req, Res> {
-  return function fapiSharedCallback(req, res, next) {
-    Promise.resolve()
-      .then(async () => {
-        const first = members[0] as ServerMember<Req, Res>
-        const claimed = await claimedBy(req, members)
-        const owner = ownerOf(req, members, claimed.state)
-        if (owner === undefined) {
-          // No transaction here (a cross-site form_post without the cookie, a relay, a stale
-          // response): the server it names handles it, and verifies it before anything else.
-          return members.find((member) => member.core.issuer === claimed.iss) ?? first
-        }
-        // RFC 9700 §4.4: another configured server's iss for this transaction is a mix-up.
-        const named = members.find((member) => member.core.issuer === claimed.iss)
-        if (claimed.iss !== undefined && named !== undefined && named !== owner) {
-          throw mixUp(
-            `the response for a login at "${owner.name}" carries the iss of "${named.name}" (RFC 9700 §4.4)`,
-          )
-        }
-        return owner
-      })
-      .then(
-        (member) => {
-          if (member === undefined) return
-          member.callback(req, res, (error?: unknown) => {
-            if (
-              !isFapiError(error) ||
-              !['ERR_JARM_SIGNATURE_INVALID', 'ERR_JARM_KEY_NOT_FOUND'].includes(error.code)
-            ) {
-              next(error)
-              return
-            }
-            // Signed by another configured server's keys, for this server's transaction.
-            void signedByAnother(req, members, member).then(
-              (other) =>
-                next(
-                  other === undefined
-                    ? error
-                    : mixUp(
-                        `the response for a login at "${member.name}" is signed by the keys of "${other.name}" (RFC 9700 §4.4)`,
-                      ),
-                ),
-              () => next(error),
-            )
-          })
-        },
-        (error: unknown) => next(toFapiError(error)),
-      )
+async function callbackMember<Req extends IncomingMessage, Res extends ServerResponse>(
+  req: IncomingMessage,
+  members: ServerMembers<Req, Res>,
+): Promise<ServerMember<Req, Res> | undefined> {
+  const path = requestPath(req)
+  const claimed = await claimedBy(req, members.known())
+  const pending = pendingAt(req, members, claimed.state)
+  if (pending !== undefined) {
+    const member = await members.named(pending)
+    if (member.core.paths.callback === path) return member
   }
+  const here = members.known().filter((candidate) => candidate.core.paths.callback === path)
+  return here.find((candidate) => candidate.core.issuer === claimed.iss) ?? here[0]
 }
 
 /** What the response says of itself, as the first server whose response modes can read it. */
@@ -121,63 +102,82 @@ async function claimedBy<Req extends IncomingMessage, Res extends ServerResponse
     const claimed = await member.core.claimedResponse(callbackRequest(req))
     if (claimed.state !== undefined) return claimed
   }
-  return { state: undefined, iss: undefined }
+  return claimedPlainly(req)
 }
 
-async function signedByAnother<Req extends IncomingMessage, Res extends ServerResponse>(
-  req: IncomingMessage,
-  members: readonly ServerMember<Req, Res>[],
-  owner: ServerMember<Req, Res>,
-): Promise<ServerMember<Req, Res> | undefined> {
-  const { jwt } = await owner.core.claimedResponse(callbackRequest(req))
-  if (jwt === undefined) return undefined
-  for (const member of members) {
-    if (member !== owner && (await member.core.signedByServer(jwt))) return member
+/** `state` and `iss` of a response in the query (plain, or a JARM JWT), read by no client. */
+function claimedPlainly(req: IncomingMessage): {
+  state: string | undefined
+  iss: string | undefined
+} {
+  const query = queryParams(req)
+  const response = query.get('response')
+  if (response === null) {
+    return { state: query.get('state') ?? undefined, iss: query.get('iss') ?? undefined }
   }
-  return undefined
+  try {
+    const payload = decodeJwt(response)
+    return {
+      state: typeof payload.state === 'string' ? payload.state : undefined,
+      iss: typeof payload.iss === 'string' ? payload.iss : undefined,
+    }
+  } catch {
+    return { state: undefined, iss: undefined }
+  }
 }
 
 /** One router for a set of servers: the shared login, the callbacks, each server's other routes. */
 export function createServersRouter<Req extends IncomingMessage, Res extends ServerResponse>(
-  members: readonly ServerMember<Req, Res>[],
+  members: ServerMembers<Req, Res>,
   select: ServerSelector<Req>,
 ): Middleware<Req, Res> {
-  const loginPaths = new Set(members.map((member) => member.core.paths.login))
-  const callbacks = new Map<string, ServerMember<Req, Res>[]>()
-  for (const member of members) {
-    const path = member.core.paths.callback
-    callbacks.set(path, [...(callbacks.get(path) ?? []), member])
-  }
-  const callbackHandlers = new Map(
-    [...callbacks].map(([path, list]) => [
-      path,
-      list.length === 1 ? (list[0] as ServerMember<Req, Res>).callback : sharedCallback(list),
-    ]),
-  )
   return function fapiServersRouter(req, res, next) {
     const path = requestPath(req)
     const method = req.method ?? ''
-    if (loginPaths.has(path) && (method === 'GET' || method === 'HEAD')) {
-      const name = select(req)
-      const member = members.find(
-        (candidate) => candidate.name === name && candidate.core.paths.login === path,
-      )
-      if (member === undefined) {
+    if (members.loginPaths.has(path) && (method === 'GET' || method === 'HEAD')) {
+      let name: string | undefined
+      try {
+        name = select(req)
+      } catch (error) {
+        next(toFapiError(error))
+        return
+      }
+      if (name === undefined) {
         next(unknownServer())
         return
       }
-      member.login(req, res, next)
+      members.named(name).then(
+        (member) => {
+          if (member.core.paths.login !== path) next(unknownServer())
+          else member.login(req, res, next)
+        },
+        (error: unknown) => next(toFapiError(error)),
+      )
       return
     }
-    const callback = callbackHandlers.get(path)
-    if (callback !== undefined && (method === 'GET' || method === 'POST')) {
-      callback(req, res, next)
+    if (members.callbackPaths.has(path) && (method === 'GET' || method === 'POST')) {
+      callbackMember(req, members).then(
+        (member) => {
+          if (member === undefined) next(transactionNotFound())
+          else member.callback(req, res, next)
+        },
+        (error: unknown) => next(toFapiError(error)),
+      )
       return
     }
-    // Each server's other routes (request objects by reference), in turn.
+    // The other routes (request objects by reference) of the servers that serve this path, in
+    // turn: an app request elsewhere does not walk every bank of a large set.
+    if (![...members.requestObjectPaths].some((objects) => path.startsWith(`${objects}/`))) {
+      next()
+      return
+    }
+    const known = members.known().filter((member) => {
+      const objects = member.core.paths.requestObjects
+      return objects !== undefined && path.startsWith(`${objects}/`)
+    })
     let index = 0
     const step = (error?: unknown): void => {
-      const member = members[index]
+      const member = known[index]
       index += 1
       if (error !== undefined || member === undefined) next(error)
       else member.rest(req, res, step)
@@ -186,7 +186,24 @@ export function createServersRouter<Req extends IncomingMessage, Res extends Ser
   }
 }
 
-/** The default selector: `?server=<name>`. */
+function transactionNotFound(): FapiError {
+  return new SessionError(
+    'ERR_TRANSACTION_NOT_FOUND',
+    'no pending login in this session matches the response "state" (used already, or started in another browser)',
+  )
+}
+
+/**
+ * The default selector: `?server=<name>`; a request that names its server more than once is
+ * `ERR_SERVER_AMBIGUOUS` (never the first or the last of them, silently).
+ */
 export function serverParameter(req: IncomingMessage): string | undefined {
-  return queryParams(req).get('server') ?? undefined
+  const named = queryParams(req).getAll('server')
+  if (named.length > 1) {
+    throw new FapiError(
+      'ERR_SERVER_AMBIGUOUS',
+      `the login names its server ${named.length} times (?server=); name one`,
+    )
+  }
+  return named[0]
 }

@@ -46,6 +46,28 @@ export function registerNamespace(core: FapiCore): void {
   cores.add(core)
 }
 
+/**
+ * Forgets a client that is gone (a bank evicted from `fapiClients()`'s cache): its key stays
+ * known, so the session part it left (a pending login, a grant reference) survives a new session id.
+ */
+export function unregisterNamespace(core: FapiCore): void {
+  namespaces.get(core.sessionKey)?.delete(core)
+}
+
+/** Key prefixes of clients that may not exist in this process yet (banks resolved on demand). */
+const prefixes = new Set<string>()
+
+/** Keeps the session parts under keys starting with `prefix` across a new session id. */
+export function registerNamespacePrefix(prefix: string): void {
+  prefixes.add(prefix)
+}
+
+function isNamespace(key: string): boolean {
+  if (namespaces.has(key)) return true
+  for (const prefix of prefixes) if (key.startsWith(prefix)) return true
+  return false
+}
+
 /** The clients whose parts a session may hold (several apps of one process may share a key). */
 export function registeredClients(): ReadonlyMap<string, ReadonlySet<FapiCore>> {
   return namespaces
@@ -74,8 +96,8 @@ export async function regenerateWithPart(
 ): Promise<FapiSession> {
   const old = requireSession(req)
   const kept = new Map<string, FapiSessionData>()
-  for (const name of namespaces.keys()) {
-    const value = partOf(old, name)
+  for (const name of Object.keys(old)) {
+    const value = isNamespace(name) ? partOf(old, name) : undefined
     if (value !== undefined) kept.set(name, value)
   }
   const session = await regenerateSession(req)

@@ -3,7 +3,9 @@
  * callback), for the grant tests: `/logins` (the session's grants by bank), `/refresh/:bank`,
  * `/resource/:bank?url=`, `/unlink/:bank` (POST), `/auth/logout` (POST, bank A's logout),
  * `/app-login/:user` (POST, the app's own sign-in: an `app_user` cookie), `/stale-write` (an app request that saves the session copy it read, once released), and the
- * back-channel logout route of `router()`.
+ * back-channel logout route of `router()`. With `framework: 'connect'`, a Connect 3 app with the
+ * router alone; with `paths: 'separate'`, each bank's callback at its own path
+ * (`/auth/callback/<bank>`).
  */
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
@@ -36,6 +38,10 @@ export interface TwoBanks {
   holdStaleWrites(): () => void
   /** A new browser profile (another user) of the same app. */
   newBrowser(): AppBrowser
+  /** The `server` of each login result the callback handler was given, in order. */
+  readonly completed: (string | undefined)[]
+  /** Each bank's redirect URI. */
+  readonly redirectUris: Readonly<Record<BankName, string>>
 }
 
 export interface TwoBanksOptions {
@@ -50,6 +56,8 @@ export interface TwoBanksOptions {
    * (POST) and `router()`'s routes only.
    */
   readonly framework?: 'express' | 'connect'
+  /** One callback path for both banks (default), or one per bank. */
+  readonly paths?: 'shared' | 'separate'
 }
 
 type NodeHandler = (
@@ -67,6 +75,7 @@ function connectApp(
   clients: FapiClients,
   sessions: ReturnType<typeof session>,
   unexpectedErrors: unknown[],
+  completed: (string | undefined)[],
 ): ReturnType<typeof connect> {
   const app = connect()
   const post =
@@ -76,7 +85,14 @@ function connectApp(
       else next()
     }
   app.use(sessions as unknown as NodeHandler)
-  app.use(clients.router({ callback: (_req, res) => sendJson(res, 200, { ok: true }) }))
+  app.use(
+    clients.router({
+      callback: (_req, res, login) => {
+        completed.push(login.server)
+        sendJson(res, 200, { ok: true, server: login.server })
+      },
+    }),
+  )
   app.use('/logins', (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => {
     clients
       .currentLogins(req)
@@ -120,21 +136,28 @@ export async function startTwoBanks(
   const start = () =>
     startHostileServer({ clientId: 'portal', clientJwks: { keys: [key.publicJwk] }, alg: 'ES256' })
   const [bankA, bankB] = await Promise.all([start(), start()])
-  const common = (issuer: string): FapiClientOptions => ({
+  // The run's server keys are shared by every hostile server: bank B signs with its own.
+  await bankB.rotate()
+  const redirectUris: Record<BankName, string> = {
+    'bank-a': `${origin}/auth/callback${options.paths === 'separate' ? '/bank-a' : ''}`,
+    'bank-b': `${origin}/auth/callback${options.paths === 'separate' ? '/bank-b' : ''}`,
+  }
+  const common = (issuer: string, bank: BankName): FapiClientOptions => ({
     issuer,
     clientId: 'portal',
-    redirectUri: `${origin}/auth/callback`,
+    redirectUri: redirectUris[bank],
     keys: { signing: [key.privateJwk] },
     senderConstraint: 'none',
     allowInsecureLoopback: true,
     ...options.client,
   })
   const clients = fapiClients(
-    { 'bank-a': common(bankA.issuer), 'bank-b': common(bankB.issuer) },
+    { 'bank-a': common(bankA.issuer, 'bank-a'), 'bank-b': common(bankB.issuer, 'bank-b') },
     options.clients ?? { identity: 'bank-a' },
   )
   let staleGate: Promise<void> = Promise.resolve()
   const unexpectedErrors: unknown[] = []
+  const completed: (string | undefined)[] = []
   const sessions = session({
     secret: 'test-secret',
     resave: false,
@@ -143,7 +166,14 @@ export async function startTwoBanks(
   })
   const app = express()
   app.use(sessions)
-  app.use(clients.router({ callback: (_req, res) => void res.json({ ok: true }) }))
+  app.use(
+    clients.router({
+      callback: (_req, res, login) => {
+        completed.push(login.server)
+        res.json({ ok: true, server: login.server })
+      },
+    }),
+  )
   app.get('/logins', (req, res, next) => {
     clients
       .currentLogins(req)
@@ -196,7 +226,9 @@ export async function startTwoBanks(
   )
   server.on(
     'request',
-    options.framework === 'connect' ? connectApp(clients, sessions, unexpectedErrors) : app,
+    options.framework === 'connect'
+      ? connectApp(clients, sessions, unexpectedErrors, completed)
+      : app,
   )
   t.after(async () => {
     server.closeAllConnections()
@@ -217,6 +249,8 @@ export async function startTwoBanks(
       return release
     },
     newBrowser: () => new AppBrowser(origin),
+    completed,
+    redirectUris,
   }
 }
 

@@ -28,6 +28,7 @@ import { serverJwtContext, tokenEndpointOptions, type ClientContext } from './co
 import { CARRIER, readDelivery, type CallbackRequest, type Delivery } from './delivery.js'
 import type { Page } from './page.js'
 import { checkPlainResponse } from './plain-response.js'
+import { mixUpDetected, mixUpOrFailure, otherServerWithIssuer, type ServerSet } from './mix-up.js'
 import { formPostRelayPage, fragmentRelayPage, needsFormPostRelay } from './relay.js'
 import { grantOfLogin } from '../grants/grant.js'
 import type { ActiveGrant } from '../grants/record.js'
@@ -41,10 +42,15 @@ export interface VerifiedResponse {
   readonly response: AuthorizationResponse
 }
 
-/** Verifies a JARM `response` value; nothing inside it is used before this succeeds. */
+/**
+ * Verifies a JARM `response` value; nothing inside it is used before this succeeds. A response
+ * that fails because it is another configured server's (its `iss` or its keys) is
+ * `ERR_MIX_UP_DETECTED` (RFC 9700 §4.4).
+ */
 export async function verifyAuthorizationResponse(
   context: ClientContext,
   response: string,
+  set?: ServerSet,
 ): Promise<VerifiedResponse> {
   const { config } = context
   const metadata = await context.discovery.get()
@@ -54,22 +60,32 @@ export async function verifyAuthorizationResponse(
       keys: config.encryptionKeys,
       required: config.encryption.authorizationResponse,
     },
+  }).catch(async (failure: unknown) => {
+    throw await mixUpOrFailure(context, set, response, failure)
   })
   return { metadata, response: verified }
 }
 
 /**
  * Checks a plain authorization response (RFC 9207 §2.4): `iss` first, required when the server
- * promises it (FAPI 2.0 servers must); an error without `iss` is thrown as unverified.
+ * promises it (FAPI 2.0 servers must), another configured server's is `ERR_MIX_UP_DETECTED`; an
+ * error without `iss` is thrown as unverified.
  */
 export async function verifyPlainResponse(
   context: ClientContext,
   params: URLSearchParams,
+  set?: ServerSet,
 ): Promise<VerifiedResponse> {
   const metadata = await context.discovery.get()
   const response = checkPlainResponse(params, {
     issuer: context.config.issuer,
     issRequired: metadata.issParameter,
+    mixUp: (iss) => {
+      const other = otherServerWithIssuer(context, set, iss)
+      return other === undefined || set === undefined
+        ? undefined
+        : mixUpDetected(set.name, other, 'iss')
+    },
   })
   return { metadata, response }
 }
@@ -204,6 +220,8 @@ export type CallbackOutcome =
       readonly grant: ActiveGrant
       /** The id of this login in `onEvent` events, when a trace is taken. */
       readonly traceId?: string
+      /** The server's name in the app's set (see {@link ServerSet}), when it has one. */
+      readonly server?: string
     }
 
 function transactionNotFound(): SessionError {
@@ -271,10 +289,11 @@ export async function handleCallback(
   context: ClientContext,
   request: CallbackRequest,
   pending: PendingLogins,
+  set?: ServerSet,
 ): Promise<CallbackOutcome> {
   let traceId: string | undefined
   try {
-    const outcome = await callbackOutcome(context, request, pending, (id) => {
+    const outcome = await callbackOutcome(context, request, pending, set, (id) => {
       traceId = id
     })
     if (outcome.kind === 'login') {
@@ -305,6 +324,7 @@ async function callbackOutcome(
   context: ClientContext,
   request: CallbackRequest,
   pending: PendingLogins,
+  set: ServerSet | undefined,
   found: (traceId: string | undefined) => void,
 ): Promise<CallbackOutcome> {
   const { config } = context
@@ -321,10 +341,11 @@ async function callbackOutcome(
     return { kind: 'page', page: fragmentRelayPage(config) }
   }
   // Verified before it is relayed: the relay page only ever repeats what the server signed.
+  // Another configured server's response is a mix-up here, whatever the path or the adapter.
   const verified =
     delivery.kind === 'plain'
-      ? await verifyPlainResponse(context, delivery.params)
-      : await verifyAuthorizationResponse(context, delivery.response)
+      ? await verifyPlainResponse(context, delivery.params, set)
+      : await verifyAuthorizationResponse(context, delivery.response, set)
   log.callback(
     'authorization response verified (%s)',
     delivery.kind === 'plain' ? 'plain, RFC 9207 iss' : 'JARM',
@@ -369,5 +390,6 @@ async function callbackOutcome(
     returnTo: transaction.returnTo,
     grant: grantOfLogin(login, transaction, config),
     ...(transaction.traceId === undefined ? {} : { traceId: transaction.traceId }),
+    ...(set === undefined ? {} : { server: set.name }),
   }
 }

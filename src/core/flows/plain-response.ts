@@ -3,7 +3,8 @@
  * checked by its `iss` parameter (RFC 9207 §2.4) before anything else in it is used, so a response
  * of another authorization server (mix-up, RFC 9700 §4.4) is refused.
  *
- * - `iss`, URL-decoded, must equal the issuer exactly (a simple string comparison);
+ * - `iss`, URL-decoded, must equal the issuer exactly (a simple string comparison); another
+ *   configured server's issuer there is a mix-up (`ERR_MIX_UP_DETECTED`, RFC 9700 §4.4);
  * - a response without `iss` is refused when the server promises it
  *   (`authorization_response_iss_parameter_supported`), and FAPI 2.0 servers must;
  * - an error response without `iss` is not assumed to come from the server: it becomes
@@ -28,7 +29,12 @@ function malformed(message: string): AuthorizationResponseError {
  */
 export function checkPlainResponse(
   params: URLSearchParams,
-  expect: { readonly issuer: string; readonly issRequired: boolean },
+  expect: {
+    readonly issuer: string
+    readonly issRequired: boolean
+    /** The mix-up error when `iss` is another configured server's issuer (RFC 9700 §4.4). */
+    readonly mixUp?: (iss: string) => AuthorizationResponseError | undefined
+  },
 ): AuthorizationResponse {
   for (const name of SINGLE) {
     if (params.getAll(name).length > 1) malformedParameter(name)
@@ -38,6 +44,8 @@ export function checkPlainResponse(
   const error = params.get('error')
   const description = params.get('error_description')
   if (iss !== null && iss !== expect.issuer) {
+    const mixUp = expect.mixUp?.(iss)
+    if (mixUp !== undefined) throw mixUp
     throw new AuthorizationResponseError(
       'ERR_AUTHORIZATION_RESPONSE_ISS_MISMATCH',
       `the authorization response's "iss" is not the issuer "${expect.issuer}" (RFC 9207 §2.4)`,

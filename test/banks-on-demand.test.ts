@@ -1,0 +1,284 @@
+/**
+ * Banks resolved on demand (`fapiClients(resolve)`): a bank's client is created on its first use
+ * (its discovery and JWKS fetched once, whatever the number of concurrent first logins), kept in
+ * a cache bounded by `maxServers` (least recently used evicted; a pending login of an evicted
+ * bank completes: the bank is created anew on its callback), a failure is not kept longer than
+ * `retryAfter`, and a name the resolver does not know is refused. Hostile servers are the banks,
+ * a real Express app with express-session the client.
+ */
+import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { describe, test, type TestContext } from 'node:test'
+import express from 'express'
+import session from 'express-session'
+import { SignJWT } from 'jose'
+import {
+  errorHandler,
+  fapiClients,
+  type FapiClientOptions,
+  type FapiClients,
+  type FapiClientsOptions,
+} from '../src/index.js'
+import { AppBrowser } from './support/app.js'
+import { expectError } from './support/hostile-fixture.js'
+import { startHostileServer, type HostileServer } from './support/hostile-server.js'
+import { generateJwks } from './support/keys.js'
+import { logoutToken } from './support/hostile-logout.js'
+
+const DISCOVERY = '/.well-known/openid-configuration'
+
+interface OnDemandApp {
+  readonly origin: string
+  readonly banks: readonly HostileServer[]
+  readonly clients: FapiClients
+  /** The names the resolver was asked for, in order. */
+  readonly asked: string[]
+  readonly completed: (string | undefined)[]
+  browser(): AppBrowser
+}
+
+/**
+ * An app whose resolver knows `bank-0` … `bank-<count - 1>` (one hostile server each); `fail`
+ * makes the resolver throw for a name while it returns true.
+ */
+async function startOnDemand(
+  t: TestContext,
+  count: number,
+  settings: Omit<FapiClientsOptions, 'resolve'> = {},
+  fail: (name: string) => boolean = () => false,
+): Promise<OnDemandApp> {
+  const server = createServer().listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const key = await generateJwks('ES256', 'on-demand')
+  const banks = await Promise.all(
+    Array.from({ length: count }, () =>
+      startHostileServer({
+        clientId: 'portal',
+        clientJwks: { keys: [key.publicJwk] },
+        alg: 'ES256',
+      }),
+    ),
+  )
+  // Each bank its own signing key (the run's keys are shared by every hostile server).
+  await Promise.all(banks.map((bank) => bank.rotate()))
+  const asked: string[] = []
+  const completed: (string | undefined)[] = []
+  const clients = fapiClients(async (name): Promise<FapiClientOptions | undefined> => {
+    asked.push(name)
+    await new Promise((resolve) => setImmediate(resolve))
+    if (fail(name)) throw new Error('directory down (secret detail)')
+    const bank = /^bank-(\d+)$/.exec(name) === null ? undefined : banks[Number(name.slice(5))]
+    if (bank === undefined) return undefined
+    return {
+      issuer: bank.issuer,
+      clientId: 'portal',
+      redirectUri: `${origin}/auth/callback`,
+      keys: { signing: [key.privateJwk] },
+      senderConstraint: 'none',
+      allowInsecureLoopback: true,
+    }
+  }, settings)
+  const app = express()
+  app.use(session({ secret: 'test-secret', resave: false, saveUninitialized: false }))
+  app.use(
+    clients.router({
+      callback: (_req, res, login) => {
+        completed.push(login.server)
+        res.json({ ok: true, server: login.server })
+      },
+    }),
+  )
+  app.get('/logins', (req, res, next) => {
+    clients.currentLogins(req).then((logins) => res.json(Object.keys(logins).sort()), next)
+  })
+  app.use(errorHandler())
+  server.on('request', app)
+  t.after(async () => {
+    server.closeAllConnections()
+    server.close()
+    await Promise.all(banks.map((bank) => bank.close()))
+  })
+  return { origin, banks, clients, asked, completed, browser: () => new AppBrowser(origin) }
+}
+
+/** A login at `bank-<index>`: the authorization URL the app redirected to. */
+async function startLogin(app: OnDemandApp, browser: AppBrowser, index: number): Promise<string> {
+  const started = await browser.request(`/auth/login?server=bank-${index}`)
+  assert.equal(started.status, 303, await started.clone().text())
+  return started.headers.get('location') ?? ''
+}
+
+describe('banks resolved on demand', () => {
+  test('banks resolved on demand: 50 concurrent first logins at one bank create its client once (one resolver call, one discovery request)', async (t) => {
+    const app = await startOnDemand(t, 1)
+    const browsers = Array.from({ length: 50 }, () => app.browser())
+    const answers = await Promise.all(
+      browsers.map((browser) => browser.request('/auth/login?server=bank-0')),
+    )
+    assert.deepEqual(
+      answers.map((answer) => answer.status),
+      browsers.map(() => 303),
+    )
+    assert.deepEqual(app.asked, ['bank-0'])
+    assert.equal(app.banks[0]?.requests(DISCOVERY), 1)
+    assert.deepEqual(app.clients.names, ['bank-0'])
+    // A login completes, and its result names the bank.
+    const delivery = await app.banks[0]!.authorize(answers[7]!.headers.get('location') ?? '')
+    const landed = await browsers[7]!.deliver(delivery)
+    assert.equal(landed.status, 200, await landed.clone().text())
+    assert.deepEqual(app.completed, ['bank-0'])
+  })
+
+  test('banks resolved on demand: the cache keeps maxServers banks, the least recently used is evicted and created anew on its next use', async (t) => {
+    const app = await startOnDemand(t, 3, { maxServers: 2 })
+    const browser = app.browser()
+    await startLogin(app, browser, 0)
+    await startLogin(app, browser, 1)
+    await startLogin(app, browser, 0) // bank-0 used last: bank-1 is the least recently used
+    await startLogin(app, browser, 2)
+    assert.deepEqual([...app.clients.names].sort(), ['bank-0', 'bank-2'])
+    assert.throws(() => app.clients.client('bank-1'), /no server named "bank-1"/)
+    assert.deepEqual(app.asked, ['bank-0', 'bank-1', 'bank-2'])
+    await startLogin(app, browser, 1)
+    assert.deepEqual(app.asked, ['bank-0', 'bank-1', 'bank-2', 'bank-1'])
+    assert.equal(app.banks[1]?.requests(DISCOVERY), 2)
+    assert.deepEqual([...app.clients.names].sort(), ['bank-1', 'bank-2'])
+  })
+
+  test('banks resolved on demand: a pending login whose bank was evicted completes on its callback, with that bank created anew', async (t) => {
+    const app = await startOnDemand(t, 2, { maxServers: 1 })
+    const browser = app.browser()
+    const atZero = await startLogin(app, browser, 0)
+    await startLogin(app, browser, 1) // evicts bank-0
+    assert.deepEqual(app.clients.names, ['bank-1'])
+    const delivery = await app.banks[0]!.authorize(atZero)
+    const landed = await browser.deliver(delivery)
+    assert.equal(landed.status, 200, await landed.clone().text())
+    assert.deepEqual(await landed.json(), { ok: true, server: 'bank-0' })
+    assert.equal(app.banks[0]?.requests('/token'), 1)
+    assert.deepEqual(app.asked, ['bank-0', 'bank-1', 'bank-0'])
+  })
+
+  test('banks resolved on demand: a bank whose creation failed is tried again on the next use (retryAfter 0), and its error is withheld', async (t) => {
+    let down = true
+    const app = await startOnDemand(t, 1, { retryAfter: 0 }, () => down)
+    const browser = app.browser()
+    const failed = await browser.request('/auth/login?server=bank-0')
+    const text = await failed.clone().text()
+    await expectError(failed, 503, 'ERR_SERVER_RESOLUTION_FAILED')
+    assert.doesNotMatch(text, /secret detail/)
+    down = false
+    await startLogin(app, browser, 0)
+    assert.deepEqual(app.asked, ['bank-0', 'bank-0'])
+  })
+
+  test('banks resolved on demand: a bank that was unreachable works once it is back (retryAfter 0)', async (t) => {
+    const app = await startOnDemand(t, 1, { retryAfter: 0 })
+    await app.banks[0]!.down()
+    const browser = app.browser()
+    const failed = await browser.request('/auth/login?server=bank-0')
+    assert.equal(failed.status, 502, await failed.clone().text())
+    await app.banks[0]!.up()
+    await startLogin(app, browser, 0)
+  })
+
+  test('banks resolved on demand: within retryAfter a failed bank is answered with its failure, without asking the resolver again', async (t) => {
+    const app = await startOnDemand(t, 1, { retryAfter: 3600 }, () => true)
+    const browser = app.browser()
+    for (let round = 0; round < 3; round += 1) {
+      await expectError(
+        await browser.request('/auth/login?server=bank-0'),
+        503,
+        'ERR_SERVER_RESOLUTION_FAILED',
+      )
+    }
+    assert.deepEqual(app.asked, ['bank-0'])
+  })
+
+  test('banks resolved on demand: a name the resolver does not know, or not a server name, is ERR_SERVER_UNKNOWN', async (t) => {
+    const app = await startOnDemand(t, 1)
+    const browser = app.browser()
+    await expectError(await browser.request('/auth/login?server=bank-9'), 400, 'ERR_SERVER_UNKNOWN')
+    await expectError(
+      await browser.request('/auth/login?server=..%2Fbank-0'),
+      400,
+      'ERR_SERVER_UNKNOWN',
+    )
+    assert.deepEqual(app.asked, ['bank-9'], 'an invalid name never reaches the resolver')
+    await assert.rejects(app.clients.resolve('bank-9'), { code: 'ERR_SERVER_UNKNOWN' })
+  })
+
+  test("RFC 9700 §4.4 (banks resolved on demand): a response for a bank-0 login signed by a created bank-1's keys is ERR_MIX_UP_DETECTED, no token request", async (t) => {
+    const app = await startOnDemand(t, 2)
+    const browser = app.browser()
+    const atZero = await startLogin(app, browser, 0)
+    await startLogin(app, app.browser(), 1) // bank-1 is created (by another user's login)
+    const authorized = await app.banks[0]!.authorize(atZero)
+    const key = app.banks[1]!.key('ES256')
+    const now = Math.floor(Date.now() / 1000)
+    const forged = await new SignJWT({
+      iss: app.banks[0]!.issuer,
+      aud: 'portal',
+      state: authorized.request.state,
+      code: 'forged',
+      exp: now + 300,
+      iat: now,
+    })
+      .setProtectedHeader({ alg: 'ES256', kid: key.kid })
+      .sign(key.privateKey)
+    await expectError(
+      await browser.request(`/auth/callback?response=${forged}`),
+      400,
+      'ERR_MIX_UP_DETECTED',
+    )
+    assert.equal(app.banks[0]!.requests('/token') + app.banks[1]!.requests('/token'), 0)
+    const landed = await browser.deliver(authorized)
+    assert.equal(landed.status, 200, await landed.clone().text())
+  })
+
+  test("Back-Channel Logout §2.6 (banks resolved on demand): the logout token's iss picks the bank among those created; a bank not in the cache is ERR_LOGOUT_TOKEN_ISS_MISMATCH", async (t) => {
+    const app = await startOnDemand(t, 3, { maxServers: 2 })
+    const browser = app.browser()
+    const bank = app.banks[0]!
+    bank.idToken = { claims: (claims) => ({ ...claims, sid: 'sid-0' }) }
+    const landed = await browser.deliver(await bank.authorize(await startLogin(app, browser, 0)))
+    assert.equal(landed.status, 200, await landed.clone().text())
+    const client = await app.clients.resolve('bank-0')
+    const [grantId] = await client.findGrants({ issuer: bank.issuer, sid: 'sid-0' })
+    assert.ok(grantId !== undefined)
+    const post = (token: string) =>
+      fetch(`${app.origin}/auth/backchannel-logout`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ logout_token: token }),
+      })
+    const answer = await post(await logoutToken(bank, 'portal', { sid: 'sid-0' }))
+    assert.equal(answer.status, 200, await answer.clone().text())
+    assert.equal((await client.grant(grantId).get())?.status, 'ended')
+    // bank-2 was never created here: its token names no bank of the cache (the documented limit).
+    await expectError(
+      await post(await logoutToken(app.banks[2]!, 'portal', { sid: 'sid-2' })),
+      400,
+      'ERR_LOGOUT_TOKEN_ISS_MISMATCH',
+    )
+  })
+
+  test("banks resolved on demand: a grant at a bank evicted from the cache survives the same owner's login at another bank (the owner rule sees the evicted bank)", async (t) => {
+    const app = await startOnDemand(t, 3, { maxServers: 2, principal: () => 'app-user-1' })
+    const browser = app.browser()
+    const linked = await browser.deliver(
+      await app.banks[0]!.authorize(await startLogin(app, browser, 0)),
+    )
+    assert.equal(linked.status, 200, await linked.clone().text())
+    await startLogin(app, browser, 1)
+    const atTwo = await startLogin(app, browser, 2) // evicts bank-0
+    assert.ok(!app.clients.names.includes('bank-0'))
+    const landed = await browser.deliver(await app.banks[2]!.authorize(atTwo))
+    assert.equal(landed.status, 200, await landed.clone().text())
+    const logins = await browser.request('/logins')
+    assert.deepEqual(await logins.json(), ['bank-0', 'bank-2'])
+  })
+})
