@@ -17,9 +17,15 @@ import type { AddressInfo } from 'node:net'
 import connect from 'connect'
 import express from 'express'
 import session from 'express-session'
+import { RedisStore } from 'connect-redis'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { createClient, type RedisClientType } from 'redis'
+import type * as Fapi from '../src/index.js'
 import type { RouteContext } from './contenders/context.js'
 import { announce, serve } from './lib/ipc.js'
 import {
+  onRedis,
   STORE_METHODS,
   type CpuSample,
   type RpStart,
@@ -115,6 +121,15 @@ function failed(err: unknown, res: ServerResponse): void {
   res.end(`failed: ${String(code ?? err)}`)
 }
 
+/** A connected node-redis client of the bench's redis-server. */
+async function redisClient(url: string | undefined): Promise<RedisClientType> {
+  if (url === undefined) throw new Error('the -redis contenders need the bench to start redis')
+  const client: RedisClientType = createClient({ url })
+  client.on('error', (error: Error) => console.error(`redis: ${error.message}`))
+  await client.connect()
+  return client
+}
+
 /** Starts one app (one per algorithm) on a port of its own. */
 async function start(options: RpStart): Promise<RpStarted> {
   const server = createServer()
@@ -134,13 +149,17 @@ async function start(options: RpStart): Promise<RpStarted> {
     redirectUri: `${origin}/auth/callback`,
     fapiSrc: options.fapiSrc,
   }
+  const { contender } = options
+  // The `-redis` contenders keep sessions (and express-fapi its grants) on the bench's
+  // redis-server, as several instances would: what a networked store adds to every request.
+  const redis = onRedis(contender) ? await redisClient(options.redisUrl) : undefined
   const sessions = session({
     secret: 'bench-session-secret',
     resave: false,
     saveUninitialized: false,
-    store,
+    store:
+      redis === undefined ? store : new RedisStore({ client: redis, prefix: 'bench-session:' }),
   })
-  const { contender } = options
   if (contender === 'login-connect' || contender === 'cb-connect') {
     // Connect 3 with express-session (itself Connect middleware), routed by path prefix.
     const { fapiRoutes } = await import('./contenders/fapi.js')
@@ -211,12 +230,17 @@ async function start(options: RpStart): Promise<RpStarted> {
       app.get('/auth/login', routes.login)
       return started('/auth/login', null)
     }
-    case 'auth-fapi': {
-      // Today's public API only: requiresAuth() in front, currentLogin() inside. Should
-      // currentLogin() ever answer with a promise (a login kept in a server-side store), the
-      // route awaits it; while it answers at once, the route stays as synchronous as the floor's.
+    case 'auth-fapi':
+    case 'auth-fapi-redis': {
+      // The public API only: requiresAuth() in front, currentLogin() inside (a promise: the
+      // login is read from the grant store).
       const { fapiRoutes } = await import('./contenders/fapi.js')
-      const { login, callback, client } = await fapiRoutes(ctx)
+      const url = pathToFileURL(join(ctx.fapiSrc, 'index.ts')).href
+      const { redisGrantStore } = (await import(url)) as typeof Fapi
+      const { login, callback, client } = await fapiRoutes(
+        ctx,
+        redis === undefined ? {} : { grants: redisGrantStore(redis) },
+      )
       app.get('/auth/login', login)
       app.all('/auth/callback', callback)
       const send = (res: ServerResponse & { json(body: unknown): void }, current: unknown) => {
@@ -234,7 +258,8 @@ async function start(options: RpStart): Promise<RpStarted> {
       })
       return started('/auth/login', '/auth/callback', '/me')
     }
-    case 'auth-bare': {
+    case 'auth-bare':
+    case 'auth-bare-redis': {
       const { floorCallback } = await import('./contenders/floor.js')
       const routes = await floorCallback('node', ctx)
       app.get('/auth/login', routes.login)

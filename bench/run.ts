@@ -50,7 +50,15 @@ import {
   type Side,
 } from './lib/driver.js'
 import { ALGS, generateJwkPair, type Alg } from './lib/jwt-node.js'
-import { CONTENDERS, isAuth, isCallback, isPatched, type Contender } from './lib/protocol.js'
+import {
+  CONTENDERS,
+  isAuth,
+  isCallback,
+  isPatched,
+  onRedis,
+  type Contender,
+} from './lib/protocol.js'
+import { startRedis, type StartedRedis } from '../test/support/redis.js'
 import { round, series, table, writeJson } from './lib/report.js'
 import {
   print,
@@ -156,6 +164,8 @@ watchdog.unref()
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     killAll()
+    // close() sends redis-server its SIGTERM at once, before the exit.
+    void stopRedis()
     process.exit(130)
   })
 }
@@ -199,6 +209,12 @@ const RATIOS: ReadonlyArray<readonly [string, Contender, Contender, Ratio['targe
     'auth-bare',
     { op: '<=', value: 1.1 },
   ],
+  [
+    'authenticated page on Redis: express-fapi / bare express-session',
+    'auth-fapi-redis',
+    'auth-bare-redis',
+    { op: '<=', value: 1.1 },
+  ],
 ]
 
 /** The processes of a run: started once, each serving one app per algorithm. */
@@ -206,18 +222,22 @@ interface Processes {
   readonly as: AuthorizationServer
   readonly raw: Child
   readonly rps: readonly RpProcess[]
+  /** The redis-server of the `-redis` contenders, when one is selected. */
+  readonly redis?: StartedRedis
 }
 
 async function startProcesses(): Promise<Processes> {
   progress(`starting the authorization server and ${selected.length + 1} other processes`)
   const raw = Child.start('raw crypto', new URL('raw-crypto.ts', import.meta.url))
   children.add(raw)
-  const [as, rps] = await Promise.all([
+  const [as, rps, redis] = await Promise.all([
     startAuthorizationServer(),
     Promise.all(selected.map((c) => startRpProcess(c))),
+    selected.some(onRedis) ? startRedis() : undefined,
     raw.ready(),
   ])
-  return { as, raw, rps }
+  if (redis !== undefined) stopRedis = () => redis.close()
+  return { as, raw, rps, ...(redis === undefined ? {} : { redis }) }
 }
 
 /** A measured batch of one contender, prepared (callbacks minted, not measured) and ready to run. */
@@ -241,6 +261,7 @@ async function benchAlg(alg: Alg, processes: Processes, withAuth: boolean): Prom
     privateJwk,
     fapiSrc,
     concurrency: settings.concurrency,
+    ...(processes.redis === undefined ? {} : { redisUrl: processes.redis.url }),
   }
   const mine = processes.rps.filter((rp) => withAuth || !isAuth(rp.contender))
   progress(`${alg}: starting ${mine.length} apps`)
@@ -426,6 +447,8 @@ async function benchAlg(alg: Alg, processes: Processes, withAuth: boolean): Prom
 }
 
 const allBatches: Measured[] = []
+/** Stops the redis-server of the `-redis` contenders (by its own process). */
+let stopRedis: () => Promise<void> = async () => undefined
 /** `--slow`: the CPU µs added per callback of cb-fapi-b, by algorithm. */
 const slowedBy = new Map<Alg, number>()
 
@@ -461,6 +484,7 @@ async function main(): Promise<void> {
     if (!smoke) print(alg, results[alg], settings.rounds)
   }
   await stopAll()
+  await stopRedis()
   const others = estimate(allBatches.map((b) => b.load.otherCores))
   const load = {
     loadavgAtStart: loadAtStart.map((v) => round(v, 2)),
@@ -504,6 +528,7 @@ main().then(
   async (error: unknown) => {
     console.error(error)
     killAll()
+    await stopRedis().catch(() => undefined)
     process.exitCode = 1
   },
 )

@@ -47,7 +47,7 @@ export function inProcessSigner(ctx: RouteContext): Fapi.ExternalSigner {
 /** express-fapi from `ctx.fapiSrc` (the repo's `src`, or a patched copy to measure a change). */
 export async function fapiRoutes(
   ctx: RouteContext,
-  { signer = false }: { signer?: boolean } = {},
+  { signer = false, grants }: { signer?: boolean; grants?: Fapi.GrantStore } = {},
 ): Promise<{ login: FapiMiddleware; callback: FapiMiddleware; client: Fapi.FapiClient }> {
   const url = pathToFileURL(join(ctx.fapiSrc, 'index.ts')).href
   const fapi = (await import(url)) as typeof Fapi
@@ -62,6 +62,7 @@ export async function fapiRoutes(
     responseMode: 'jwt',
     scope: 'openid',
     allowInsecureLoopback: true,
+    ...(grants === undefined ? {} : { grants }),
   })
   await auth.ready()
   return { login: auth.login(), callback: auth.callback(), client: auth }

@@ -82,6 +82,8 @@ export interface AppOptions {
   readonly privateJwk: PrivateJwk
   readonly fapiSrc: string
   readonly concurrency: number
+  /** The redis-server of the `-redis` contenders. */
+  readonly redisUrl?: string
 }
 
 export async function startApp(rp: RpProcess, options: AppOptions): Promise<RelyingParty> {

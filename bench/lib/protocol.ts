@@ -29,6 +29,8 @@ export const CONTENDERS = [
   'cb-jose',
   'auth-bare',
   'auth-fapi',
+  'auth-bare-redis',
+  'auth-fapi-redis',
 ] as const
 export type Contender = (typeof CONTENDERS)[number]
 
@@ -61,6 +63,13 @@ export const LABELS: Readonly<Record<Contender, string>> = {
   'cb-fapi-b': 'express-fapi callback(), patched copy',
   'auth-bare': 'floor: express-session route reading the user',
   'auth-fapi': 'express-fapi requiresAuth() + currentLogin()',
+  'auth-bare-redis': 'floor: express-session route, sessions on Redis',
+  'auth-fapi-redis': 'express-fapi page, sessions and grants on Redis',
+}
+
+/** Contenders whose sessions (and grants) live on a redis-server the bench starts. */
+export function onRedis(contender: Contender): boolean {
+  return contender.endsWith('-redis')
 }
 
 /** `start` command of a relying-party server. */
@@ -72,6 +81,8 @@ export interface RpStart {
   readonly privateJwk: PrivateJwk
   /** Directory of express-fapi's sources to load (`src` of the repo, or a patched copy). */
   readonly fapiSrc: string
+  /** The redis-server of the `-redis` contenders. */
+  readonly redisUrl?: string
 }
 
 /** What a started relying-party server reports. */
