@@ -1,27 +1,32 @@
 /**
- * The README's key-generation command, run as written: it prints a private JWK that fapiClient()
- * accepts as a signing key, then the public JWKS with the same `kid` and no private member.
+ * The README's key command, run as written with the package's built `express-fapi` command: it
+ * writes a private JWK that fapiClient() accepts as a signing key, readable by its owner only, and
+ * prints the public JWKS with the same `kid` and no private member.
  */
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { test } from 'node:test'
+import { fileURLToPath } from 'node:url'
 import type { JWK } from 'jose'
 import { fapiClient } from '../src/index.js'
 
 const root = new URL('../', import.meta.url)
 
-test('the README key-generation command prints a usable private JWK and its public JWKS', () => {
+test('the README key command writes a usable private JWK and prints its public JWKS', (t) => {
   const readme = readFileSync(new URL('README.md', root), 'utf8')
-  const command = /^node --input-type=module -e "(.+generateKeyPair.+)"$/m.exec(readme)?.[1]
-  assert.ok(command, 'the README has the command')
-  const output = execFileSync(process.execPath, ['--input-type=module', '-e', command], {
-    cwd: root,
-    encoding: 'utf8',
-  })
-  const [privateLine, publicLine] = output.trim().split('\n')
-  const privateJwk = JSON.parse(privateLine ?? '') as JWK & { kid: string }
-  const jwks = JSON.parse(publicLine ?? '') as { keys: { kid?: string; d?: string }[] }
+  const args = /^npx express-fapi (keys .+)$/m.exec(readme)?.[1]?.split(' ')
+  assert.ok(args, 'the README has the command')
+  const dir = mkdtempSync(join(tmpdir(), 'readme-keys-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const bin = fileURLToPath(new URL('dist/bin/express-fapi.js', root))
+  const output = execFileSync(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8' })
+  const jwks = JSON.parse(output) as { keys: { kid?: string; d?: string }[] }
+  const file = join(dir, 'signing-key.json')
+  assert.equal(statSync(file).mode & 0o777, 0o600, 'only its owner reads the private key')
+  const privateJwk = JSON.parse(readFileSync(file, 'utf8')) as JWK & { kid: string }
   assert.equal(typeof privateJwk.d, 'string')
   assert.equal(jwks.keys.length, 1)
   assert.equal(jwks.keys[0]?.kid, privateJwk.kid)
