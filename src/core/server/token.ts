@@ -27,7 +27,7 @@ export interface TokenSet {
   /**
    * Milliseconds since the epoch, when the server said how long the refresh token lives
    * (`refresh_expires_in`, a common extension of RFC 6749 §5.1, e.g. Keycloak's); a value that
-   * is not a positive number of seconds up to {@link MAX_EXPIRES_IN} is ignored (Keycloak's `0`
+   * is not a positive number of seconds up to ten years is ignored (Keycloak's `0`
    * means "no expiry").
    */
   readonly refreshExpiresAt?: number
