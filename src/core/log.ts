@@ -38,6 +38,24 @@ export function safeUrl(url: string): string {
   }
 }
 
+/**
+ * The `express-fapi:http` line of one exchange: `what`, the method, the URL without its query and
+ * the status, or the failure's code. The URL is parsed only when the namespace is enabled.
+ */
+export function logExchange(
+  what: string,
+  method: string,
+  url: string,
+  outcome: { readonly status: number } | { readonly error: unknown },
+): void {
+  if (!log.http.enabled) return
+  if ('status' in outcome) {
+    log.http('%s: %s %s -> HTTP %d', what, method, safeUrl(url), outcome.status)
+  } else {
+    log.http('%s: %s %s failed: %s', what, method, safeUrl(url), failureOf(outcome.error))
+  }
+}
+
 /** The code (and status) of a failure, never its message details beyond our own text. */
 export function failureOf(error: unknown): string {
   if (error instanceof FapiError) return `${error.code} (${error.status}): ${error.message}`

@@ -12,7 +12,7 @@ import type { Config } from '../../config/index.js'
 import { ServerResponseError, printable } from '../../errors.js'
 import { randomToken } from '../jwt/random.js'
 import { signJwt, type SigningKeySource } from '../jwt/sign.js'
-import { failureOf, log, safeUrl } from '../log.js'
+import { logExchange } from '../log.js'
 import { jsonObject, sendRequest } from '../transport/http.js'
 
 /** How the registration request is sent. */
@@ -91,14 +91,10 @@ async function call(
     config,
     what,
   ).catch((error: unknown) => {
-    if (log.http.enabled) {
-      log.http('%s: %s %s failed: %s', what, init.method, safeUrl(url), failureOf(error))
-    }
+    logExchange(what, init.method, url, { error })
     throw error
   })
-  // The URL is parsed for the log line only when someone reads the line.
-  if (log.http.enabled)
-    log.http('%s: %s %s -> HTTP %d', what, init.method, safeUrl(url), response.status)
+  logExchange(what, init.method, url, response)
   const answer = jsonObject(response.body)
   if (response.status === expected) {
     if (expected === 204) return undefined

@@ -12,7 +12,7 @@ import { request as httpsRequest } from 'node:https'
 import type { Agents } from '../../config/agents.js'
 import type { HttpTimer } from '../../config/options.js'
 import { ServerResponseError, type ServerResponseErrorCode } from '../../errors.js'
-import { failureOf, log, safeUrl } from '../log.js'
+import { logExchange, safeUrl } from '../log.js'
 
 /** What an HTTP exchange needs from the configuration. */
 export interface HttpOptions {
@@ -245,14 +245,10 @@ export async function requestJson(
     options,
     what,
   ).catch((error: unknown) => {
-    if (log.http.enabled) {
-      log.http('%s: %s %s failed: %s', what, init.method, safeUrl(url), failureOf(error))
-    }
+    logExchange(what, init.method, url, { error })
     throw error
   })
-  // The URL is parsed for the log line only when someone reads the line.
-  if (log.http.enabled)
-    log.http('%s: %s %s -> HTTP %d', what, init.method, safeUrl(url), response.status)
+  logExchange(what, init.method, url, response)
   const body = jsonObject(response.body)
   if (body === undefined) {
     if (response.status < 200 || response.status >= 300) {
