@@ -11,7 +11,9 @@ import { describe, test, type TestContext } from 'node:test'
 import { captureDebugLines } from './support/debug-capture.js'
 import fc from 'fast-check'
 import { RESERVED_PARAMS } from '../src/config/index.js'
+import type { ClientContext } from '../src/core/flows/context.js'
 import { PUBLIC_NAMES } from '../src/core/flows/redaction.js'
+import { emit } from '../src/core/flows/trace.js'
 import type { AuthorizationParams, FapiClientOptions, FapiEvent } from '../src/index.js'
 import { clientKey, CLIENT_ID, setup } from './support/hostile-fixture.js'
 import { startHostileServer, type HostileServer } from './support/hostile-server.js'
@@ -288,5 +290,24 @@ describe('trace and debug log redaction by allow-list', () => {
       assert.match(events, /\[redacted\]|%5Bredacted%5D/, name)
       assert.match(result.lines.join('\n'), /express-fapi:login/, name)
     }
+  })
+})
+
+describe('onEvent: nothing is built for nobody', () => {
+  test('onEvent absent: an event is never built (no redaction, no JWT decoded), and built once for a listener', () => {
+    let built = 0
+    const build = (): FapiEvent => {
+      built += 1
+      return { type: 'login.started', traceId: 't', at: 0 } as unknown as FapiEvent
+    }
+    emit({ config: {} } as unknown as ClientContext, build)
+    assert.equal(built, 0)
+    const seen: FapiEvent[] = []
+    emit(
+      { config: { onEvent: (event: FapiEvent) => seen.push(event) } } as unknown as ClientContext,
+      build,
+    )
+    assert.equal(built, 1)
+    assert.equal(seen.length, 1)
   })
 })

@@ -136,7 +136,7 @@ export async function completeAuthorization(
     tokens.tokenType,
     tokens.refreshToken === undefined ? 'no refresh token' : 'with a refresh token',
   )
-  emit(context, {
+  emit(context, () => ({
     type: 'token-response',
     traceId,
     at: config.now(),
@@ -152,7 +152,7 @@ export async function completeAuthorization(
         : { expires_in: Math.round((tokens.expiresAt - config.now()) / 1000) }),
       ...(tokens.refreshToken === undefined ? {} : { refresh_token: tokens.refreshToken }),
     }),
-  })
+  }))
   // The signed ID token: what the app can read, and what RP-Initiated Logout §2 wants as
   // `id_token_hint` (an encrypted one must be decrypted first).
   const idToken = await signedIdToken(tokens.idToken, {
@@ -184,12 +184,12 @@ export async function completeAuthorization(
       )
     }
   }
-  emit(context, {
+  emit(context, () => ({
     type: 'id-token',
     traceId,
     at: config.now(),
     ...tracedJwt(idToken),
-  })
+  }))
   return { claims, tokens: { ...tokens, idToken } }
 }
 
@@ -298,24 +298,24 @@ export async function handleCallback(
     })
     if (outcome.kind === 'login') {
       log.callback('login completed')
-      emit(context, {
+      emit(context, () => ({
         type: 'login.completed',
         traceId,
         at: context.config.now(),
         returnTo: outcome.returnTo,
-      })
+      }))
     }
     return outcome
   } catch (error) {
     const failure = toFapiError(error)
     log.callback('login failed: %s', failureOf(failure))
-    emit(context, {
+    emit(context, () => ({
       type: 'login.failed',
       traceId,
       at: context.config.now(),
       code: failure.code,
       status: failure.status,
-    })
+    }))
     throw failure
   }
 }
@@ -367,7 +367,7 @@ async function callbackOutcome(
   const transaction = await takeTransaction(context, pending, state, delivery)
   found(transaction.traceId)
   log.callback('pending login taken (mode %s)', transaction.responseMode)
-  emit(context, {
+  emit(context, () => ({
     type: 'authorization-response',
     traceId: transaction.traceId,
     at: config.now(),
@@ -376,7 +376,7 @@ async function callbackOutcome(
     ...(delivery.kind === 'response'
       ? tracedJwt(delivery.response)
       : { header: {}, claims: redacted(Object.fromEntries(delivery.params)) }),
-  })
+  }))
   const login = await completeAuthorization(
     context,
     verified.metadata,

@@ -88,7 +88,7 @@ export async function startAuthorization(
   const expects = expectationsOf(merged)
   const traceId = tracing(context) ? randomToken().slice(0, 16) : undefined
   const metadata = await context.discovery.get()
-  emit(context, {
+  emit(context, () => ({
     type: 'login.started',
     traceId,
     at: config.now(),
@@ -99,8 +99,8 @@ export async function startAuthorization(
       ...(expects.maxAge === undefined ? {} : { maxAge: expects.maxAge }),
       ...(expects.acr === undefined ? {} : { acr: expects.acr }),
     },
-  })
-  emit(context, {
+  }))
+  emit(context, () => ({
     type: 'metadata',
     traceId,
     at: config.now(),
@@ -108,7 +108,7 @@ export async function startAuthorization(
     authorizationEndpoint: metadata.authorizationEndpoint,
     parEndpoint: config.par ? metadata.parEndpoint : undefined,
     tokenEndpoint: metadata.tokenEndpoint,
-  })
+  }))
   // RFC 9396 §10: only types the server lists; nothing is sent otherwise.
   if (expects.authorizationDetails !== undefined) {
     checkDetailTypes(expects.authorizationDetails, metadata.authorizationDetailsTypes)
@@ -152,7 +152,12 @@ export async function startAuthorization(
   }
   const request = config.requestObject ? await requestObject(context, metadata, params) : undefined
   if (request !== undefined) {
-    emit(context, { type: 'request-object', traceId, at: config.now(), ...tracedJwt(request) })
+    emit(context, () => ({
+      type: 'request-object',
+      traceId,
+      at: config.now(),
+      ...tracedJwt(request),
+    }))
   }
   const url = new URL(metadata.authorizationEndpoint)
   url.searchParams.set('client_id', config.clientId)
@@ -182,7 +187,7 @@ export async function startAuthorization(
       },
     )
     log.login('PAR accepted the request (expires_in %d s)', pushed.expiresIn)
-    emit(context, {
+    emit(context, () => ({
       type: 'par',
       traceId,
       at: config.now(),
@@ -190,7 +195,7 @@ export async function startAuthorization(
       status: 201,
       expiresIn: pushed.expiresIn,
       durationMs: Math.round(performance.now() - started),
-    })
+    }))
     url.searchParams.set('request_uri', pushed.requestUri)
   } else if (request !== undefined) {
     // FAPI 1.0 Adv §5.2.3 (9), OIDC Core §6.1, §6.2: the duplicates beside the request object.
@@ -222,12 +227,12 @@ export async function startAuthorization(
     expects.maxAge === undefined ? '' : ', max_age enforced',
     expects.acr === undefined ? '' : ', essential acr enforced',
   )
-  emit(context, {
+  emit(context, () => ({
     type: 'authorization-redirect',
     traceId,
     at: config.now(),
     url: redactedUrl(url.href),
-  })
+  }))
   return { transaction, authorizationUrl: url.href }
 }
 

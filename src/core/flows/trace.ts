@@ -36,14 +36,17 @@ function listenerFailed(config: Config, type: FapiEvent['type'], error: unknown)
 }
 
 /**
- * Sends an event to `onEvent`, if any. The listener may be sync or async: its exception, or the
- * rejection of the promise it returns, is caught (a trace must never change the outcome of a
- * login, nor end the process with an unhandled rejection).
+ * Sends an event to `onEvent`, if any. The event is built (its values redacted, its JWTs decoded)
+ * only when there is a listener: without one, a login pays nothing for the trace. The listener
+ * may be sync or async: its exception, or the rejection of the promise it returns, is caught (a
+ * trace must never change the outcome of a login, nor end the process with an unhandled
+ * rejection).
  */
-export function emit(context: ClientContext, event: FapiEvent): void {
+export function emit(context: ClientContext, build: () => FapiEvent): void {
   const { config } = context
   const listener = config.onEvent
   if (listener === undefined) return
+  const event = build()
   try {
     const result: unknown = listener(event)
     if (
