@@ -39,7 +39,12 @@ const COMPACT_JWE =
 
 /** Whether a compact serialization is a JWE (five segments) rather than a JWS (three). */
 export function isCompactJwe(token: string): boolean {
-  return token.split('.').length === 5
+  // Four dots, counted without splitting (a response or ID token is kilobytes long).
+  let dots = 0
+  for (let at = token.indexOf('.'); at !== -1; at = token.indexOf('.', at + 1)) {
+    if (++dots > 4) return false
+  }
+  return dots === 4
 }
 
 /** What is being decrypted, and how its failures are reported. */
