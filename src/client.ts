@@ -129,7 +129,8 @@ export interface FapiClient {
   startLogin(req: IncomingMessage, res: ServerResponse, options?: StartLoginOptions): Promise<void>
   /**
    * The session's active grant at this client's server (read from the grant store, once per
-   * request: a logout or back-channel logout on any instance is seen at once), or undefined.
+   * request: a logout or back-channel logout on any instance is seen at once), or undefined. The
+   * grant is frozen, nested objects too.
    *
    * @example
    * ```ts

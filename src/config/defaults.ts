@@ -76,7 +76,8 @@ export interface Defaults extends Readonly<Record<IntegerOption, number>> {
   readonly byProfile: Readonly<Record<Profile, ProfileDefaults>>
 }
 
-function deepFreeze<T extends object>(value: T): T {
+/** Freezes `value` and every object inside it. Internal. */
+export function deepFreeze<T extends object>(value: T): T {
   for (const child of Object.values(value)) {
     if (typeof child === 'object' && child !== null) deepFreeze(child as object)
   }

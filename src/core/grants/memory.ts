@@ -1,12 +1,15 @@
 /**
  * The in-memory grant store, the default of `grants`: one process only (several instances need
  * `redisGrantStore()`). Records are forgotten after their `expiresAt`; at most `maxGrants` are
- * kept (a full store refuses new grants rather than dropping someone's).
+ * kept (a full store refuses new grants rather than dropping someone's). Its records are frozen
+ * copies, never changed in place, so each is opened (parsed, unsealed) once and its grant handed
+ * to every later read.
  *
  * @module
  */
 import { CoordinationError } from '../../errors.js'
 import type { GrantQuery, GrantRecord, GrantStore } from '../../config/grants.js'
+import { unchangingRecord } from './record.js'
 import { indexKeysOf, queryKey } from './store.js'
 
 /** Options of {@link memoryGrantStore}. */
@@ -61,7 +64,7 @@ export function memoryGrantStore(options: MemoryGrantStoreOptions = {}): GrantSt
           'the in-memory grant store is full (maxGrants); use a shared store or raise maxGrants',
         )
       }
-      records.set(record.id, record)
+      records.set(record.id, unchangingRecord(record))
       for (const key of indexKeysOf(record)) {
         let ids = index.get(key)
         if (ids === undefined) index.set(key, (ids = new Set()))
@@ -72,19 +75,22 @@ export function memoryGrantStore(options: MemoryGrantStoreOptions = {}): GrantSt
     async update(record: GrantRecord, generation: number) {
       const current = live(record.id)
       if (current?.status !== 'active' || current.generation !== generation) return false
-      records.set(record.id, record)
+      records.set(record.id, unchangingRecord(record))
       return true
     },
     async end(id: string, endedAt: number, keepUntil: number) {
       const current = live(id)
       if (current?.status !== 'active') return undefined
-      records.set(id, {
-        ...current,
-        status: 'ended',
-        body: '',
-        updatedAt: endedAt,
-        expiresAt: keepUntil,
-      })
+      records.set(
+        id,
+        unchangingRecord({
+          ...current,
+          status: 'ended',
+          body: '',
+          updatedAt: endedAt,
+          expiresAt: keepUntil,
+        }),
+      )
       return current
     },
     async find(query: GrantQuery) {

@@ -8,6 +8,7 @@
  * @module
  */
 import { createHash } from 'node:crypto'
+import { deepFreeze } from '../../config/defaults.js'
 import type { SessionSecrets } from '../../config/index.js'
 import type { GrantRecord } from '../../config/grants.js'
 import { isDpopKey, type DpopKey } from '../jwt/dpop.js'
@@ -125,16 +126,51 @@ function fieldsOf(grant: GrantFields): GrantFields {
 }
 
 /**
+ * Records that cannot change: frozen copies holding data members only, made by
+ * {@link unchangingRecord} for the in-memory store.
+ */
+const unchanging = new WeakSet<GrantRecord>()
+
+/**
+ * A frozen copy of `record` that {@link grantOf} may open once and remember: what the in-memory
+ * store keeps, so that an authenticated request there neither parses nor unseals the body again.
+ */
+export function unchangingRecord(record: GrantRecord): GrantRecord {
+  const copy = Object.freeze({ ...record })
+  unchanging.add(copy)
+  return copy
+}
+
+/** What unchanging records opened to, with which secrets. */
+const opened = new WeakMap<
+  GrantRecord,
+  { readonly secrets: SessionSecrets | undefined; readonly grant: Grant | undefined }
+>()
+
+/**
  * The grant of a record, or `undefined` when the record is not a grant's, or its body does not
- * open (sealed with a dropped key, edited, or unsealed while sealing is on).
+ * open (sealed with a dropped key, edited, or unsealed while sealing is on). The grant is frozen,
+ * nested objects too: it is what the store holds, not a copy to edit.
  */
 export async function grantOf(
   record: unknown,
   secrets: SessionSecrets | undefined,
 ): Promise<Grant | undefined> {
+  if (typeof record !== 'object' || record === null) return undefined
+  const known = opened.get(record as GrantRecord)
+  if (known !== undefined && known.secrets === secrets) return known.grant
+  const grant = await openRecord(record, secrets)
+  if (unchanging.has(record as GrantRecord)) opened.set(record as GrantRecord, { secrets, grant })
+  return grant
+}
+
+async function openRecord(
+  record: object,
+  secrets: SessionSecrets | undefined,
+): Promise<Grant | undefined> {
   if (!isGrantRecord(record)) return undefined
   const fields = fieldsOf(record)
-  if (record.status === 'ended') return { ...fields, status: 'ended' }
+  if (record.status === 'ended') return Object.freeze({ ...fields, status: 'ended' })
   let body: unknown
   if (secrets === undefined) {
     try {
@@ -147,7 +183,7 @@ export async function grantOf(
     body = await unseal(secrets, record.body, bindingOf(record))
   }
   if (!isGrantBody(body)) return undefined
-  return {
+  return deepFreeze<ActiveGrant>({
     ...fields,
     status: 'active',
     claims: body.claims,
@@ -156,7 +192,7 @@ export async function grantOf(
     ...(body.authorizationDetails === undefined
       ? {}
       : { authorizationDetails: body.authorizationDetails }),
-  }
+  })
 }
 
 function isGrantBody(value: unknown): value is GrantBody {
