@@ -35,6 +35,8 @@ import {
 
 const servers: Server[] = []
 const stores = new Map<string, session.MemoryStore>()
+/** Empties the in-memory grant store of each express-fapi app of this process. */
+const grantStoreResets: Array<() => void> = []
 let failures = 0
 
 /**
@@ -164,6 +166,7 @@ async function start(options: RpStart): Promise<RpStarted> {
     // Connect 3 with express-session (itself Connect middleware), routed by path prefix.
     const { fapiRoutes } = await import('./contenders/fapi.js')
     const routes = await fapiRoutes(ctx)
+    grantStoreResets.push(routes.clearGrants)
     const app = connect()
     app.use(sessions as unknown as connect.NextHandleFunction)
     app.use('/auth/login', routes.login)
@@ -216,6 +219,7 @@ async function start(options: RpStart): Promise<RpStarted> {
     case 'cb-fapi-b': {
       const { fapiRoutes } = await import('./contenders/fapi.js')
       const routes = await fapiRoutes(ctx)
+      grantStoreResets.push(routes.clearGrants)
       app.get('/auth/login', routes.login)
       app.all(
         '/auth/callback',
@@ -227,6 +231,7 @@ async function start(options: RpStart): Promise<RpStarted> {
       // The same login(), its key behind an in-process async external signer.
       const { fapiRoutes } = await import('./contenders/fapi.js')
       const routes = await fapiRoutes(ctx, { signer: true })
+      grantStoreResets.push(routes.clearGrants)
       app.get('/auth/login', routes.login)
       return started('/auth/login', null)
     }
@@ -237,10 +242,12 @@ async function start(options: RpStart): Promise<RpStarted> {
       const { fapiRoutes } = await import('./contenders/fapi.js')
       const url = pathToFileURL(join(ctx.fapiSrc, 'index.ts')).href
       const { redisGrantStore } = (await import(url)) as typeof Fapi
-      const { login, callback, client } = await fapiRoutes(
+      const { login, callback, client, clearGrants } = await fapiRoutes(
         ctx,
         redis === undefined ? {} : { grants: redisGrantStore(redis) },
       )
+      // Emptied only by a reset that empties the sessions too (the page's are kept).
+      grantStoreResets.push(clearGrants)
       app.get('/auth/login', login)
       app.all('/auth/callback', callback)
       const send = (res: ServerResponse & { json(body: unknown): void }, current: unknown) => {
@@ -338,6 +345,7 @@ serve(
             (store) => new Promise<void>((resolve) => store.clear(() => resolve())),
           ),
         )
+        for (const clear of grantStoreResets) clear()
       }
       ;(globalThis as { gc?: () => void }).gc?.()
       return null

@@ -7,8 +7,9 @@
  * - every contender is a server in a process of its own, driven over keep-alive HTTP from this
  *   process; a measurement is the CPU time of that server process (`process.cpuUsage()` sampled
  *   inside it before and after a batch: all threads, libuv threadpool included) per request;
- * - each contender first warms up in batches until its CPU/req settles: two successive batches
- *   within `--settle` (3 %) of each other, at most 12 batches;
+ * - each contender first warms up in batches (each from empty stores and a collected heap, as a
+ *   measurement) until its CPU/req settles: the median of the last 4 batches within `--settle`
+ *   (3 %) of the median of the 4 before, after at least 12 batches, at most 40;
  * - a ratio's two contenders are measured as a pair: before it both servers empty their session
  *   stores and collect the garbage; each side's requests (sized from the warm-up to cost
  *   `--cpu-ms`, 1000 ms, of CPU) are cut into 8 slices run alone in the order A B B A A B B A …;
@@ -24,6 +25,7 @@
  * patched copy of the sources as the `-b` contenders. Nothing is asserted: `--smoke` runs one
  * short round to prove that every contender works end to end, and prints no ratios or verdicts.
  */
+import { execFileSync } from 'node:child_process'
 import { availableParallelism, cpus, loadavg } from 'node:os'
 import { relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -46,7 +48,7 @@ import {
   type AuthorizationServer,
   type Measured,
   type RelyingParty,
-  type RpProcess,
+  type AppOptions,
   type Side,
 } from './lib/driver.js'
 import { ALGS, generateJwkPair, type Alg } from './lib/jwt-node.js'
@@ -77,6 +79,8 @@ const { values: args } = parseArgs({
     all: { type: 'boolean', default: false },
     rounds: { type: 'string' },
     'cpu-ms': { type: 'string' },
+    processes: { type: 'string' },
+    pin: { type: 'boolean', default: false },
     settle: { type: 'string' },
     concurrency: { type: 'string' },
     algs: { type: 'string' },
@@ -104,7 +108,11 @@ const settings = {
   settle: numArg(args.settle, 0.03, 0.001, 1),
   /** CPU milliseconds per warm-up batch, and at most this many batches. */
   warmUpCpuMs: 250,
-  warmUpMaxBatches: 12,
+  /** At least this many warm-up batches, at most the other. */
+  warmUpMinBatches: 12,
+  warmUpMaxBatches: 40,
+  /** The warm-up compares the medians of two windows of this many batches. */
+  warmUpWindow: 4,
   /** Slices per side of a pair's measurement, run A B B A A B B A … */
   chunks: smoke ? 1 : 8,
   concurrency: Math.round(numArg(args.concurrency, smoke ? 4 : 8, 1, 64)),
@@ -112,6 +120,16 @@ const settings = {
   /** `--slow PCT`: the `cb-fapi-b` contender does PCT % more CPU work per callback. */
   slowPct: numArg(args.slow, 0, 0, 100),
   seed: Math.round(numArg(args.seed, Date.now() % 1_000_000, 0, 2 ** 31)),
+  /**
+   * `run` (the default): one process per contender for the whole run; `round`: every round starts
+   * its own processes, which warm up again (a process's own placement then varies from round to
+   * round, inside the interval, at the price of a warm-up per round).
+   */
+  processes: processesArg(args.processes),
+}
+function processesArg(value: string | undefined): 'round' | 'run' {
+  if (value === undefined || value === 'round' || value === 'run') return value ?? 'run'
+  throw new Error(`--processes: expected round or run, got ${value}`)
 }
 /** Smoke: fixed tiny batches, one warm-up batch. */
 const SMOKE_N = { login: 8, callback: 4, auth: 20 } as const
@@ -217,65 +235,88 @@ const RATIOS: ReadonlyArray<readonly [string, Contender, Contender, Ratio['targe
   ],
 ]
 
-/** The processes of a run: started once, each serving one app per algorithm. */
+/**
+ * The processes that live for the whole run: the authorization server, the raw crypto probe and
+ * the redis-server of the `-redis` contenders. The contenders' own processes are a cohort's.
+ */
 interface Processes {
   readonly as: AuthorizationServer
   readonly raw: Child
-  readonly rps: readonly RpProcess[]
   /** The redis-server of the `-redis` contenders, when one is selected. */
   readonly redis?: StartedRedis
 }
 
+/**
+ * `--pin`: the contender being measured gets a CPU of its own (the last), and everything else
+ * (this process, the authorization server, the probe, redis) shares the others, so that every
+ * contender runs under the same conditions: alone on its core, never preempted by the load
+ * generator or the authorization server it talks to. All threads are pinned (`taskset -a`), and
+ * threads started later (libuv's pool) inherit the affinity.
+ */
+const pinning =
+  args.pin === true && availableParallelism() >= 2
+    ? { contender: String(availableParallelism() - 1), rest: `0-${availableParallelism() - 2}` }
+    : undefined
+function pin(pid: number | undefined, cpus: string): void {
+  if (pid === undefined) return
+  execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' })
+}
+
 async function startProcesses(): Promise<Processes> {
-  progress(`starting the authorization server and ${selected.length + 1} other processes`)
+  progress('starting the authorization server and the raw crypto probe')
   const raw = Child.start('raw crypto', new URL('raw-crypto.ts', import.meta.url))
   children.add(raw)
-  const [as, rps, redis] = await Promise.all([
+  const [as, redis] = await Promise.all([
     startAuthorizationServer(),
-    Promise.all(selected.map((c) => startRpProcess(c))),
     selected.some(onRedis) ? startRedis() : undefined,
     raw.ready(),
   ])
+  if (pinning !== undefined) {
+    for (const pid of [process.pid, as.child.pid, raw.pid]) pin(pid, pinning.rest)
+  }
   if (redis !== undefined) stopRedis = () => redis.close()
-  return { as, raw, rps, ...(redis === undefined ? {} : { redis }) }
+  return { as, raw, ...(redis === undefined ? {} : { redis }) }
 }
 
 /** A measured batch of one contender, prepared (callbacks minted, not measured) and ready to run. */
 type Ready = () => Promise<Measured>
 
-async function benchAlg(alg: Alg, processes: Processes, withAuth: boolean): Promise<AlgResult> {
-  const { as } = processes
-  const clientId = `bench-${alg.toLowerCase()}`
-  const { privateJwk, publicJwk } = generateJwkPair(alg, `${clientId}-key`)
-  await as.child.call('client', { clientId, publicJwk })
-  progress(`${alg}: raw crypto probe`)
-  const raw = await processes.raw.call<Record<string, number>>('run', {
-    alg,
-    n: settings.rawN,
-    fapiSrc,
-  })
-  const options = {
-    alg,
-    issuer: as.issuer,
-    clientId,
-    privateJwk,
-    fapiSrc,
-    concurrency: settings.concurrency,
-    ...(processes.redis === undefined ? {} : { redisUrl: processes.redis.url }),
-  }
-  const mine = processes.rps.filter((rp) => withAuth || !isAuth(rp.contender))
-  progress(`${alg}: starting ${mine.length} apps`)
+/**
+ * One process per contender, its app started, its pages' users logged in and its JIT warmed up:
+ * with `--processes round` (the default) each round has a cohort of its own, so that what a
+ * process's own placement costs (heap layout, code placement, its core) varies from round to
+ * round and lands inside the interval instead of biasing every round alike.
+ */
+interface Cohort {
+  readonly rps: readonly RelyingParty[]
+  readonly byName: ReadonlyMap<Contender, RelyingParty>
+  /** The session cookies of the `auth-*` contenders' logged-in users. */
+  readonly loggedIn: ReadonlyMap<Contender, string[]>
+  readonly warmUps: ReadonlyMap<Contender, WarmUp>
+}
+
+/** What a cohort needs of its algorithm's setup, the same for every cohort. */
+interface AlgSetup {
+  readonly alg: Alg
+  readonly as: AuthorizationServer
+  readonly options: Omit<AppOptions, 'fapiSrc'>
+  readonly mint: { readonly alg: Alg; readonly clientId: string }
+  readonly contenders: readonly Contender[]
+}
+
+async function startCohort(setup: AlgSetup): Promise<Cohort> {
+  const { alg, as, options, mint } = setup
+  const { concurrency } = settings
+  const processes = await Promise.all(setup.contenders.map((c) => startRpProcess(c)))
+  if (pinning !== undefined) for (const rp of processes) pin(rp.child.pid, pinning.contender)
   const rps = await Promise.all(
-    mine.map((rp) =>
+    processes.map((rp) =>
       startApp(rp, {
         ...options,
         fapiSrc: isPatched(rp.contender) && compareSrc !== undefined ? compareSrc : fapiSrc,
       }),
     ),
   )
-  const mint = { alg, clientId }
-  const { concurrency } = settings
-
   const loggedIn = new Map<Contender, string[]>()
   for (const rp of rps.filter((r) => isAuth(r.contender))) {
     loggedIn.set(rp.contender, await prepareLoggedIn(rp, as, SESSIONS, concurrency, mint))
@@ -293,22 +334,21 @@ async function benchAlg(alg: Alg, processes: Processes, withAuth: boolean): Prom
         return () => measurePages(rp, as, loggedIn.get(rp.contender) ?? [], n, concurrency)
     }
   }
-  const sizeFor = (cpuMs: number, usPerReq: number) =>
-    Math.max(10, Math.min(50_000, Math.round((cpuMs * 1000) / usPerReq)))
-
-  // Warm-up until CPU/req settles; the measured batch size follows from it.
+  // Warm-up until CPU/req settles.
   const warmUps = new Map<Contender, WarmUp>()
-  const sizes = new Map<Contender, number>()
   for (const rp of rps) {
     const group = groupOf(rp.contender)
     if (rp.contender === 'cb-fapi-b' && settings.slowPct > 0) {
-      const base = warmUps.get('cb-fapi')
-      if (base === undefined) throw new Error('--slow needs the cb-fapi contender')
-      // PCT % of cb-fapi's CPU/req over its warm-up (the first batch, JIT and all, left out).
-      const us = (estimate(base.cpuUsPerReq.slice(1)).median * settings.slowPct) / 100
-      slowedBy.set(alg, us)
+      let us = slowedBy.get(alg)
+      if (us === undefined) {
+        const base = warmUps.get('cb-fapi')
+        if (base === undefined) throw new Error('--slow needs the cb-fapi contender')
+        // PCT % of cb-fapi's CPU/req over the first cohort's warm-up (its first batch left out).
+        us = (estimate(base.cpuUsPerReq.slice(1)).median * settings.slowPct) / 100
+        slowedBy.set(alg, us)
+        progress(`${alg}: cb-fapi-b does ${us.toFixed(0)} µs more CPU per callback`)
+      }
       await rp.child.call('slow', { us })
-      progress(`${alg}: cb-fapi-b does ${us.toFixed(0)} µs more CPU per callback`)
     }
     const perReq: number[] = []
     const asCalls: Record<string, number> = {}
@@ -317,6 +357,8 @@ async function benchAlg(alg: Alg, processes: Processes, withAuth: boolean): Prom
     let lastAsCallsPerReq: Record<string, number> = {}
     const maxBatches = smoke ? 1 : settings.warmUpMaxBatches
     while (perReq.length < maxBatches && !settled) {
+      // Each warm-up batch starts as a measurement does: empty stores, a collected heap.
+      await rp.child.call('reset', { keep: group === 'auth' })
       const measured = await (await prepare(rp, n))()
       perReq.push(round(measured.cpuUsPerReq, 1))
       for (const [path, count] of Object.entries(measured.asCalls))
@@ -325,38 +367,87 @@ async function benchAlg(alg: Alg, processes: Processes, withAuth: boolean): Prom
         Object.entries(measured.asCalls).map(([path, count]) => [path, count / measured.n]),
       )
       n = sizeFor(settings.warmUpCpuMs, measured.cpuUsPerReq)
-      const [previous, last] = [perReq.at(-2), perReq.at(-1)]
-      settled =
-        perReq.length >= 3 &&
-        previous !== undefined &&
-        last !== undefined &&
-        Math.abs(last / previous - 1) <= settings.settle
+      settled = hasSettled(perReq)
     }
-    const warmUp = {
+    warmUps.set(rp.contender, {
       batches: perReq.length,
       settled,
       cpuUsPerReq: perReq,
       asCalls,
       lastAsCallsPerReq,
-    }
-    warmUps.set(rp.contender, warmUp)
-    const size = smoke ? SMOKE_N[group] : sizeFor(settings.cpuMs, perReq.at(-1) ?? 1000)
-    sizes.set(rp.contender, size)
-    progress(
-      `${alg}: ${rp.contender} warmed up in ${perReq.length} batches` +
-        `${settled || smoke ? '' : ' (not settled)'}, ${size} requests per measurement`,
-    )
+    })
+  }
+  return { rps, byName: new Map(rps.map((rp) => [rp.contender, rp])), loggedIn, warmUps }
+}
+
+async function stopCohort(cohort: Cohort): Promise<void> {
+  for (const rp of cohort.rps) rp.load.close()
+  await Promise.all(
+    cohort.rps.map(async (rp) => {
+      await rp.child.stop()
+      children.delete(rp.child)
+    }),
+  )
+}
+
+/**
+ * Whether a warm-up has settled: at least `warmUpMinBatches` batches, and the median of the last
+ * `warmUpWindow` within `--settle` of the median of the window before. A process's CPU/req falls
+ * for thousands of requests (a login server here: from 2,500 µs to about 900 over 6,000 logins,
+ * with bumps as the JIT and the collector catch up), and two successive batches within 3 % of
+ * each other happen by chance long before it ends.
+ */
+function hasSettled(perReq: readonly number[]): boolean {
+  const w = settings.warmUpWindow
+  if (perReq.length < Math.max(settings.warmUpMinBatches, 2 * w)) return false
+  const last = estimate(perReq.slice(-w)).median
+  const before = estimate(perReq.slice(-2 * w, -w)).median
+  return Math.abs(last / before - 1) <= settings.settle
+}
+
+function sizeFor(cpuMs: number, usPerReq: number): number {
+  return Math.max(10, Math.min(50_000, Math.round((cpuMs * 1000) / usPerReq)))
+}
+
+async function benchAlg(alg: Alg, processes: Processes, withAuth: boolean): Promise<AlgResult> {
+  const { as } = processes
+  const clientId = `bench-${alg.toLowerCase()}`
+  const { privateJwk, publicJwk } = generateJwkPair(alg, `${clientId}-key`)
+  await as.child.call('client', { clientId, publicJwk })
+  progress(`${alg}: raw crypto probe`)
+  const raw = await processes.raw.call<Record<string, number>>('run', {
+    alg,
+    n: settings.rawN,
+    fapiSrc,
+  })
+  const mint = { alg, clientId }
+  const { concurrency } = settings
+  const setup: AlgSetup = {
+    alg,
+    as,
+    mint,
+    options: {
+      alg,
+      issuer: as.issuer,
+      clientId,
+      privateJwk,
+      concurrency,
+      ...(processes.redis === undefined ? {} : { redisUrl: processes.redis.url }),
+    },
+    contenders: selected.filter((c) => withAuth || !isAuth(c)),
   }
 
-  // Rounds: every pair of a ratio, both sides measured over the same seconds, the pairs of a
-  // round in a shuffled order, which side starts first alternating.
   const random = generator(settings.seed + ALGS.indexOf(alg))
-  const byName = new Map<Contender, RelyingParty>(rps.map((rp) => [rp.contender, rp]))
-  const pairs = RATIOS.filter(([, top, bottom]) => byName.has(top) && byName.has(bottom))
+  const pairs = RATIOS.filter(
+    ([, top, bottom]) => setup.contenders.includes(top) && setup.contenders.includes(bottom),
+  )
   const batches: Partial<Record<Contender, Measured[]>> = {}
   const ratioSamples = new Map<string, { low: number[]; overall: number[] }>()
   const orders: string[][] = []
-  const requestsFor = async (rp: RelyingParty): Promise<Side> => {
+  /** The first cohort's warm-ups (reported), and the measured batch sizes they gave. */
+  let warmUps: ReadonlyMap<Contender, WarmUp> | undefined
+  const sizes = new Map<Contender, number>()
+  const requestsFor = async (cohort: Cohort, rp: RelyingParty): Promise<Side> => {
     const n = sizes.get(rp.contender) ?? 10
     const group = groupOf(rp.contender)
     if (group === 'callback') {
@@ -367,7 +458,7 @@ async function benchAlg(alg: Alg, processes: Processes, withAuth: boolean): Prom
       }
     }
     if (group === 'auth') {
-      const cookies = loggedIn.get(rp.contender) ?? []
+      const cookies = cohort.loggedIn.get(rp.contender) ?? []
       const path = rp.started.resourcePath ?? '/me'
       const requests = Array.from({ length: n }, (_, i) => ({
         path,
@@ -378,19 +469,46 @@ async function benchAlg(alg: Alg, processes: Processes, withAuth: boolean): Prom
     const requests = Array.from({ length: n }, () => ({ path: rp.started.loginPath }))
     return { rp, kind: 'login', requests }
   }
+  let cohort: Cohort | undefined
+  const sessions: Record<string, SessionSizes> = {}
   for (let r = 1; r <= settings.rounds; r++) {
+    if (cohort === undefined || settings.processes === 'round') {
+      if (cohort !== undefined) await stopCohort(cohort)
+      progress(`${alg}: round ${r}: starting ${setup.contenders.length} processes, warming up`)
+      cohort = await startCohort(setup)
+    }
+    if (warmUps === undefined) {
+      warmUps = cohort.warmUps
+      for (const [contender, warmUp] of warmUps) {
+        const group = groupOf(contender)
+        const size = smoke
+          ? SMOKE_N[group]
+          : sizeFor(
+              settings.cpuMs,
+              estimate(warmUp.cpuUsPerReq.slice(-settings.warmUpWindow)).median,
+            )
+        sizes.set(contender, size)
+        progress(
+          `${alg}: ${contender} warmed up in ${warmUp.batches} batches` +
+            `${warmUp.settled || smoke ? '' : ' (not settled)'}, ${size} requests per measurement`,
+        )
+      }
+    }
     const order = shuffled(pairs, random)
     orders.push(order.map(([name]) => name))
     for (const [index, [name, top, bottom]] of order.entries()) {
       const topFirst = (r + index) % 2 === 0
-      const first = byName.get(topFirst ? top : bottom)!
-      const second = byName.get(topFirst ? bottom : top)!
+      const first = cohort.byName.get(topFirst ? top : bottom)!
+      const second = cohort.byName.get(topFirst ? bottom : top)!
       // Both servers start from an empty session store and a collected heap; then the pair's
       // callbacks are prepared (their pending logins are the only sessions in the store).
       for (const rp of [first, second]) {
         await rp.child.call('reset', { keep: groupOf(rp.contender) === 'auth' })
       }
-      const sides: [Side, Side] = [await requestsFor(first), await requestsFor(second)]
+      const sides: [Side, Side] = [
+        await requestsFor(cohort, first),
+        await requestsFor(cohort, second),
+      ]
       const [a, b] = await measureInterleaved(as, sides, concurrency, settings.chunks)
       const [mTop, mBottom] = topFirst ? [a, b] : [b, a]
       ;(batches[top] ??= []).push(mTop)
@@ -405,23 +523,24 @@ async function benchAlg(alg: Alg, processes: Processes, withAuth: boolean): Prom
       }
     }
     progress(`${alg}: round ${r}/${settings.rounds} done (${pairs.length} pairs)`)
-  }
-
-  const sessions: Record<string, SessionSizes> = {}
-  for (const rp of rps) {
-    if (rp.contender === 'cb-fapi' || rp.contender === 'cb-node') {
-      sessions[rp.contender] = await measureSessions(rp, as, mint)
+    if (r === settings.rounds) {
+      for (const rp of cohort.rps) {
+        if (rp.contender === 'cb-fapi' || rp.contender === 'cb-node') {
+          sessions[rp.contender] = await measureSessions(rp, as, mint)
+        }
+      }
     }
   }
-  for (const rp of rps) rp.load.close()
+  if (cohort !== undefined) await stopCohort(cohort)
 
   const result: AlgResult = { raw, contenders: {}, ratios: {}, sessions, orders }
-  for (const rp of rps) {
-    const { contender } = rp
+  for (const contender of setup.contenders) {
+    const warmUp = warmUps?.get(contender)
+    if (warmUp === undefined) continue
     result.contenders[contender] = summarise(
       contender,
       sizes.get(contender) ?? 0,
-      warmUps.get(contender)!,
+      warmUp,
       batches[contender] ?? [],
     )
   }

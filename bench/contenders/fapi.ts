@@ -44,13 +44,38 @@ export function inProcessSigner(ctx: RouteContext): Fapi.ExternalSigner {
   }
 }
 
+/**
+ * The default in-memory grant store behind a handle the bench can empty between measurements
+ * (`clear`), as it empties the session stores: otherwise the grants of every callback measured
+ * so far stay on the heap, and each collection of express-fapi's process gets dearer as a run
+ * goes on while the floor's (whose logins live in the emptied session store) does not.
+ */
+function clearableGrantStore(fapi: typeof Fapi): { store: Fapi.GrantStore; clear(): void } {
+  let inner = fapi.memoryGrantStore()
+  const store: Fapi.GrantStore = {
+    get: (id) => inner.get(id),
+    create: (record) => inner.create(record),
+    update: (record, generation) => inner.update(record, generation),
+    end: (id, endedAt, keepUntil) => inner.end(id, endedAt, keepUntil),
+    find: (query) => inner.find(query),
+  }
+  return { store, clear: () => (inner = fapi.memoryGrantStore()) }
+}
+
 /** express-fapi from `ctx.fapiSrc` (the repo's `src`, or a patched copy to measure a change). */
 export async function fapiRoutes(
   ctx: RouteContext,
   { signer = false, grants }: { signer?: boolean; grants?: Fapi.GrantStore } = {},
-): Promise<{ login: FapiMiddleware; callback: FapiMiddleware; client: Fapi.FapiClient }> {
+): Promise<{
+  login: FapiMiddleware
+  callback: FapiMiddleware
+  client: Fapi.FapiClient
+  /** Empties the grant store (a no-op for a store given in `grants`). */
+  clearGrants: () => void
+}> {
   const url = pathToFileURL(join(ctx.fapiSrc, 'index.ts')).href
   const fapi = (await import(url)) as typeof Fapi
+  const clearable = grants === undefined ? clearableGrantStore(fapi) : undefined
   const auth = fapi.fapiClient({
     issuer: ctx.issuer,
     clientId: ctx.clientId,
@@ -62,8 +87,13 @@ export async function fapiRoutes(
     responseMode: 'jwt',
     scope: 'openid',
     allowInsecureLoopback: true,
-    ...(grants === undefined ? {} : { grants }),
+    grants: grants ?? clearable!.store,
   })
   await auth.ready()
-  return { login: auth.login(), callback: auth.callback(), client: auth }
+  return {
+    login: auth.login(),
+    callback: auth.callback(),
+    client: auth,
+    clearGrants: () => clearable?.clear(),
+  }
 }

@@ -50,6 +50,8 @@ export interface ContenderResult {
   storeCallsPerReq: StoreCalls
   /** Their sum. */
   storeRoundTripsPerReq: number
+  /** CPU µs/req of each measured slice, by round (each round's slices in the order they ran). */
+  slicesByRound: number[][]
 }
 
 export interface Ratio {
@@ -118,6 +120,7 @@ export function summarise(
       touch: per(store.touch),
     },
     storeRoundTripsPerReq: per(STORE_METHODS.reduce((sum, method) => sum + store[method], 0)),
+    slicesByRound: batches.map((b) => (b.slices ?? [b.cpuUsPerReq]).map((v) => round(v, 1))),
   }
 }
 
