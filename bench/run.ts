@@ -49,6 +49,7 @@ import {
   type Measured,
   type RelyingParty,
   type AppOptions,
+  type RpProcess,
   type Side,
 } from './lib/driver.js'
 import { ALGS, generateJwkPair, type Alg } from './lib/jwt-node.js'
@@ -81,6 +82,7 @@ const { values: args } = parseArgs({
     'cpu-ms': { type: 'string' },
     processes: { type: 'string' },
     pin: { type: 'boolean', default: false },
+    'b-process': { type: 'string' },
     settle: { type: 'string' },
     concurrency: { type: 'string' },
     algs: { type: 'string' },
@@ -126,6 +128,12 @@ const settings = {
    * round, inside the interval, at the price of a warm-up per round).
    */
   processes: processesArg(args.processes),
+  /** `shared` (the default): a `-b` contender runs in its base contender's process; `own`. */
+  bProcess: bProcessArg(args['b-process']),
+}
+function bProcessArg(value: string | undefined): 'shared' | 'own' {
+  if (value === undefined || value === 'shared' || value === 'own') return value ?? 'shared'
+  throw new Error(`--b-process: expected shared or own, got ${value}`)
 }
 function processesArg(value: string | undefined): 'round' | 'run' {
   if (value === undefined || value === 'round' || value === 'run') return value ?? 'run'
@@ -307,8 +315,19 @@ interface AlgSetup {
 async function startCohort(setup: AlgSetup): Promise<Cohort> {
   const { alg, as, options, mint } = setup
   const { concurrency } = settings
-  const processes = await Promise.all(setup.contenders.map((c) => startRpProcess(c)))
-  if (pinning !== undefined) for (const rp of processes) pin(rp.child.pid, pinning.contender)
+  // A `-b` contender is a second app in its base contender's process (`--b-process shared`), so
+  // that what the pair compares is the code, not two processes' placement; or a process of
+  // its own (`own`), which is what an A/A pair needs to show that placement's cost.
+  const own = setup.contenders.filter((c) => !isPatched(c) || settings.bProcess === 'own')
+  const started = await Promise.all(own.map((c) => startRpProcess(c)))
+  if (pinning !== undefined) for (const rp of started) pin(rp.child.pid, pinning.contender)
+  const processes = setup.contenders.map((contender): RpProcess => {
+    const mine = started.find((rp) => rp.contender === contender)
+    if (mine !== undefined) return mine
+    const base = started.find((rp) => `${rp.contender}-b` === contender)
+    if (base === undefined) throw new Error(`${contender} needs its base contender`)
+    return { contender, child: base.child }
+  })
   const rps = await Promise.all(
     processes.map((rp) =>
       startApp(rp, {
@@ -382,10 +401,11 @@ async function startCohort(setup: AlgSetup): Promise<Cohort> {
 
 async function stopCohort(cohort: Cohort): Promise<void> {
   for (const rp of cohort.rps) rp.load.close()
+  const own = new Set(cohort.rps.map((rp) => rp.child))
   await Promise.all(
-    cohort.rps.map(async (rp) => {
-      await rp.child.stop()
-      children.delete(rp.child)
+    [...own].map(async (child) => {
+      await child.stop()
+      children.delete(child)
     }),
   )
 }
@@ -524,6 +544,11 @@ async function benchAlg(alg: Alg, processes: Processes, withAuth: boolean): Prom
     }
     progress(`${alg}: round ${r}/${settings.rounds} done (${pairs.length} pairs)`)
     if (r === settings.rounds) {
+      const slowedRp = cohort.byName.get('cb-fapi-b')
+      if (settings.slowPct > 0 && slowedRp !== undefined) {
+        const spent = await slowedRp.child.call<{ usPerCallback: number }>('slowSpent')
+        slowSpentBy.set(alg, spent.usPerCallback)
+      }
       for (const rp of cohort.rps) {
         if (rp.contender === 'cb-fapi' || rp.contender === 'cb-node') {
           sessions[rp.contender] = await measureSessions(rp, as, mint)
@@ -560,7 +585,13 @@ async function benchAlg(alg: Alg, processes: Processes, withAuth: boolean): Prom
   const us = slowedBy.get(alg)
   const base = result.contenders['cb-fapi']?.cpuUsPerReq.median
   if (us !== undefined && base !== undefined) {
-    result.slowed = { us: round(us, 1), expectedRatio: round(1 + us / base, 4) }
+    const inPlace = slowSpentBy.get(alg) ?? us
+    result.slowed = {
+      us: round(us, 1),
+      expectedRatio: round(1 + us / base, 4),
+      inPlaceUs: round(inPlace, 1),
+      inPlaceRatio: round(1 + inPlace / base, 4),
+    }
   }
   return result
 }
@@ -570,6 +601,8 @@ const allBatches: Measured[] = []
 let stopRedis: () => Promise<void> = async () => undefined
 /** `--slow`: the CPU µs added per callback of cb-fapi-b, by algorithm. */
 const slowedBy = new Map<Alg, number>()
+/** `--slow`: what that work cost per callback in place (the last cohort's cb-fapi-b). */
+const slowSpentBy = new Map<Alg, number>()
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url))
 function repoPath(path: string): string {
