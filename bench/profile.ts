@@ -48,6 +48,8 @@ const n = Math.min(50_000, Math.max(10, Number(args.n)))
 const cbN = Math.min(20_000, Math.max(10, Number(args['cb-n'])))
 const pageN = Math.min(200_000, Math.max(10, Number(args['page-n'])))
 const chunk = 250
+/** Warm-up batches of `chunk` requests (2,000 pages) before the measured ones. */
+const WARM_UP = 16
 const concurrency = 8
 const fapiSrc = args['fapi-src'] ?? fileURLToPath(new URL('../src', import.meta.url))
 const dir = args.dir ?? fileURLToPath(new URL('profiles', import.meta.url))
@@ -94,16 +96,30 @@ async function main(): Promise<void> {
   for (const process of rps) {
     const rp = await startApp(process, options)
     const batches: Measured[] = []
+    // The warm-up: a server's CPU per request falls over its first thousands of requests (see
+    // the bench's warm-up), so each warms up with WARM_UP batches from empty stores first.
+    const reset = (keep = false) => rp.child.call('reset', { keep })
     if (isAuth(rp.contender)) {
       const cookies = await prepareLoggedIn(rp, as, 16, concurrency, mint)
-      await pages(rp, cookies, 3000, concurrency)
+      for (let i = 0; i < WARM_UP; i++) await pages(rp, cookies, 2000, concurrency)
+      await reset(true)
       batches.push(await measurePages(rp, as, cookies, pageN, concurrency))
     } else if (rp.started.callbackPath === null) {
-      await logins(rp, 300, concurrency)
-      batches.push(await measureLogins(rp, as, n, concurrency))
+      for (let i = 0; i < WARM_UP; i++) {
+        await reset()
+        await logins(rp, chunk, concurrency)
+      }
+      for (let done = 0; done < n; done += chunk) {
+        await reset()
+        batches.push(await measureLogins(rp, as, Math.min(chunk, n - done), concurrency))
+      }
     } else {
-      await callbacks(rp, await prepareCallbacks(rp, as, 300, concurrency, mint), concurrency)
+      for (let i = 0; i < WARM_UP; i++) {
+        await reset()
+        await callbacks(rp, await prepareCallbacks(rp, as, chunk, concurrency, mint), concurrency)
+      }
       for (let done = 0; done < cbN; done += chunk) {
+        await reset()
         const prepared = await prepareCallbacks(
           rp,
           as,
