@@ -57,13 +57,15 @@ export interface ContenderResult {
 export interface Ratio {
   readonly top: Contender
   readonly bottom: Contender
-  /**
-   * Per round: the low CPU/req of `top` over that of `bottom` (each side's second-lowest slice,
-   * see `lowOf`); the targets are judged by it.
-   */
+  /** The estimate the targets are judged by: `overall`, or `low` with `--estimator low`. */
   readonly estimate: Estimate
   /** Per round: all of `top`'s slices' CPU per request over all of `bottom`'s. */
   readonly overall: Estimate
+  /**
+   * Per round: the low CPU/req of `top` over that of `bottom` (each side's second-lowest slice,
+   * see `lowOf`).
+   */
+  readonly low: Estimate
   /** The target, if this ratio has one: `≤ value` or `> value`. */
   readonly target?: { readonly op: '<=' | '>'; readonly value: number }
 }
@@ -163,13 +165,13 @@ export function print(alg: Alg, r: AlgResult, rounds: number): void {
   console.log(`\n## ${alg} — ratios of CPU/req (per round; median [95 % interval], ±half-width)\n`)
   console.log(
     table(
-      ['ratio', 'low slices', '±', 'all slices', '±', 'rounds'],
+      ['ratio', 'all slices', '±', 'low slices', '±', 'rounds'],
       Object.entries(r.ratios).map(([name, v]) => [
         name,
-        fmtEstimate(v.estimate),
-        `${(v.estimate.halfWidth * 100).toFixed(1)} %`,
         fmtEstimate(v.overall),
         `${(v.overall.halfWidth * 100).toFixed(1)} %`,
+        fmtEstimate(v.low),
+        `${(v.low.halfWidth * 100).toFixed(1)} %`,
         String(v.estimate.samples.length),
       ]),
     ),
