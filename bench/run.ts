@@ -105,7 +105,7 @@ function numArg(value: string | undefined, fallback: number, min: number, max: n
   return parsed
 }
 const settings = {
-  rounds: Math.round(numArg(args.rounds, smoke ? 1 : 9, 1, 50)),
+  rounds: Math.round(numArg(args.rounds, smoke ? 1 : 9, 1, 199)),
   /** CPU milliseconds per measured batch (the batch size follows from the warm-up's CPU/req). */
   cpuMs: numArg(args['cpu-ms'], 1000, 10, 20_000),
   /** Warm-up ends when two successive batches' CPU/req are within this fraction. */
