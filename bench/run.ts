@@ -125,11 +125,12 @@ const settings = {
   slowPct: numArg(args.slow, 0, 0, 100),
   seed: Math.round(numArg(args.seed, Date.now() % 1_000_000, 0, 2 ** 31)),
   /**
-   * `run` (the default): one process per contender for the whole run; `round`: every round starts
-   * its own processes, which warm up again (a process's own placement then varies from round to
-   * round, inside the interval, at the price of a warm-up per round).
+   * Rounds per set of processes. `run` (the default): one process per contender for the whole
+   * run; `round` (1) or N: a new set, warmed up again, every N rounds, so that a process's own
+   * placement (which moved a ratio by 5–10 % for a whole run) varies inside the interval instead
+   * of biasing every round alike, at the price of a warm-up per set.
    */
-  processes: processesArg(args.processes),
+  roundsPerProcesses: processesArg(args.processes),
   /** `shared` (the default): a `-b` contender runs in its base contender's process; `own`. */
   bProcess: bProcessArg(args['b-process']),
   /**
@@ -148,9 +149,12 @@ function bProcessArg(value: string | undefined): 'shared' | 'own' {
   if (value === undefined || value === 'shared' || value === 'own') return value ?? 'shared'
   throw new Error(`--b-process: expected shared or own, got ${value}`)
 }
-function processesArg(value: string | undefined): 'round' | 'run' {
-  if (value === undefined || value === 'round' || value === 'run') return value ?? 'run'
-  throw new Error(`--processes: expected round or run, got ${value}`)
+function processesArg(value: string | undefined): number {
+  if (value === undefined || value === 'run') return Number.POSITIVE_INFINITY
+  if (value === 'round') return 1
+  const n = Number(value)
+  if (Number.isInteger(n) && n >= 1 && n <= 199) return n
+  throw new Error(`--processes: expected run, round or a number of rounds, got ${value}`)
 }
 /** Smoke: fixed tiny batches, one warm-up batch. */
 const SMOKE_N = { login: 8, callback: 4, auth: 20 } as const
@@ -505,7 +509,7 @@ async function benchAlg(alg: Alg, processes: Processes, withAuth: boolean): Prom
   let cohort: Cohort | undefined
   const sessions: Record<string, SessionSizes> = {}
   for (let r = 1; r <= settings.rounds; r++) {
-    if (cohort === undefined || settings.processes === 'round') {
+    if (cohort === undefined || (r - 1) % settings.roundsPerProcesses === 0) {
       if (cohort !== undefined) await stopCohort(cohort)
       progress(`${alg}: round ${r}: starting ${setup.contenders.length} processes, warming up`)
       cohort = await startCohort(setup)
