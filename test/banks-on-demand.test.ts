@@ -26,6 +26,7 @@ import { expectError } from './support/hostile-fixture.js'
 import { startHostileServer, type HostileServer } from './support/hostile-server.js'
 import { generateJwks } from './support/keys.js'
 import { logoutToken } from './support/hostile-logout.js'
+import { recordingRouter } from './support/two-banks.js'
 
 const DISCOVERY = '/.well-known/openid-configuration'
 
@@ -83,14 +84,7 @@ async function startOnDemand(
   }, settings)
   const app = express()
   app.use(session({ secret: 'test-secret', resave: false, saveUninitialized: false }))
-  app.use(
-    clients.router({
-      callback: (_req, res, login) => {
-        completed.push(login.server)
-        res.json({ ok: true, server: login.server })
-      },
-    }),
-  )
+  app.use(recordingRouter(clients, completed))
   app.get('/logins', (req, res, next) => {
     clients.currentLogins(req).then((logins) => res.json(Object.keys(logins).sort()), next)
   })

@@ -125,6 +125,19 @@ function connectApp(
   return app
 }
 
+/**
+ * The clients' `router()`, its callback answering JSON with the server the login finished at
+ * and recording that server in `completed`.
+ */
+export function recordingRouter(clients: FapiClients, completed: (string | undefined)[]) {
+  return clients.router<express.Request, express.Response>({
+    callback: (_req, res, login) => {
+      completed.push(login.server)
+      res.json({ ok: true, server: login.server })
+    },
+  })
+}
+
 export async function startTwoBanks(
   t: TestContext,
   options: TwoBanksOptions = {},
@@ -166,14 +179,7 @@ export async function startTwoBanks(
   })
   const app = express()
   app.use(sessions)
-  app.use(
-    clients.router({
-      callback: (_req, res, login) => {
-        completed.push(login.server)
-        res.json({ ok: true, server: login.server })
-      },
-    }),
-  )
+  app.use(recordingRouter(clients, completed))
   app.get('/logins', (req, res, next) => {
     clients
       .currentLogins(req)
