@@ -38,10 +38,10 @@ const secret = {
 
 /** What sealing adds to one callback: open the pending login, seal the login record. */
 async function callback(): Promise<number> {
-  const sealedTransaction = await seal(secrets!, transaction, 'transaction:s')
+  const sealedTransaction = seal(secrets!, transaction, 'transaction:s')
   const started = process.cpuUsage()
-  await unseal(secrets!, sealedTransaction, 'transaction:s')
-  const record = await seal(secrets!, secret, 'login:l')
+  unseal(secrets!, sealedTransaction, 'transaction:s')
+  const record = seal(secrets!, secret, 'login:l')
   const used = process.cpuUsage(started)
   if (record.length === 0) throw new Error('empty')
   return used.user + used.system
@@ -50,7 +50,7 @@ async function callback(): Promise<number> {
 for (let i = 0; i < 200; i += 1) await callback()
 let total = 0
 for (let i = 0; i < rounds; i += 1) total += await callback()
-const sealedLogin = await seal(secrets, secret, 'login:l')
+const sealedLogin = seal(secrets, secret, 'login:l')
 console.log(
   JSON.stringify(
     {

@@ -6,9 +6,10 @@
  * is refused.
  */
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
+import { createCipheriv, randomBytes } from 'node:crypto'
 import { test } from 'node:test'
 import session from 'express-session'
+import { CompactEncrypt, compactDecrypt, decodeProtectedHeader } from 'jose'
 import { resolveSessionSecrets } from '../src/config/coordination.js'
 import { seal, unseal } from '../src/core/jwt/seal.js'
 import { FapiConfigError } from '../src/index.js'
@@ -65,12 +66,89 @@ test('sealed at rest: rotation by kid; a dropped key or another binding does not
   const rotated = resolveSessionSecrets({ keys: [k2, k1] })
   const next = resolveSessionSecrets({ keys: [k2] })
   assert.ok(old && rotated && next)
-  const sealed = await seal(old, { tokens: 'x' }, 'login:a')
-  assert.deepEqual(await unseal(rotated, sealed, 'login:a'), { tokens: 'x' }, 'old kid still opens')
-  assert.equal(await unseal(next, sealed, 'login:a'), undefined, 'a dropped key does not')
-  assert.equal(await unseal(rotated, sealed, 'login:b'), undefined, 'another record does not')
+  const sealed = seal(old, { tokens: 'x' }, 'login:a')
+  assert.deepEqual(unseal(rotated, sealed, 'login:a'), { tokens: 'x' }, 'old kid still opens')
+  assert.equal(unseal(next, sealed, 'login:a'), undefined, 'a dropped key does not')
+  assert.equal(unseal(rotated, sealed, 'login:b'), undefined, 'another record does not')
   const tampered = `${sealed.slice(0, -4)}AAAA`
-  assert.equal(await unseal(rotated, tampered, 'login:a'), undefined)
+  assert.equal(unseal(rotated, tampered, 'login:a'), undefined)
+})
+
+test('sealed at rest: an ordinary dir + A256GCM JWE; jose opens what is sealed here, and values jose sealed (earlier releases) open here', async () => {
+  const secrets = resolveSessionSecrets({ keys: [k1] })
+  assert.ok(secrets)
+  const value = { tokens: { accessToken: 'at', idToken: 'é'.repeat(300) }, n: 1 }
+  const sealed = seal(secrets, value, 'login:a')
+  assert.deepEqual(decodeProtectedHeader(sealed), {
+    alg: 'dir',
+    enc: 'A256GCM',
+    kid: 'k1',
+    bnd: 'login:a',
+  })
+  const { plaintext } = await compactDecrypt(sealed, k1.key, {
+    keyManagementAlgorithms: ['dir'],
+    contentEncryptionAlgorithms: ['A256GCM'],
+  })
+  assert.deepEqual(JSON.parse(Buffer.from(plaintext).toString('utf8')), value)
+  const byJose = await new CompactEncrypt(Buffer.from(JSON.stringify(value), 'utf8'))
+    .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', kid: 'k1', bnd: 'login:a' })
+    .encrypt(k1.key)
+  assert.deepEqual(unseal(secrets, byJose, 'login:a'), value)
+  assert.notEqual(seal(secrets, value, 'login:a'), sealed, 'a fresh IV per sealed value')
+})
+
+/**
+ * A sealed value made by hand with any header and IV, under k1 (the hostile side: everything but
+ * the one thing under test is as `seal` makes it, so without that check the value would open).
+ */
+function sealedWith(header: Record<string, unknown>, value: unknown, ivBytes = 12): string {
+  const encoded = Buffer.from(JSON.stringify(header), 'utf8').toString('base64url')
+  const iv = randomBytes(ivBytes)
+  const cipher = createCipheriv('aes-256-gcm', k1.key, iv)
+  cipher.setAAD(Buffer.from(encoded, 'ascii'))
+  const ciphertext = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()])
+  return [encoded, '', iv, ciphertext, cipher.getAuthTag()]
+    .map((part) => (typeof part === 'string' ? part : part.toString('base64url')))
+    .join('.')
+}
+
+test('sealed at rest, read strictly: another alg or enc, zip, crit, an extra member, an encrypted key, an IV not of 96 bits, a short tag, or a part that is not base64url does not open', () => {
+  const secrets = resolveSessionSecrets({ keys: [k1] })
+  assert.ok(secrets)
+  const value = { tokens: 'x' }
+  const header = { alg: 'dir', enc: 'A256GCM', kid: 'k1', bnd: 'login:a' }
+  assert.deepEqual(unseal(secrets, sealedWith(header, value), 'login:a'), value, 'the control')
+  const refused = {
+    'alg A256KW': sealedWith({ ...header, alg: 'A256KW' }, value),
+    'enc A128GCM': sealedWith({ ...header, enc: 'A128GCM' }, value),
+    zip: sealedWith({ ...header, zip: 'DEF' }, value),
+    crit: sealedWith({ ...header, crit: ['exp'], exp: 1 }, value),
+    'extra member': sealedWith({ ...header, typ: 'JWT' }, value),
+    'IV of 64 bits': sealedWith(header, value, 8),
+    'header not an object': sealedWith(['dir'] as unknown as Record<string, unknown>, value),
+  }
+  for (const [what, sealed] of Object.entries(refused)) {
+    assert.equal(unseal(secrets, sealed, 'login:a'), undefined, what)
+  }
+  const good = sealedWith(header, value)
+  const [encoded, , iv, ciphertext, tag] = good.split('.') as [
+    string,
+    string,
+    string,
+    string,
+    string,
+  ]
+  const malformed = {
+    'an encrypted key': `${encoded}.AAAA.${iv}.${ciphertext}.${tag}`,
+    'a 96-bit tag': `${encoded}..${iv}.${ciphertext}.${tag.slice(0, 16)}`,
+    'a part with a character outside base64url': `${encoded}..${iv}.${ciphertext}!.${tag}`,
+    'six parts': `${good}.`,
+    'four parts': `${encoded}..${iv}.${ciphertext}`,
+    'over 64 KiB': `${good}${'A'.repeat(70_000)}`,
+  }
+  for (const [what, sealed] of Object.entries(malformed)) {
+    assert.equal(unseal(secrets, sealed, 'login:a'), undefined, what)
+  }
 })
 
 test('sessionSecrets: keys that are not 32 bytes, or a repeated kid, fail at startup', () => {

@@ -117,7 +117,7 @@ export async function sealTransaction(
   return {
     state: transaction.state,
     createdAt: transaction.createdAt,
-    sealed: await seal(secrets, transaction, `transaction:${transaction.state}`),
+    sealed: seal(secrets, transaction, `transaction:${transaction.state}`),
   }
 }
 
@@ -129,6 +129,6 @@ export async function openTransaction(
   if (isTransaction(entry)) return entry
   if (secrets === undefined || !isPendingEntry(entry)) return undefined
   const sealed = entry as SealedTransaction
-  const opened = await unseal(secrets, sealed.sealed, `transaction:${sealed.state}`)
+  const opened = unseal(secrets, sealed.sealed, `transaction:${sealed.state}`)
   return isTransaction(opened) && opened.state === sealed.state ? opened : undefined
 }

@@ -105,8 +105,7 @@ export async function recordOf(
   return {
     ...fieldsOf(grant),
     status: 'active',
-    body:
-      secrets === undefined ? JSON.stringify(body) : await seal(secrets, body, bindingOf(grant)),
+    body: secrets === undefined ? JSON.stringify(body) : seal(secrets, body, bindingOf(grant)),
   }
 }
 
@@ -180,7 +179,7 @@ async function openRecord(
     }
   } else {
     // Sealing on: only a body sealed for exactly these readable fields opens.
-    body = await unseal(secrets, record.body, bindingOf(record))
+    body = unseal(secrets, record.body, bindingOf(record))
   }
   if (!isGrantBody(body)) return undefined
   return deepFreeze<ActiveGrant>({
