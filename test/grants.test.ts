@@ -72,9 +72,9 @@ describe('logout wins over every refresh in flight', () => {
   test('session integrity, a stale session copy holds no login: an app request saving its copy after the logout writes nothing back', async (t) => {
     const app = await startTwoBanks(t)
     assert.equal((await linkBank(app, 'bank-a')).status, 200)
-    const release = app.holdStaleWrites()
+    const { reached, release } = app.holdStaleWrites()
     const stale = app.browser.request('/stale-write', { method: 'POST' })
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    await reached
     assert.equal((await app.browser.request('/auth/logout', { method: 'POST' })).status, 303)
     release()
     assert.equal((await stale).status, 204)

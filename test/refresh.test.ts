@@ -336,9 +336,9 @@ describe('refreshes racing other requests of the same session', () => {
     const issued = issuedRefreshTokens(fx)
     const first = (await stored(fx)).tokens.refreshToken
     // An app request reads the session and holds it...
-    const release = holdStaleWrites()
+    const { reached, release } = holdStaleWrites()
     const stale = fx.browser.request('/stale-write', { method: 'POST' })
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    await reached
     // ...while a refresh rotates the token to 2 and stores it...
     assert.equal((await refresh(fx)).status, 200)
     assert.equal((await stored(fx)).tokens.refreshToken, issued[0])

@@ -20,6 +20,7 @@ import {
 } from './hostile-server.js'
 import { testCertificates } from './certs.js'
 import { generateJwks, type KeyPairJwks } from './keys.js'
+import { StaleWrites, type StaleHold } from './stale-writes.js'
 
 export const CLIENT_ID = 'portal'
 
@@ -93,27 +94,15 @@ function resourceRoute(router: Express, client: FapiClient): void {
     client.currentLogin(req).then((login) => res.json(login ?? null), next)
   })
   router.post('/auth/logout', client.logout())
-  // `POST /stale-write`: an app request that read the session, waits (for `holdStaleWrites()`),
-  // then changes something of its own, so express-session saves the copy it read at the start.
-  router.post('/stale-write', (req, res, next) => {
-    staleGate
-      .then(() => {
-        ;(req.session as { visits?: number }).visits = 1
-        res.status(204).end()
-      })
-      .catch(next)
-  })
+  // `POST /stale-write`: an app request saving back the session copy it read (see StaleWrites).
+  router.post('/stale-write', staleWrites.route)
 }
 
-let staleGate: Promise<void> = Promise.resolve()
+const staleWrites = new StaleWrites()
 
-/** Holds `POST /stale-write` requests until the returned function is called. */
-export function holdStaleWrites(): () => void {
-  let release: () => void = () => undefined
-  staleGate = new Promise<void>((resolve) => {
-    release = resolve
-  })
-  return release
+/** Holds `POST /stale-write` requests until released (see {@link StaleWrites.hold}). */
+export function holdStaleWrites(): StaleHold {
+  return staleWrites.hold()
 }
 
 /** Starts a server and an app for one test; both are closed after it. */

@@ -25,6 +25,7 @@ import {
 import { AppBrowser } from './app.js'
 import { startHostileServer, type HostileServer } from './hostile-server.js'
 import { generateJwks } from './keys.js'
+import { StaleWrites, type StaleHold } from './stale-writes.js'
 
 export type BankName = 'bank-a' | 'bank-b'
 
@@ -34,8 +35,8 @@ export interface TwoBanks {
   readonly clients: FapiClients
   readonly browser: AppBrowser
   readonly unexpectedErrors: unknown[]
-  /** Holds `POST /stale-write` until the returned function is called. */
-  holdStaleWrites(): () => void
+  /** Holds `POST /stale-write` until released (see {@link StaleWrites.hold}). */
+  holdStaleWrites(): StaleHold
   /** A new browser profile (another user) of the same app. */
   newBrowser(): AppBrowser
   /** The `server` of each login result the callback handler was given, in order. */
@@ -168,7 +169,7 @@ export async function startTwoBanks(
     { 'bank-a': common(bankA.issuer, 'bank-a'), 'bank-b': common(bankB.issuer, 'bank-b') },
     options.clients ?? { identity: 'bank-a' },
   )
-  let staleGate: Promise<void> = Promise.resolve()
+  const staleWrites = new StaleWrites()
   const unexpectedErrors: unknown[] = []
   const completed: (string | undefined)[] = []
   const sessions = session({
@@ -214,14 +215,7 @@ export async function startTwoBanks(
     res.setHeader('Set-Cookie', `app_user=${encodeURIComponent(req.params.user)}; Path=/`)
     res.status(204).end()
   })
-  app.post('/stale-write', (req, res, next) => {
-    staleGate
-      .then(() => {
-        ;(req.session as { visits?: number }).visits = 1
-        res.status(204).end()
-      })
-      .catch(next)
-  })
+  app.post('/stale-write', staleWrites.route)
   app.use(errorHandler())
   app.use(
     (err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
@@ -247,13 +241,7 @@ export async function startTwoBanks(
     clients,
     browser: new AppBrowser(origin),
     unexpectedErrors,
-    holdStaleWrites() {
-      let release: () => void = () => undefined
-      staleGate = new Promise<void>((resolve) => {
-        release = resolve
-      })
-      return release
-    },
+    holdStaleWrites: () => staleWrites.hold(),
     newBrowser: () => new AppBrowser(origin),
     completed,
     redirectUris,
