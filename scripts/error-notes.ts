@@ -95,6 +95,8 @@ export const ERROR_NOTES: { readonly [C in FapiErrorCode]?: string } = {
     'After `updateKeys()`, no `active` signing key uses an algorithm the server accepts for request objects or client assertions.',
   ERR_GRANT_STORE_UNAVAILABLE:
     'The grant store (`grants`, e.g. Redis) could not be reached, did not answer within its `commandTimeout`, or (in memory) is full: no grant was created, refreshed or read; try again once it is back. At logout: the session ended, but the grants it referred to stay active, their tokens unrevoked; the message names their servers. Once the store is back, end them (`findGrants({ owner })`, then `grant(id).end()`).',
+  ERR_LOGOUT_INCOMPLETE:
+    'A logout with `fapiClients(resolve)`: the session held a grant of a bank that is not in the cache (evicted, or created on another instance), and the bank could not be created again to end it (the resolver failed or no longer knows the name, or the bank did not answer). The session ended; that grant stays active and its tokens unrevoked; the message names the banks. End it once the bank resolves (`findGrants({ owner })`, then `grant(id).end()`).',
   ERR_REQUEST_OBJECT_STORE_FULL:
     "The in-memory store holds 1000 objects waiting for the server's fetch: the login is refused instead of dropping another user's pending object (RFC 9101 §5.2). Try again shortly, or give a shared `requestObjectStore`.",
 }

@@ -19,6 +19,7 @@ import { requestPath } from './middleware/http.js'
 import { ROUTER_DEFAULTS } from './middleware/router.js'
 import { FapiConfigError, isFapiError } from './errors.js'
 import { setOwnerPolicy, type OwnerPolicy } from './middleware/owner.js'
+import { registerKeyResolver, type KeyResolver } from './middleware/session.js'
 import type { ServerSet } from './core/flows/mix-up.js'
 import { DEFAULTS } from './config/defaults.js'
 import {
@@ -221,8 +222,23 @@ export function fapiClients(
           setOf,
           issuerTaken: (issuer, name) =>
             [...allCores()].find(([other, core]) => other !== name && core.issuer === issuer)?.[0],
-          created: (server) => setOwnerPolicy(server.core, policy(server.core)),
+          created: (server) => {
+            setOwnerPolicy(server.core, policy(server.core))
+            registerKeyResolver(server.core, resolveKey)
+          },
         })
+  /** A logout of this set ends the grants of its banks evicted since (created again). */
+  const resolveKey: KeyResolver = (key) => {
+    const name = resolved === undefined ? undefined : resolvedName(key)
+    if (name === undefined || resolved === undefined) return undefined
+    return {
+      name,
+      cached: resolved.peek(name)?.core,
+      create: () => resolved.get(name).then((server) => server.core),
+    }
+  }
+  if (resolved !== undefined)
+    for (const core of cores.values()) registerKeyResolver(core, resolveKey)
   const named = async (name: string): Promise<FapiClient> => {
     const client = clients.get(name)
     if (client !== undefined) return client

@@ -644,6 +644,12 @@ export const ERROR_TABLE = Object.freeze({
     status: 503,
     message: 'the grant store could not be used (unreachable, too slow, or full)',
   },
+  ERR_LOGOUT_INCOMPLETE: {
+    kind: 'FapiError',
+    status: 503,
+    message:
+      'logout: the session ended, but a bank resolved on demand could not be created to end its grant',
+  },
   ERR_RESOURCE_INTERACTION_ID_MISMATCH: {
     kind: 'ServerResponseError',
     status: 502,

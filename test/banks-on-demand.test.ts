@@ -88,6 +88,10 @@ async function startOnDemand(
   app.get('/logins', (req, res, next) => {
     clients.currentLogins(req).then((logins) => res.json(Object.keys(logins).sort()), next)
   })
+  // The logout of one bank of the set (every bank's logout ends every grant of the session).
+  app.post('/logout/:bank', (req, res, next) => {
+    clients.resolve(req.params.bank).then((bank) => bank.logout()(req, res, next), next)
+  })
   app.use(errorHandler())
   server.on('request', app)
   t.after(async () => {
@@ -274,5 +278,54 @@ describe('banks resolved on demand', () => {
     assert.equal(landed.status, 200, await landed.clone().text())
     const logins = await browser.request('/logins')
     assert.deepEqual(await logins.json(), ['bank-0', 'bank-2'])
+  })
+
+  /** A session linked to bank-0 and bank-2 (one owner), bank-0 evicted since (maxServers 2). */
+  async function linkedWithEvicted(t: TestContext, fail: (name: string) => boolean) {
+    const app = await startOnDemand(t, 3, { maxServers: 2, principal: () => 'app-user-1' }, fail)
+    const browser = app.browser()
+    const linked = await browser.deliver(
+      await app.banks[0]!.authorize(await startLogin(app, browser, 0)),
+    )
+    assert.equal(linked.status, 200, await linked.clone().text())
+    const atTwo = await startLogin(app, browser, 2)
+    assert.equal((await browser.deliver(await app.banks[2]!.authorize(atTwo))).status, 200)
+    assert.deepEqual(await (await browser.request('/logins')).json(), ['bank-0', 'bank-2'])
+    await startLogin(app, browser, 2)
+    await startLogin(app, browser, 1) // evicts bank-0, the least recently used
+    assert.deepEqual([...app.clients.names].sort(), ['bank-1', 'bank-2'], 'bank-0 is evicted')
+    return { app, browser }
+  }
+
+  test('banks resolved on demand, RFC 7009 at logout: a grant of a bank evicted from the cache is ended and revoked, the bank created again', async (t) => {
+    const { app, browser } = await linkedWithEvicted(t, () => false)
+    assert.equal(app.banks[0]!.revocationRequests().length, 0)
+    const out = await browser.request('/logout/bank-2', { method: 'POST' })
+    assert.equal(out.status, 303, await out.clone().text())
+    assert.ok(app.banks[0]!.revocationRequests().length > 0, "bank-0's tokens are revoked")
+    assert.ok(app.banks[2]!.revocationRequests().length > 0, "and bank-2's")
+    const bank0 = await app.clients.resolve('bank-0')
+    const grants = await Promise.all(
+      (await bank0.findGrants({ owner: 'app-user-1' })).map((id) => bank0.grant(id).get()),
+    )
+    assert.deepEqual(
+      grants.filter((grant) => grant?.status === 'active' && grant.issuer === bank0.core.issuer),
+      [],
+      "bank-0's grant is not active in the grant store",
+    )
+  })
+
+  test('banks resolved on demand, logout never reports success while a grant is usable: an evicted bank that cannot be created again is ERR_LOGOUT_INCOMPLETE, the session ended', async (t) => {
+    let down = false
+    const { app, browser } = await linkedWithEvicted(t, (name) => down && name === 'bank-0')
+    down = true
+    const out = await browser.request('/logout/bank-2', { method: 'POST' })
+    const body = await out.clone().text()
+    await expectError(out, 503, 'ERR_LOGOUT_INCOMPLETE')
+    assert.match(body, /\\"bank-0\\"/, 'the message names the bank')
+    assert.doesNotMatch(body, /secret detail/, "the resolver's error is withheld")
+    assert.ok(app.banks[2]!.revocationRequests().length > 0, "bank-2's grant is ended")
+    assert.equal(app.banks[0]!.revocationRequests().length, 0)
+    assert.deepEqual(await (await browser.request('/logins')).json(), [], 'the session ended')
   })
 })

@@ -68,6 +68,32 @@ function isNamespace(key: string): boolean {
   return false
 }
 
+/**
+ * How a client of a `fapiClients()` set with a resolver finds the set's bank of a session key:
+ * `undefined` when the key is no bank of the set, else the bank's name, its client when it is in
+ * the cache now, and how to create it again (evicted, or created only on another instance). Kept
+ * per client, so a logout only ever creates banks of its own set.
+ */
+export type KeyResolver = (key: string) =>
+  | {
+      readonly name: string
+      readonly cached: FapiCore | undefined
+      create(): Promise<FapiCore>
+    }
+  | undefined
+
+const keyResolvers = new WeakMap<FapiCore, KeyResolver>()
+
+/** Records how `core`'s set creates the client of a session key again. */
+export function registerKeyResolver(core: FapiCore, resolver: KeyResolver): void {
+  keyResolvers.set(core, resolver)
+}
+
+/** `core`'s set's {@link KeyResolver}, when it has banks resolved on demand. */
+export function keyResolverOf(core: FapiCore): KeyResolver | undefined {
+  return keyResolvers.get(core)
+}
+
 /** The clients whose parts a session may hold (several apps of one process may share a key). */
 export function registeredClients(): ReadonlyMap<string, ReadonlySet<FapiCore>> {
   return namespaces
