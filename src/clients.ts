@@ -315,6 +315,14 @@ export function fapiClients(
         ...[...clients].map(([name, client]) => memberOf(name, client)),
         ...(resolved?.entries().map(([name, server]) => memberOf(name, server.client)) ?? []),
       ]
+      const select = options.select ?? serverParameter
+      const backchannelLogout = createBackchannelLogout(
+        () => [...allCores().values()],
+        async (req) => {
+          const name = resolved === undefined ? undefined : select(req as Req)
+          if (name !== undefined) await named(name)
+        },
+      )
       const servers = createServersRouter<Req, Res>(
         {
           named: async (name) => memberOf(name, await named(name)),
@@ -325,12 +333,14 @@ export function fapiClients(
           callbackPaths,
           requestObjectPaths,
         },
-        options.select ?? serverParameter,
+        select,
       )
       return function fapiClientsRouter(req, res, next) {
         if (req.method === 'POST' && requestPath(req) === ROUTER_DEFAULTS.backchannelLogout) {
-          // The logout token's iss picks the server, among the static ones and those created.
-          createBackchannelLogout([...allCores().values()])(req, res, next)
+          // The logout token's iss picks the server, among the static ones and those created;
+          // a bank resolved on demand that the request names (`?server=`, as at login) is
+          // created first, so its tokens reach an instance that evicted it or never used it.
+          backchannelLogout(req, res, next)
           return
         }
         servers(req, res, next)

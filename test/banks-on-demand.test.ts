@@ -264,6 +264,44 @@ describe('banks resolved on demand', () => {
     )
   })
 
+  test('Back-Channel Logout §2.6 (banks resolved on demand): a logout token posted with ?server= naming a bank evicted from the cache (or never used here) creates it and ends its grant; the named bank must exist', async (t) => {
+    const app = await startOnDemand(t, 3, { maxServers: 2 })
+    const browser = app.browser()
+    const bank = app.banks[0]!
+    bank.idToken = { claims: (claims) => ({ ...claims, sid: 'sid-0' }) }
+    const landed = await browser.deliver(await bank.authorize(await startLogin(app, browser, 0)))
+    assert.equal(landed.status, 200, await landed.clone().text())
+    const [grantId] = await (
+      await app.clients.resolve('bank-0')
+    ).findGrants({ issuer: bank.issuer, sid: 'sid-0' })
+    assert.ok(grantId !== undefined)
+    await startLogin(app, app.browser(), 1)
+    await startLogin(app, app.browser(), 2) // evicts bank-0
+    assert.deepEqual([...app.clients.names].sort(), ['bank-1', 'bank-2'])
+    const post = (query: string, token: string) =>
+      fetch(`${app.origin}/auth/backchannel-logout${query}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ logout_token: token }),
+      })
+    const token = await logoutToken(bank, 'portal', { sid: 'sid-0' })
+    // Unnamed, the token of a bank not in the cache is refused (no bank of the cache has its iss).
+    await expectError(await post('', token), 400, 'ERR_LOGOUT_TOKEN_ISS_MISMATCH')
+    await expectError(await post('?server=bank-7', token), 400, 'ERR_SERVER_UNKNOWN')
+    // Named, its bank is created again and checks it.
+    const answer = await post('?server=bank-0', token)
+    assert.equal(answer.status, 200, await answer.clone().text())
+    assert.ok(app.clients.names.includes('bank-0'))
+    assert.equal((await app.clients.client('bank-0').grant(grantId).get())?.status, 'ended')
+    assert.deepEqual(await (await browser.request('/logins')).json(), [])
+    // Another bank's name does not make the token that bank's: its iss still picks, and is checked.
+    await expectError(
+      await post('?server=bank-1', await logoutToken(app.banks[2]!, 'portal', { sid: 'x' })),
+      400,
+      'ERR_LOGOUT_TOKEN_ISS_MISMATCH',
+    )
+  })
+
   test("banks resolved on demand: a grant at a bank evicted from the cache survives the same owner's login at another bank (the owner rule sees the evicted bank)", async (t) => {
     const app = await startOnDemand(t, 3, { maxServers: 2, principal: () => 'app-user-1' })
     const browser = app.browser()

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { IncomingMessage } from 'node:http'
 import type { FapiCore } from '../core/client.js'
 import { claimedIssuer } from '../core/flows/backchannel-logout.js'
 import { FapiError, toFapiError } from '../errors.js'
@@ -23,11 +24,19 @@ function missing(): FapiError {
   )
 }
 
-/** The back-channel logout middleware of one server or several (the token's `iss` picks one). */
-export function createBackchannelLogout(cores: readonly FapiCore[]): Middleware {
+/**
+ * The back-channel logout middleware of one server or several (the token's `iss` picks one).
+ * `prepare` runs first (with banks resolved on demand: create the bank the request names), its
+ * failure answered like a refused token; `cores` is read after it.
+ */
+export function createBackchannelLogout(
+  cores: readonly FapiCore[] | (() => readonly FapiCore[]),
+  prepare?: (req: IncomingMessage) => Promise<void>,
+): Middleware {
   return function fapiBackchannelLogout(req, res) {
     Promise.resolve()
       .then(async () => {
+        await prepare?.(req)
         const form = await readFormBody(req, MAX_BODY).catch(() => Promise.reject(missing()))
         const tokens = form.getAll('logout_token')
         const [token] = tokens
@@ -39,7 +48,9 @@ export function createBackchannelLogout(cores: readonly FapiCore[]): Middleware 
             'logout token: not a compact JWS with "iss"',
           )
         }
-        const core = cores.find((candidate) => candidate.issuer === issuer)
+        const core = (typeof cores === 'function' ? cores() : cores).find(
+          (candidate) => candidate.issuer === issuer,
+        )
         if (core === undefined) {
           throw new FapiError(
             'ERR_LOGOUT_TOKEN_ISS_MISMATCH',
