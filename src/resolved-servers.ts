@@ -87,11 +87,18 @@ export function resolvedServers(options: ResolvedServersOptions): OnDemand<Resol
   // A bank created anew after its eviction finds the grants and claims of the one before: the
   // banks that bring no store of their own share these (one process's memory).
   const shared = { grants: memoryGrantStore(), coordination: memoryCoordination() }
+  // The issuers of the banks in the cache and of those being created, by name: two names created
+  // at once for one issuer would each find the other absent from the cache (RFC 9700 §4.4 needs
+  // one name per server).
+  const issuers = new Map<string, string>()
   return onDemand<ResolvedServer>({
     max: options.maxServers,
     retryAfterMs: options.retryAfter * 1000,
     now: Date.now,
-    evicted: (_name, server) => unregisterNamespace(server.core),
+    evicted: (name, server) => {
+      unregisterNamespace(server.core)
+      if (issuers.get(server.core.issuer) === name) issuers.delete(server.core.issuer)
+    },
     create: async (name) => {
       if (!SERVER_NAME.test(name)) throw unknownServer(name)
       let given: FapiClientOptions | undefined
@@ -125,16 +132,20 @@ export function resolvedServers(options: ResolvedServersOptions): OnDemand<Resol
           `its options are refused (${error instanceof Error ? error.message : 'invalid'})`,
         )
       }
-      const taken = options.issuerTaken(core.issuer, name)
+      const claimed = issuers.get(core.issuer)
+      const taken =
+        options.issuerTaken(core.issuer, name) ?? (claimed === name ? undefined : claimed)
       if (taken !== undefined) {
         throw resolutionFailed(
           name,
           `"${taken}" has its issuer; give each authorization server one name`,
         )
       }
+      issuers.set(core.issuer, name)
       try {
         await core.ready()
       } catch (error) {
+        issuers.delete(core.issuer)
         throw isFapiError(error) ? error : resolutionFailed(name, 'its discovery failed')
       }
       const server = { name, core, client: clientOf(core, given.issuer) }

@@ -71,7 +71,9 @@ async function startOnDemand(
     asked.push(name)
     await new Promise((resolve) => setImmediate(resolve))
     if (fail(name)) throw new Error('directory down (secret detail)')
-    const bank = /^bank-(\d+)$/.exec(name) === null ? undefined : banks[Number(name.slice(5))]
+    // `alias-<n>`: a second name for bank-<n>'s server (refused: one name per server).
+    const index = /^(?:bank|alias)-(\d+)$/.exec(name)?.[1]
+    const bank = index === undefined ? undefined : banks[Number(index)]
     if (bank === undefined) return undefined
     return {
       issuer: bank.issuer,
@@ -235,6 +237,26 @@ describe('banks resolved on demand', () => {
     assert.equal(app.banks[0]!.requests('/token') + app.banks[1]!.requests('/token'), 0)
     const landed = await browser.deliver(authorized)
     assert.equal(landed.status, 200, await landed.clone().text())
+  })
+
+  test('banks resolved on demand, RFC 9700 §4.4: a second name for a server is refused, also when both names are first used at once', async (t) => {
+    const app = await startOnDemand(t, 1, { retryAfter: 0 })
+    const answers = await Promise.all(
+      ['bank-0', 'alias-0'].map((name) => app.browser().request(`/auth/login?server=${name}`)),
+    )
+    const refused = answers.filter((answer) => answer.status !== 303)
+    assert.equal(refused.length, 1, answers.map((answer) => answer.status).join(', '))
+    const body = await refused[0]!.clone().text()
+    await expectError(refused[0]!, 503, 'ERR_SERVER_RESOLUTION_FAILED')
+    assert.match(body, /has its issuer/)
+    assert.equal(app.clients.names.length, 1)
+    // Later, while the first is in the cache, the other name is refused too.
+    const other = app.clients.names[0] === 'bank-0' ? 'alias-0' : 'bank-0'
+    await expectError(
+      await app.browser().request(`/auth/login?server=${other}`),
+      503,
+      'ERR_SERVER_RESOLUTION_FAILED',
+    )
   })
 
   test("Back-Channel Logout §2.6 (banks resolved on demand): the logout token's iss picks the bank among those created; a bank not in the cache is ERR_LOGOUT_TOKEN_ISS_MISMATCH", async (t) => {
