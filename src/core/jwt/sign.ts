@@ -19,6 +19,28 @@ export interface SigningKeySource {
   current(): SigningKey
 }
 
+/**
+ * The signing key a server accepts, chosen at each signature from the keys as they are then
+ * (after any `updateKeys()`): the first active one whose algorithm every list of `accepted` holds
+ * (one list per use: request objects, client assertions). None: the error `unavailable` makes.
+ */
+export function acceptedKeySource(
+  keys: { readonly signingKeys: readonly SigningKey[] },
+  accepted: readonly (readonly string[])[],
+  unavailable: () => Error,
+): SigningKeySource {
+  return Object.freeze({
+    current(): SigningKey {
+      const key = keys.signingKeys.find(
+        (candidate) =>
+          candidate.state === 'active' && accepted.every((algs) => algs.includes(candidate.alg)),
+      )
+      if (key === undefined) throw unavailable()
+      return key
+    },
+  })
+}
+
 function isSource(key: SigningKey | SigningKeySource): key is SigningKeySource {
   return typeof (key as Partial<SigningKeySource>).current === 'function'
 }

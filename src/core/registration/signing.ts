@@ -8,9 +8,8 @@
  * @module
  */
 import type { Config } from '../../config/index.js'
-import type { SigningKey } from '../../config/keys.js'
 import { fapiError } from '../../errors.js'
-import type { SigningKeySource } from '../jwt/sign.js'
+import { acceptedKeySource, type SigningKeySource } from '../jwt/sign.js'
 
 /** The algorithms of `name` the profile allows; every allowed one when the server lists none. */
 function accepted(config: Config, server: Readonly<Record<string, unknown>>, name: string) {
@@ -35,18 +34,10 @@ export function registrationSigningKey(
   if (config.clientAuthMethod === 'private_key_jwt') {
     lists.push(accepted(config, server, 'token_endpoint_auth_signing_alg_values_supported'))
   }
-  const fits = (key: SigningKey) =>
-    key.state === 'active' && lists.every((algs) => algs.includes(key.alg))
-  return Object.freeze({
-    current(): SigningKey {
-      const key = config.signingKeys.find(fits)
-      if (key === undefined) {
-        throw fapiError(
-          'ERR_SIGNING_KEY_UNAVAILABLE',
-          `registration: no active signing key in keys.signing uses an algorithm the server at "${config.issuer}" accepts`,
-        )
-      }
-      return key
-    },
-  })
+  return acceptedKeySource(config, lists, () =>
+    fapiError(
+      'ERR_SIGNING_KEY_UNAVAILABLE',
+      `registration: no active signing key in keys.signing uses an algorithm the server at "${config.issuer}" accepts`,
+    ),
+  )
 }

@@ -14,8 +14,7 @@ import { aliasKey } from './resource.js'
 import { DPOP_ALGORITHMS, type DpopAlgorithm } from '../jwt/dpop.js'
 import type { KeyManagementAlgorithm } from '../../config/encryption-keys.js'
 import { CONTENT_ENCRYPTION, KEY_MANAGEMENT } from '../jwt/encryption.js'
-import type { SigningKey } from '../../config/keys.js'
-import type { SigningKeySource } from '../jwt/sign.js'
+import { acceptedKeySource, type SigningKeySource } from '../jwt/sign.js'
 import {
   allowedAdvertised,
   certificateEndpoint,
@@ -110,27 +109,22 @@ function signingKey(
   }
   if (needed.length === 0) return undefined
   const lists = needed.map(([name]) => allowedAdvertised(metadata, name, config))
-  const fits = (candidate: SigningKey) =>
-    candidate.state === 'active' && lists.every((algs) => algs.includes(candidate.alg))
   const accepted = () =>
     needed.map(([, what], i) => `${what} (${(lists[i] ?? []).join(', ')})`).join(' and ')
-  if (!config.signingKeys.some(fits)) {
+  const source = acceptedKeySource(config, lists, () =>
+    fapiError(
+      'ERR_SIGNING_KEY_UNAVAILABLE',
+      `no active signing key uses an algorithm the server accepts for ${accepted()}`,
+    ),
+  )
+  try {
+    source.current()
+  } catch {
     throw invalid(
       `no configured signing key uses an algorithm the server accepts for ${accepted()}`,
     )
   }
-  return Object.freeze({
-    current(): SigningKey {
-      const key = config.signingKeys.find(fits)
-      if (key === undefined) {
-        throw fapiError(
-          'ERR_SIGNING_KEY_UNAVAILABLE',
-          `no active signing key uses an algorithm the server accepts for ${accepted()}`,
-        )
-      }
-      return key
-    },
-  })
+  return source
 }
 
 /** The server's `issuer` value, quoted and shortened for a message (never trusted). */
