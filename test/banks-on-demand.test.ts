@@ -111,6 +111,29 @@ async function startLogin(app: OnDemandApp, browser: AppBrowser, index: number):
   return started.headers.get('location') ?? ''
 }
 
+/** An app of 3 banks (maxServers 2) with a login at bank-0 whose ID token has `sid: 'sid-0'`. */
+async function linkedAtBank0(t: TestContext) {
+  const app = await startOnDemand(t, 3, { maxServers: 2 })
+  const browser = app.browser()
+  const bank = app.banks[0]!
+  bank.idToken = { claims: (claims) => ({ ...claims, sid: 'sid-0' }) }
+  const landed = await browser.deliver(await bank.authorize(await startLogin(app, browser, 0)))
+  assert.equal(landed.status, 200, await landed.clone().text())
+  const client = await app.clients.resolve('bank-0')
+  const [grantId] = await client.findGrants({ issuer: bank.issuer, sid: 'sid-0' })
+  assert.ok(grantId !== undefined)
+  return { app, browser, bank, grantId }
+}
+
+/** A bank's POST of a logout token to the back-channel logout route (`query`: e.g. `?server=`). */
+function postLogoutToken(app: OnDemandApp, query: string, token: string): Promise<Response> {
+  return fetch(`${app.origin}/auth/backchannel-logout${query}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ logout_token: token }),
+  })
+}
+
 describe('banks resolved on demand', () => {
   test('banks resolved on demand: 50 concurrent first logins at one bank create its client once (one resolver call, one discovery request)', async (t) => {
     const app = await startOnDemand(t, 1)
@@ -260,21 +283,9 @@ describe('banks resolved on demand', () => {
   })
 
   test("Back-Channel Logout §2.6 (banks resolved on demand): the logout token's iss picks the bank among those created; a bank not in the cache is ERR_LOGOUT_TOKEN_ISS_MISMATCH", async (t) => {
-    const app = await startOnDemand(t, 3, { maxServers: 2 })
-    const browser = app.browser()
-    const bank = app.banks[0]!
-    bank.idToken = { claims: (claims) => ({ ...claims, sid: 'sid-0' }) }
-    const landed = await browser.deliver(await bank.authorize(await startLogin(app, browser, 0)))
-    assert.equal(landed.status, 200, await landed.clone().text())
+    const { app, bank, grantId } = await linkedAtBank0(t)
     const client = await app.clients.resolve('bank-0')
-    const [grantId] = await client.findGrants({ issuer: bank.issuer, sid: 'sid-0' })
-    assert.ok(grantId !== undefined)
-    const post = (token: string) =>
-      fetch(`${app.origin}/auth/backchannel-logout`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ logout_token: token }),
-      })
+    const post = (token: string) => postLogoutToken(app, '', token)
     const answer = await post(await logoutToken(bank, 'portal', { sid: 'sid-0' }))
     assert.equal(answer.status, 200, await answer.clone().text())
     assert.equal((await client.grant(grantId).get())?.status, 'ended')
@@ -287,25 +298,11 @@ describe('banks resolved on demand', () => {
   })
 
   test('Back-Channel Logout §2.6 (banks resolved on demand): a logout token posted with ?server= naming a bank evicted from the cache (or never used here) creates it and ends its grant; the named bank must exist', async (t) => {
-    const app = await startOnDemand(t, 3, { maxServers: 2 })
-    const browser = app.browser()
-    const bank = app.banks[0]!
-    bank.idToken = { claims: (claims) => ({ ...claims, sid: 'sid-0' }) }
-    const landed = await browser.deliver(await bank.authorize(await startLogin(app, browser, 0)))
-    assert.equal(landed.status, 200, await landed.clone().text())
-    const [grantId] = await (
-      await app.clients.resolve('bank-0')
-    ).findGrants({ issuer: bank.issuer, sid: 'sid-0' })
-    assert.ok(grantId !== undefined)
+    const { app, browser, bank, grantId } = await linkedAtBank0(t)
     await startLogin(app, app.browser(), 1)
     await startLogin(app, app.browser(), 2) // evicts bank-0
     assert.deepEqual([...app.clients.names].sort(), ['bank-1', 'bank-2'])
-    const post = (query: string, token: string) =>
-      fetch(`${app.origin}/auth/backchannel-logout${query}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ logout_token: token }),
-      })
+    const post = (query: string, token: string) => postLogoutToken(app, query, token)
     const token = await logoutToken(bank, 'portal', { sid: 'sid-0' })
     // Unnamed, the token of a bank not in the cache is refused (no bank of the cache has its iss).
     await expectError(await post('', token), 400, 'ERR_LOGOUT_TOKEN_ISS_MISMATCH')
