@@ -75,32 +75,53 @@ import {
 import { measureSessions, type SessionSizes } from './lib/sessions.js'
 import { estimate, fmtEstimate, generator, shuffled } from './lib/stats.js'
 
-const { values: args } = parseArgs({
-  options: {
-    smoke: { type: 'boolean', default: false },
-    all: { type: 'boolean', default: false },
-    rounds: { type: 'string' },
-    'cpu-ms': { type: 'string' },
-    processes: { type: 'string' },
-    pin: { type: 'boolean', default: false },
-    'b-process': { type: 'string' },
-    estimator: { type: 'string' },
-    settle: { type: 'string' },
-    concurrency: { type: 'string' },
-    algs: { type: 'string' },
-    'fapi-src': { type: 'string' },
-    compare: { type: 'string' },
-    slow: { type: 'string' },
-    only: { type: 'string' },
-    seed: { type: 'string' },
-    out: { type: 'string' },
-  },
-})
+/** A mistake on the command line: one line saying what, and where the options are; exit 2. */
+function usage(problem: string): never {
+  console.error(
+    `bench/run.ts: ${problem}\nThe options are listed in docs/engineering/performance.md ("Running it").`,
+  )
+  process.exit(2)
+}
+
+const { values: args } = (() => {
+  try {
+    return parseArgs({
+      options: {
+        help: { type: 'boolean', default: false },
+        smoke: { type: 'boolean', default: false },
+        all: { type: 'boolean', default: false },
+        rounds: { type: 'string' },
+        'cpu-ms': { type: 'string' },
+        processes: { type: 'string' },
+        pin: { type: 'boolean', default: false },
+        'b-process': { type: 'string' },
+        estimator: { type: 'string' },
+        settle: { type: 'string' },
+        concurrency: { type: 'string' },
+        algs: { type: 'string' },
+        'fapi-src': { type: 'string' },
+        compare: { type: 'string' },
+        slow: { type: 'string' },
+        only: { type: 'string' },
+        seed: { type: 'string' },
+        out: { type: 'string' },
+      },
+    })
+  } catch (error) {
+    return usage(error instanceof Error ? error.message : 'unreadable options')
+  }
+})()
+if (args.help === true) {
+  console.log(
+    'usage: node --import tsx bench/run.ts [--smoke] [options]\nThe options are listed in docs/engineering/performance.md ("Running it").',
+  )
+  process.exit(0)
+}
 const smoke = args.smoke === true
 function numArg(value: string | undefined, fallback: number, min: number, max: number): number {
   const parsed = value === undefined ? fallback : Number(value)
   if (!Number.isFinite(parsed) || parsed < min || parsed > max) {
-    throw new Error(`expected a number from ${min} to ${max}, got ${String(value)}`)
+    usage(`expected a number from ${min} to ${max}, got ${String(value)}`)
   }
   return parsed
 }
