@@ -505,8 +505,16 @@ async function benchAlg(alg: Alg, processes: Processes, withAuth: boolean): Prom
   /** The first cohort's warm-ups (reported), and the measured batch sizes they gave. */
   let warmUps: ReadonlyMap<Contender, WarmUp> | undefined
   const sizes = new Map<Contender, number>()
-  const requestsFor = async (cohort: Cohort, rp: RelyingParty): Promise<Side> => {
-    const n = sizes.get(rp.contender) ?? 10
+  /**
+   * Both sides of a pair measure the same number of requests: the geometric mean of their own
+   * sizes (each costing `--cpu-ms` of CPU). A side's CPU per request depends on how many
+   * requests its batch holds (what a batch costs once is spread over them, the sessions they
+   * leave grow the heap), and the sizes come from one warm-up each: sides of different sizes
+   * were a bias that held for a whole run.
+   */
+  const pairSize = (top: Contender, bottom: Contender): number =>
+    Math.round(Math.sqrt((sizes.get(top) ?? 10) * (sizes.get(bottom) ?? 10)))
+  const requestsFor = async (cohort: Cohort, rp: RelyingParty, n: number): Promise<Side> => {
     const group = groupOf(rp.contender)
     if (group === 'callback') {
       return {
@@ -563,9 +571,10 @@ async function benchAlg(alg: Alg, processes: Processes, withAuth: boolean): Prom
       for (const rp of [first, second]) {
         await rp.child.call('reset', { keep: groupOf(rp.contender) === 'auth' })
       }
+      const n = pairSize(top, bottom)
       const sides: [Side, Side] = [
-        await requestsFor(cohort, first),
-        await requestsFor(cohort, second),
+        await requestsFor(cohort, first, n),
+        await requestsFor(cohort, second, n),
       ]
       const [a, b] = await measureInterleaved(as, sides, concurrency, settings.chunks)
       const [mTop, mBottom] = topFirst ? [a, b] : [b, a]
