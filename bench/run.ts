@@ -11,8 +11,9 @@
  *   measurement) until its CPU/req settles: the median of the last 4 batches within `--settle`
  *   (3 %) of the median of the 4 before, after at least 12 batches, at most 40;
  * - a ratio's two contenders are measured as a pair: before it both servers empty their session
- *   stores and collect the garbage; each side's requests (sized from the warm-up to cost
- *   `--cpu-ms`, 1000 ms, of CPU) are cut into 8 slices run alone in the order A B B A A B B A …;
+ *   stores and collect the garbage; both sides measure the same number of requests (`--requests`:
+ *   800 logins, 400 callbacks, 2,000 pages, about a second of CPU each here), cut into 8 slices
+ *   run alone in the order A B B A A B B A …;
  * - a round measures every pair once, in a shuffled order (seeded, `--seed`); a round's ratio is
  *   top's CPU over all its slices over bottom's (`--estimator low`: each side's second-lowest
  *   slice, for a machine whose other tenants only add CPU to a slice); over `--rounds` (9) rounds
@@ -92,6 +93,7 @@ const { values: args } = (() => {
         all: { type: 'boolean', default: false },
         rounds: { type: 'string' },
         'cpu-ms': { type: 'string' },
+        requests: { type: 'string' },
         processes: { type: 'string' },
         pin: { type: 'boolean', default: false },
         'b-process': { type: 'string' },
@@ -125,10 +127,23 @@ function numArg(value: string | undefined, fallback: number, min: number, max: n
   }
   return parsed
 }
+/**
+ * Requests per side of a pair, by kind: about a second of CPU each on a 2-vCPU machine (a login
+ * 1.2 ms, a callback 2.3 ms, a page 0.5 ms). Fixed rather than derived from each run's warm-up:
+ * CPU per request can depend on the batch's size (what a batch costs once is spread over it,
+ * the sessions and grants it leaves grow the heap), and in three runs of one commit the derived
+ * sizes moved by a third and the callback's ratio rose with them.
+ */
+const REQUESTS: Record<Group, number> = { login: 800, callback: 400, auth: 2000 }
 const settings = {
   rounds: Math.round(numArg(args.rounds, smoke ? 1 : 9, 1, 199)),
-  /** CPU milliseconds per measured batch (the batch size follows from the warm-up's CPU/req). */
-  cpuMs: numArg(args['cpu-ms'], 1000, 10, 20_000),
+  /**
+   * `--cpu-ms`: CPU milliseconds per measured batch, each side's size following from its
+   * warm-up's CPU/req. Without it, the sizes are `--requests`, the same in every run.
+   */
+  cpuMs: args['cpu-ms'] === undefined ? undefined : numArg(args['cpu-ms'], 1000, 10, 20_000),
+  /** Requests per side of a pair, by kind of request, when `--cpu-ms` is not given. */
+  requests: requestsArg(args.requests),
   /** Warm-up ends when two successive batches' CPU/req are within this fraction. */
   settle: numArg(args.settle, 0.03, 0.001, 1),
   /** CPU milliseconds per warm-up batch, and at most this many batches. */
@@ -161,6 +176,21 @@ const settings = {
    * ratios).
    */
   estimator: estimatorArg(args.estimator),
+}
+function requestsArg(value: string | undefined): Record<Group, number> {
+  const requests = { ...REQUESTS }
+  for (const part of value === undefined || value === '' ? [] : value.split(',')) {
+    const [kind, count] = part.split('=')
+    const n = Number(count)
+    if (!(kind === 'login' || kind === 'callback' || kind === 'auth')) {
+      usage(`--requests: expected login=N, callback=N or auth=N, got ${part}`)
+    }
+    if (!Number.isInteger(n) || n < 10 || n > 50_000) {
+      usage(`--requests: expected a whole number from 10 to 50000 for ${kind}, got ${count}`)
+    }
+    requests[kind] = n
+  }
+  return requests
 }
 function estimatorArg(value: string | undefined): 'all' | 'low' {
   if (value === undefined || value === 'all' || value === 'low') return value ?? 'all'
@@ -506,11 +536,9 @@ async function benchAlg(alg: Alg, processes: Processes, withAuth: boolean): Prom
   let warmUps: ReadonlyMap<Contender, WarmUp> | undefined
   const sizes = new Map<Contender, number>()
   /**
-   * Both sides of a pair measure the same number of requests: the geometric mean of their own
-   * sizes (each costing `--cpu-ms` of CPU). A side's CPU per request depends on how many
-   * requests its batch holds (what a batch costs once is spread over them, the sessions they
-   * leave grow the heap), and the sizes come from one warm-up each: sides of different sizes
-   * were a bias that held for a whole run.
+   * Both sides of a pair measure the same number of requests: `--requests`, or with `--cpu-ms`
+   * the geometric mean of their own sizes. A side's CPU per request depends on how many
+   * requests its batch holds, and sides of different sizes were a bias that held for a run.
    */
   const pairSize = (top: Contender, bottom: Contender): number =>
     Math.round(Math.sqrt((sizes.get(top) ?? 10) * (sizes.get(bottom) ?? 10)))
@@ -549,10 +577,12 @@ async function benchAlg(alg: Alg, processes: Processes, withAuth: boolean): Prom
         const group = groupOf(contender)
         const size = smoke
           ? SMOKE_N[group]
-          : sizeFor(
-              settings.cpuMs,
-              estimate(warmUp.cpuUsPerReq.slice(-settings.warmUpWindow)).median,
-            )
+          : settings.cpuMs === undefined
+            ? settings.requests[group]
+            : sizeFor(
+                settings.cpuMs,
+                estimate(warmUp.cpuUsPerReq.slice(-settings.warmUpWindow)).median,
+              )
         sizes.set(contender, size)
         progress(
           `${alg}: ${contender} warmed up in ${warmUp.batches} batches` +
