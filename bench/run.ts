@@ -131,8 +131,8 @@ function numArg(value: string | undefined, fallback: number, min: number, max: n
  * Requests per side of a pair, by kind: about a second of CPU each on a 2-vCPU machine (a login
  * 1.2 ms, a callback 2.3 ms, a page 0.5 ms). Fixed rather than derived from each run's warm-up:
  * CPU per request can depend on the batch's size (what a batch costs once is spread over it,
- * the sessions and grants it leaves grow the heap), and in three runs of one commit the derived
- * sizes moved by a third and the callback's ratio rose with them.
+ * the sessions and grants it leaves grow the heap), and the derived sizes moved by a third
+ * between runs of one commit: a variable each run drew once and kept for all its rounds.
  */
 const REQUESTS: Record<Group, number> = { login: 800, callback: 400, auth: 2000 }
 const settings = {
