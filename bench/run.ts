@@ -178,6 +178,9 @@ const settings = {
   estimator: estimatorArg(args.estimator),
 }
 function requestsArg(value: string | undefined): Record<Group, number> {
+  if (value !== undefined && args['cpu-ms'] !== undefined) {
+    usage('--requests and --cpu-ms each set the batch sizes; give one of them')
+  }
   const requests = { ...REQUESTS }
   for (const part of value === undefined || value === '' ? [] : value.split(',')) {
     const [kind, count] = part.split('=')
