@@ -197,18 +197,18 @@ function requestsArg(value: string | undefined): Record<Group, number> {
 }
 function estimatorArg(value: string | undefined): 'all' | 'low' {
   if (value === undefined || value === 'all' || value === 'low') return value ?? 'all'
-  throw new Error(`--estimator: expected all or low, got ${value}`)
+  return usage(`--estimator: expected all or low, got ${value}`)
 }
 function bProcessArg(value: string | undefined): 'shared' | 'own' {
   if (value === undefined || value === 'shared' || value === 'own') return value ?? 'shared'
-  throw new Error(`--b-process: expected shared or own, got ${value}`)
+  return usage(`--b-process: expected shared or own, got ${value}`)
 }
 function processesArg(value: string | undefined): number {
   if (value === undefined || value === 'run') return Number.POSITIVE_INFINITY
   if (value === 'round') return 1
   const n = Number(value)
   if (Number.isInteger(n) && n >= 1 && n <= 199) return n
-  throw new Error(`--processes: expected run, round or a number of rounds, got ${value}`)
+  return usage(`--processes: expected run, round or a number of rounds, got ${value}`)
 }
 /** Smoke: fixed tiny batches, one warm-up batch. */
 const SMOKE_N = { login: 8, callback: 4, auth: 20 } as const
@@ -218,12 +218,19 @@ const FIRST_N = { login: 100, callback: 50, auth: 500 } as const
 const SESSIONS = 16
 
 const algs = (args.algs ?? ALGS.join(',')).split(',').map((alg) => {
-  if (!(ALGS as readonly string[]).includes(alg)) throw new Error(`unknown alg ${alg}`)
+  if (!(ALGS as readonly string[]).includes(alg)) {
+    usage(`--algs: expected ${ALGS.join(' or ')}, got ${alg}`)
+  }
   return alg as Alg
 })
 const fapiSrc = args['fapi-src'] ?? fileURLToPath(new URL('../src', import.meta.url))
 const compareSrc = args.compare
 const only = args.only?.split(',')
+for (const name of only ?? []) {
+  if (!(CONTENDERS as readonly string[]).includes(name)) {
+    usage(`--only: no contender ${name}; the contenders are ${CONTENDERS.join(', ')}`)
+  }
+}
 /** What a plain run measures: the contenders the targets are about. */
 const DEFAULT: readonly Contender[] = [
   'login-node',
